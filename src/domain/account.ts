@@ -1,0 +1,122 @@
+/**
+ * The account projection (the A of DITA): built from confirmed venue facts only
+ * (fills, funding) plus explicit operator capital adjustments. Never from intents.
+ * Invariant: capital = initial + adjustments + realized - fees - funding.
+ */
+
+export interface AccountSnapshot {
+  readonly ts: number;
+  readonly initialCapital: number;
+  readonly adjustments: number;
+  readonly capital: number;
+  readonly equity: number;
+  readonly realizedPnl: number;
+  readonly unrealizedPnl: number;
+  readonly fees: number;
+  readonly funding: number;
+  readonly openNotional: number;
+  readonly openPositions: number;
+  /** open notional / equity (0 when flat). */
+  readonly leverage: number;
+  readonly positionQty: number;
+  readonly avgEntryPrice: number;
+  readonly markPrice: number;
+}
+
+export interface FillApplied {
+  /** Realized PnL of this fill, gross of fees (0 for position-increasing fills). */
+  readonly realizedPnl: number;
+  /** Quantity by which the fill reduced the position. */
+  readonly closedQty: number;
+}
+
+export class AccountProjection {
+  private realized = 0;
+  private feesPaid = 0;
+  private fundingPaid = 0;
+  private adjust = 0;
+  /** Signed: negative = short. */
+  private qty = 0;
+  private avgEntry = 0;
+  private mark = 0;
+  private lastTs = 0;
+
+  constructor(private readonly initial: number) {
+    if (!Number.isFinite(initial) || initial <= 0) throw new Error(`initial capital must be > 0, got ${initial}`);
+  }
+
+  get capital(): number {
+    return this.initial + this.adjust + this.realized - this.feesPaid - this.fundingPaid;
+  }
+
+  get positionQty(): number {
+    return this.qty;
+  }
+
+  /** Applies one confirmed fill; `signedQty` is negative for sells. */
+  applyFill(signedQty: number, price: number, fee: number, ts: number): FillApplied {
+    this.feesPaid += fee;
+    this.lastTs = Math.max(this.lastTs, ts);
+    if (this.mark === 0) this.mark = price;
+    let realizedPnl = 0;
+    let closedQty = 0;
+    const before = this.qty;
+    if (before !== 0 && Math.sign(signedQty) !== Math.sign(before)) {
+      closedQty = Math.min(Math.abs(signedQty), Math.abs(before));
+      realizedPnl = (price - this.avgEntry) * closedQty * Math.sign(before);
+      this.realized += realizedPnl;
+      const opened = Math.abs(signedQty) - closedQty;
+      this.qty = before + signedQty;
+      if (Math.abs(this.qty) < 1e-12) this.qty = 0;
+      if (opened > 0) this.avgEntry = price;
+      else if (this.qty === 0) this.avgEntry = 0;
+    } else {
+      const total = Math.abs(before) + Math.abs(signedQty);
+      this.avgEntry = (this.avgEntry * Math.abs(before) + price * Math.abs(signedQty)) / total;
+      this.qty = before + signedQty;
+    }
+    return { realizedPnl, closedQty };
+  }
+
+  applyFunding(amount: number, ts: number): void {
+    this.fundingPaid += amount;
+    this.lastTs = Math.max(this.lastTs, ts);
+  }
+
+  /** Operator SET_CAPITAL / CAPITAL_UPDATE: an explicit, recorded adjustment. */
+  setCapital(target: number, ts: number): number {
+    const delta = target - this.capital;
+    this.adjust += delta;
+    this.lastTs = Math.max(this.lastTs, ts);
+    return delta;
+  }
+
+  markToMarket(price: number, ts: number): void {
+    if (price > 0) this.mark = price;
+    this.lastTs = Math.max(this.lastTs, ts);
+  }
+
+  snapshot(): AccountSnapshot {
+    const unrealized = this.qty === 0 ? 0 : (this.mark - this.avgEntry) * this.qty;
+    const capital = this.capital;
+    const equity = capital + unrealized;
+    const openNotional = Math.abs(this.qty) * this.mark;
+    return {
+      ts: this.lastTs,
+      initialCapital: this.initial,
+      adjustments: this.adjust,
+      capital,
+      equity,
+      realizedPnl: this.realized,
+      unrealizedPnl: unrealized,
+      fees: this.feesPaid,
+      funding: this.fundingPaid,
+      openNotional,
+      openPositions: this.qty === 0 ? 0 : 1,
+      leverage: equity > 0 ? openNotional / equity : 0,
+      positionQty: this.qty,
+      avgEntryPrice: this.avgEntry,
+      markPrice: this.mark,
+    };
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * What the kernel asks a venue to do, and the facts venues report back. Venue
+ * adapters (sim, bingx via ccxt, the BingX-protocol simulator) translate their own
+ * shapes into these; nothing venue-specific crosses this line.
+ */
+
+export type OrderSide = 'BUY' | 'SELL';
+
+export interface OrderRequest {
+  /** Deterministic per (trade, leg, attempt); see clientOrderIdFor. */
+  readonly clientOrderId: string;
+  readonly tradeId: string;
+  readonly asset: string;
+  readonly side: OrderSide;
+  /** Base-asset quantity before venue precision (the adapter rounds at the boundary). */
+  readonly qty: number;
+  readonly reduceOnly: boolean;
+  readonly type: 'MARKET';
+  readonly leverage: number;
+  /** Decision reference price, for slippage accounting. */
+  readonly referencePrice: number;
+  readonly ts: number;
+}
+
+export type VenueFact = AckFact | RejectFact | FillFact | OrderDoneFact | PositionFact | FundingFact;
+
+export interface AckFact {
+  readonly kind: 'ack';
+  readonly clientOrderId: string;
+  readonly exchangeOrderId: string;
+  readonly ts: number;
+}
+
+export interface RejectFact {
+  readonly kind: 'reject';
+  readonly clientOrderId: string;
+  readonly reason: string;
+  readonly code: string;
+  readonly ts: number;
+}
+
+export interface FillFact {
+  readonly kind: 'fill';
+  /** '' when the venue made the fill itself (external close, liquidation). */
+  readonly clientOrderId: string;
+  readonly exchangeOrderId: string;
+  /** Unique per fill on the venue; duplicates are dropped by this id. */
+  readonly fillId: string;
+  readonly asset: string;
+  readonly side: OrderSide;
+  readonly qty: number;
+  readonly price: number;
+  /** Fee paid, positive = cost. */
+  readonly fee: number;
+  readonly liquidation: boolean;
+  readonly ts: number;
+}
+
+export interface OrderDoneFact {
+  readonly kind: 'order_done';
+  readonly clientOrderId: string;
+  readonly exchangeOrderId: string;
+  readonly status: 'FILLED' | 'CANCELLED' | 'EXPIRED';
+  readonly filledQty: number;
+  readonly ts: number;
+}
+
+/** The venue's view of one asset's position: the strongest authority there is. */
+export interface PositionFact {
+  readonly kind: 'position';
+  readonly asset: string;
+  /** Signed: negative = short. 0 = the venue holds no position. */
+  readonly qty: number;
+  readonly entryPrice: number;
+  readonly ts: number;
+}
+
+export interface FundingFact {
+  readonly kind: 'funding';
+  readonly id: string;
+  readonly asset: string;
+  /** Funding paid, positive = cost. */
+  readonly amount: number;
+  readonly ts: number;
+}
+
+export interface OpenOrder {
+  readonly clientOrderId: string;
+  readonly exchangeOrderId: string;
+  readonly asset: string;
+  readonly side: OrderSide;
+  readonly qty: number;
+  readonly filledQty: number;
+  readonly reduceOnly: boolean;
+}
+
+export interface VenueSnapshot {
+  readonly positions: readonly PositionFact[];
+  readonly openOrders: readonly OpenOrder[];
+}
+
+/** Outcome of looking an order up by client order id (after a submit timeout). */
+export type OrderLookup =
+  | { readonly found: false }
+  | {
+      readonly found: true;
+      readonly exchangeOrderId: string;
+      readonly status: 'OPEN' | 'FILLED' | 'CANCELLED' | 'EXPIRED' | 'REJECTED';
+      readonly filledQty: number;
+    };
+
+/** Thrown by submit when the outcome is unknown (timeout, dropped response). */
+export class SubmitOutcomeUnknown extends Error {
+  override name = 'SubmitOutcomeUnknown';
+}
+
+/** The venue port. Facts arrive through `drain`, in the order the venue produced them. */
+export interface VenuePort {
+  readonly name: string;
+  submit(order: OrderRequest): Promise<void>;
+  cancel(clientOrderId: string, asset: string): Promise<void>;
+  /** Facts observed up to `now` (virtual time in replay, wall time live). */
+  drain(now: number): Promise<VenueFact[]>;
+  snapshot(): Promise<VenueSnapshot>;
+  lookup(clientOrderId: string, asset: string): Promise<OrderLookup>;
+  close(): Promise<void>;
+}
+
+/** BingX lower-cases client order ids and allows 1-40 chars: keep them lower-case and short. */
+export function clientOrderIdFor(tradeId: string, leg: 'e' | number, attempt: number): string {
+  const compact = tradeId.toLowerCase().replace(/[^a-z0-9]/g, '');
+  const suffix = leg === 'e' ? `e${attempt}` : `x${leg}a${attempt}`;
+  return `pk${compact}`.slice(0, 40 - suffix.length - 1) + `-${suffix}`;
+}

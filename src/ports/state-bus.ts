@@ -1,0 +1,27 @@
+/**
+ * The live state bus (DESIGN.md §6): maps of JSON text, queues, entry listeners.
+ * Adapters: in-process store (default) and hazelcast-client. Writes go through the
+ * namespace WriteGuard (see adapters/statebus/guarded.ts).
+ */
+
+export interface BusHealth {
+  readonly kind: 'memory' | 'hazelcast' | 'remote';
+  readonly connected: boolean;
+  /** Latest values waiting to be republished after a reconnect. */
+  readonly pendingKeys: number;
+  readonly lastError: string;
+}
+
+export type EntryListener = (key: string, value: string | null) => void;
+
+export interface StateBus {
+  mapPut(map: string, key: string, value: string, ttlMs?: number): Promise<void>;
+  mapGet(map: string, key: string): Promise<string | null>;
+  mapEntries(map: string): Promise<Array<[string, string]>>;
+  queueOffer(queue: string, value: string): Promise<boolean>;
+  queuePoll(queue: string): Promise<string | null>;
+  /** Subscribes to puts/removals on a map; returns an unsubscribe function. */
+  onMapEntry(map: string, listener: EntryListener): Promise<() => Promise<void>>;
+  health(): BusHealth;
+  close(): Promise<void>;
+}
