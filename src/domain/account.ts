@@ -42,7 +42,8 @@ export class AccountProjection {
   private lastTs = 0;
 
   constructor(private readonly initial: number) {
-    if (!Number.isFinite(initial) || initial <= 0) throw new Error(`initial capital must be > 0, got ${initial}`);
+    if (!Number.isFinite(initial) || initial <= 0)
+      throw new Error(`initial capital must be > 0, got ${initial}`);
   }
 
   get capital(): number {

@@ -3,8 +3,9 @@
  * (ClickHouse rows, Hazelcast state, KPIs, TUI). Append-only: a correction is a new
  * event, never an edited one.
  */
-import type { DecisionRecord, Side, TerminalReason } from './decision.js';
+
 import type { AccountSnapshot } from './account.js';
+import type { DecisionRecord, Side, TerminalReason } from './decision.js';
 import type { ExitLegRow } from './exit-legs.js';
 import type { TradeStage } from './trade-fsm.js';
 
@@ -21,7 +22,8 @@ export type CanonicalEvent =
   | StrategyOverrideEvent
   | IntentRefusedEvent
   | CorrectionEvent
-  | ShadowExitEvent;
+  | ShadowExitEvent
+  | StatusEvent;
 
 export interface ScanRejectedEvent {
   readonly type: 'scan_rejected';
@@ -194,3 +196,16 @@ export interface ShadowExitEvent {
 }
 
 export type EventSink = (event: CanonicalEvent) => void;
+
+/** A status tick (status_snapshots): the capital path that capital replay starts from. */
+export interface StatusEvent {
+  readonly type: 'status';
+  readonly ts: number;
+  readonly capital: number;
+  readonly equity: number;
+  readonly posture: 'RUNNING' | 'PAUSED' | 'STOPPING';
+  readonly tradesExecuted: number;
+  readonly openTradeId: string;
+  readonly heartbeatAgeMs: number;
+  readonly lastScan: number;
+}

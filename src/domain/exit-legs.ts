@@ -143,6 +143,11 @@ export function buildExitLegRow(
   };
   return {
     row,
-    next: { seq: prev.seq + 1, prevLegId: legId, prevRealized: leg.realizedTotal, prevCapital: leg.capitalAfter },
+    next: {
+      seq: prev.seq + 1,
+      prevLegId: legId,
+      prevRealized: leg.realizedTotal,
+      prevCapital: leg.capitalAfter,
+    },
   };
 }

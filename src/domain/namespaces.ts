@@ -39,7 +39,11 @@ export const NAMESPACE_REGISTRY: ReadonlyMap<string, Namespace> = new Map([
 ]);
 
 /** Shared maps every strategy may read and none may write. */
-export const SHARED_READ_ONLY_MAPS: readonly string[] = ['DOLPHIN_FEATURES', 'DOLPHIN_SAFETY', 'DOLPHIN_HEARTBEAT'];
+export const SHARED_READ_ONLY_MAPS: readonly string[] = [
+  'DOLPHIN_FEATURES',
+  'DOLPHIN_SAFETY',
+  'DOLPHIN_HEARTBEAT',
+];
 
 export const DEFAULT_STRATEGY = 'pink';
 

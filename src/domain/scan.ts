@@ -13,7 +13,9 @@ export interface Scan {
   readonly assets: Readonly<Record<string, AssetQuote>>;
 }
 
-export type ScanCheck = { readonly ok: true; readonly scan: Scan } | { readonly ok: false; readonly reason: string };
+export type ScanCheck =
+  | { readonly ok: true; readonly scan: Scan }
+  | { readonly ok: false; readonly reason: string };
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -1,0 +1,183 @@
+/**
+ * Runtime configuration: one zod schema, defaults for embedded operation, a JSON
+ * file (`--config`) and environment variables on top. Every setting is listed in
+ * CONFIG_DOCS (rendered into the README) with its default and variable.
+ */
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+const SimSchema = z
+  .object({
+    seed: z.number().int().default(1),
+    latencyMs: z.number().min(0).default(40),
+    ackMs: z.number().min(0).default(10),
+    partialFills: z.number().int().min(1).max(100).default(1),
+    feeRate: z.number().min(0).max(0.01).default(0.0005),
+    slippageBps: z.number().min(0).max(1000).default(1),
+    slippageJitterBps: z.number().min(0).max(1000).default(1),
+    rejectRate: z.number().min(0).max(1).default(0),
+    externalCloseRate: z.number().min(0).max(1).default(0),
+  })
+  .strict();
+
+export const ConfigSchema = z
+  .object({
+    strategy: z.string().min(1).default('pink'),
+    algorithm: z.string().min(1).default('blue-v7-ref'),
+    algorithmParams: z.record(z.string(), z.unknown()).default({}),
+    venue: z.enum(['sim', 'bingx-sim', 'bingx']).default('sim'),
+    capital: z.number().positive().finite().default(25_000),
+    varDir: z.string().min(1).default('./var'),
+    clickhouse: z
+      .object({
+        url: z.string().url().optional(),
+        user: z.string().optional(),
+        password: z.string().optional(),
+        database: z.string().optional(),
+        dataDir: z.string().min(1).default('./var/clickhouse'),
+      })
+      .strict()
+      .default({ dataDir: './var/clickhouse' }),
+    hazelcast: z
+      .object({
+        members: z.array(z.string().min(1)).default([]),
+        clusterName: z.string().min(1).default('dev'),
+      })
+      .strict()
+      .default({ members: [], clusterName: 'dev' }),
+    metricsPort: z.number().int().min(0).max(65535).default(9464),
+    statePort: z.number().int().min(0).max(65535).default(0),
+    scanIntervalMs: z.number().int().min(10).max(3_600_000).default(5000),
+    assets: z.number().int().min(1).max(1000).default(20),
+    seed: z.number().int().default(42),
+    heartbeatMs: z.number().int().min(100).default(5000),
+    sim: SimSchema.default(SimSchema.parse({})),
+  })
+  .strict();
+
+export type PinkConfig = z.infer<typeof ConfigSchema>;
+
+/** Setting -> [environment variable, meaning]. Defaults come from the schema itself. */
+export const CONFIG_DOCS: Readonly<Record<string, readonly [string, string]>> = {
+  strategy: ['DOLPHIN_STRATEGY_NAME', 'namespace (registered strategy) the runtime writes to'],
+  algorithm: [
+    'PINK_ALGORITHM',
+    'decision algorithm: `blue-v7-ref` or a path to a module exporting createStrategy()',
+  ],
+  venue: ['PINK_VENUE', 'execution venue: sim | bingx-sim | bingx'],
+  capital: ['PINK_CAPITAL', 'initial capital (USDT)'],
+  varDir: ['PINK_VAR_DIR', 'runtime files: spool, run/ discovery and lock files, reports'],
+  'clickhouse.url': ['CLICKHOUSE_URL', 'ClickHouse server URL; unset = embedded chDB'],
+  'clickhouse.user': ['CLICKHOUSE_USER', 'server user'],
+  'clickhouse.password': ['CLICKHOUSE_PASSWORD', 'server password (never logged)'],
+  'clickhouse.database': ['CLICKHOUSE_DATABASE', 'must equal the namespace database when set'],
+  'clickhouse.dataDir': ['PINK_CLICKHOUSE_DIR', 'embedded chDB data directory'],
+  'hazelcast.members': ['HAZELCAST_MEMBERS', 'comma-separated host:port list; empty = in-process store'],
+  'hazelcast.clusterName': ['HAZELCAST_CLUSTER_NAME', 'Hazelcast cluster name'],
+  metricsPort: ['PINK_METRICS_PORT', 'Prometheus /metrics port on 127.0.0.1 (0 = off)'],
+  statePort: ['PINK_STATE_PORT', 'read-only state server port on 127.0.0.1 (0 = random)'],
+  scanIntervalMs: ['PINK_SCAN_INTERVAL_MS', '`pink run` simulated scan cadence'],
+  assets: ['PINK_ASSETS', '`pink run` simulated market size'],
+  seed: ['PINK_SEED', '`pink run` simulated market seed'],
+  heartbeatMs: ['PINK_HEARTBEAT_MS', 'state heartbeat / status cadence'],
+  sim: [
+    '-',
+    'sim venue: seed, latencyMs, ackMs, partialFills, feeRate, slippageBps, slippageJitterBps, rejectRate, externalCloseRate',
+  ],
+};
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function numberFromEnv(name: string, value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n)) throw new ConfigError(`${name}="${value}" is not a number`);
+  return n;
+}
+
+/** Environment values as a partial config (validated by the schema afterwards). */
+function fromEnv(env: Env): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const ch: Record<string, unknown> = {};
+  const hz: Record<string, unknown> = {};
+  const str = (k: string) => (env[k] !== undefined && env[k] !== '' ? env[k] : undefined);
+  if (str('DOLPHIN_STRATEGY_NAME')) out.strategy = env.DOLPHIN_STRATEGY_NAME;
+  if (str('PINK_ALGORITHM')) out.algorithm = env.PINK_ALGORITHM;
+  if (str('PINK_VENUE')) out.venue = env.PINK_VENUE;
+  if (str('PINK_VAR_DIR')) out.varDir = env.PINK_VAR_DIR;
+  for (const [k, name] of [
+    ['capital', 'PINK_CAPITAL'],
+    ['metricsPort', 'PINK_METRICS_PORT'],
+    ['statePort', 'PINK_STATE_PORT'],
+    ['scanIntervalMs', 'PINK_SCAN_INTERVAL_MS'],
+    ['assets', 'PINK_ASSETS'],
+    ['seed', 'PINK_SEED'],
+    ['heartbeatMs', 'PINK_HEARTBEAT_MS'],
+  ] as const) {
+    const v = str(name);
+    if (v !== undefined) out[k] = numberFromEnv(name, v);
+  }
+  if (str('CLICKHOUSE_URL')) ch.url = env.CLICKHOUSE_URL;
+  if (str('CLICKHOUSE_USER')) ch.user = env.CLICKHOUSE_USER;
+  if (str('CLICKHOUSE_PASSWORD')) ch.password = env.CLICKHOUSE_PASSWORD;
+  if (str('CLICKHOUSE_DATABASE')) ch.database = env.CLICKHOUSE_DATABASE;
+  if (str('PINK_CLICKHOUSE_DIR')) ch.dataDir = env.PINK_CLICKHOUSE_DIR;
+  if (str('HAZELCAST_MEMBERS'))
+    hz.members = env
+      .HAZELCAST_MEMBERS!.split(',')
+      .map((m) => m.trim())
+      .filter(Boolean);
+  if (str('HAZELCAST_CLUSTER_NAME')) hz.clusterName = env.HAZELCAST_CLUSTER_NAME;
+  if (Object.keys(ch).length) out.clickhouse = ch;
+  if (Object.keys(hz).length) out.hazelcast = hz;
+  return out;
+}
+
+function merge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const b = out[k];
+    out[k] =
+      b && typeof b === 'object' && !Array.isArray(b) && v && typeof v === 'object' && !Array.isArray(v)
+        ? merge(b as Record<string, unknown>, v as Record<string, unknown>)
+        : v;
+  }
+  return out;
+}
+
+function describeIssues(err: z.ZodError, origin: string): string {
+  return err.issues
+    .map((i) => `${origin}: ${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`)
+    .join('\n');
+}
+
+/** Loads file (optional) then environment; throws ConfigError naming every bad setting. */
+export function loadConfig(opts: {
+  file?: string;
+  env: Env;
+  overrides?: Record<string, unknown>;
+}): PinkConfig {
+  let fileValues: Record<string, unknown> = {};
+  if (opts.file) {
+    let text: string;
+    try {
+      text = readFileSync(opts.file, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`cannot read config file ${opts.file}: ${(err as Error).message}`);
+    }
+    try {
+      fileValues = JSON.parse(text) as Record<string, unknown>;
+    } catch (err) {
+      throw new ConfigError(`config file ${opts.file} is not valid JSON: ${(err as Error).message}`);
+    }
+    if (!fileValues || typeof fileValues !== 'object' || Array.isArray(fileValues))
+      throw new ConfigError(`config file ${opts.file} must hold a JSON object`);
+  }
+  const merged = merge(merge(fileValues, fromEnv(opts.env)), opts.overrides ?? {});
+  const parsed = ConfigSchema.safeParse(merged);
+  if (!parsed.success) throw new ConfigError(describeIssues(parsed.error, opts.file ?? 'configuration'));
+  return parsed.data;
+}

@@ -1,0 +1,226 @@
+/**
+ * The PINK path for one scan: validate -> venue facts up to the scan's time ->
+ * decide -> intent -> kernel -> venue. Every outcome leaves as a canonical event.
+ * Replay, live run, parity and simtest all drive this same class.
+ */
+import type { AccountProjection } from '../domain/account.js';
+import { intentFromDecision } from '../domain/decision.js';
+import type { CanonicalEvent, EventSink, OverrideKind } from '../domain/events.js';
+import { type Scan, validateScan } from '../domain/scan.js';
+import type { VenuePort } from '../domain/venue.js';
+import { DEFAULT_KERNEL_CONFIG, ExecutionKernel, type KernelConfig } from '../execution/kernel.js';
+import { FactNormalizer } from '../execution/normalizer.js';
+import { ChainHasher, decisionHash } from '../strategy/decision-log.js';
+import type { Strategy } from '../strategy/strategy.js';
+
+/** Latest scan prices: the mark board the sim venue and the account read. */
+export class LatestPrices {
+  private readonly prices = new Map<string, number>();
+
+  update(scan: Scan): void {
+    for (const symbol in scan.assets) this.prices.set(symbol, scan.assets[symbol]!.price);
+  }
+
+  price(asset: string): number | undefined {
+    return this.prices.get(asset);
+  }
+}
+
+export interface PipelineOptions {
+  readonly strategy: Strategy;
+  readonly venue: VenuePort;
+  readonly account: AccountProjection;
+  readonly marks: LatestPrices;
+  readonly sink: EventSink;
+  readonly namespace: string;
+  readonly kernel?: Partial<Omit<KernelConfig, 'strategy'>>;
+  /** Emit a status event every this many accepted scans. */
+  readonly statusEveryScans?: number;
+  readonly mono?: () => bigint;
+}
+
+export interface ProcessResult {
+  readonly accepted: boolean;
+  readonly reason?: string;
+}
+
+export class Pipeline {
+  readonly kernel: ExecutionKernel;
+  private readonly normalizer = new FactNormalizer();
+  private readonly chain = new ChainHasher();
+  private lastAccepted: number | null = null;
+  private lastTs = 0;
+  private scansSinceStatus = 0;
+  private peakMove = new Map<string, number>();
+  private pausedFlag = false;
+
+  constructor(private readonly o: PipelineOptions) {
+    this.kernel = new ExecutionKernel(
+      o.venue,
+      o.account,
+      {
+        emit: o.sink,
+        override: (kind, tradeId, fact) => this.override(kind, tradeId, fact),
+        mono: o.mono ?? (() => process.hrtime.bigint()),
+      },
+      { ...DEFAULT_KERNEL_CONFIG, ...o.kernel, strategy: o.namespace },
+    );
+  }
+
+  get paused(): boolean {
+    return this.pausedFlag;
+  }
+
+  get chainHash(): string {
+    return this.chain.value;
+  }
+
+  get lastScan(): number | null {
+    return this.lastAccepted;
+  }
+
+  setPaused(paused: boolean): void {
+    this.pausedFlag = paused;
+  }
+
+  /** Validates and processes one scan; a bad scan is refused and never reaches the strategy. */
+  async process(raw: unknown, where: string): Promise<ProcessResult> {
+    const check = validateScan(raw, this.lastAccepted);
+    if (!check.ok) return this.refuse(where, check.reason);
+    await this.step(check.scan);
+    return { accepted: true };
+  }
+
+  /** Records a scan refused before validation (e.g. a line that is not JSON). */
+  refuse(where: string, reason: string): ProcessResult {
+    this.emit({ type: 'scan_rejected', ts: this.lastTs, where, reason });
+    return { accepted: false, reason };
+  }
+
+  private async step(scan: Scan): Promise<void> {
+    const now = scan.ts;
+    this.lastAccepted = scan.scan;
+    this.lastTs = now;
+    this.o.marks.update(scan);
+    await this.syncVenue(now);
+    const open = this.kernel.view();
+    if (open) this.o.account.markToMarket(this.o.marks.price(open.asset) ?? 0, now);
+
+    const decision = this.o.strategy.decide(scan, { capital: this.o.account.capital });
+    const hash = decisionHash(decision.record);
+    this.emit({
+      type: 'decision',
+      ts: now,
+      record: decision.record,
+      decisionHash: hash,
+      chainHash: this.chain.push(hash),
+    });
+    const intent = intentFromDecision(decision);
+    if (intent?.kind === 'ENTER' && this.pausedFlag) {
+      const reason = 'runtime is PAUSED: no new entries';
+      this.emit({ type: 'intent_refused', ts: now, tradeId: intent.tradeId, intent: 'ENTER', reason });
+      this.override('ENTRY_REFUSED', intent.tradeId, reason);
+    } else if (intent) {
+      await this.kernel.handleIntent(intent, now);
+    }
+    const tradeId = this.o.strategy.openTradeId();
+    if (tradeId && decision.record.action !== 'ENTER')
+      this.kernel.noteBarsHeld(tradeId, decision.record.bars_held);
+    if (intent?.kind === 'EXIT') this.kernel.noteBarsHeld(intent.tradeId, decision.record.bars_held);
+    this.shadowExit(scan);
+    // Fast venues answer within the same instant; fold those facts in now.
+    await this.syncVenue(now);
+    this.status(now);
+  }
+
+  /** Pulls venue facts up to `now`, normalizes them and lets the kernel apply them. */
+  async syncVenue(now: number): Promise<void> {
+    const facts = this.normalizer.normalize(await this.o.venue.drain(now));
+    if (facts.length) await this.kernel.applyFacts(facts, now);
+    await this.kernel.tick(now);
+  }
+
+  /** Operator FLATTEN: closes the open position through the normal exit path. */
+  async flatten(now: number): Promise<{ accepted: boolean; reason: string }> {
+    const view = this.kernel.view();
+    if (!view) return { accepted: false, reason: 'no open position to flatten' };
+    const outcome = await this.kernel.handleIntent(
+      {
+        kind: 'EXIT',
+        tradeId: view.tradeId,
+        scan: this.lastAccepted ?? 0,
+        ts: now,
+        asset: view.asset,
+        reason: 'FLATTEN',
+        fraction: 1,
+        final: true,
+        referencePrice: this.o.marks.price(view.asset) ?? view.entryPrice,
+      },
+      now,
+    );
+    if (outcome.accepted) this.override('FLATTENED', view.tradeId, 'operator FLATTEN');
+    return outcome;
+  }
+
+  /** End of a replay: let every scheduled venue fact arrive. */
+  async finish(): Promise<void> {
+    await this.syncVenue(this.lastTs + 3_600_000);
+    this.status(this.lastTs + 3_600_000, true);
+  }
+
+  private override(kind: OverrideKind, tradeId: string, venueFact: string): void {
+    if (this.o.strategy.openTradeId() !== tradeId) return;
+    this.o.strategy.override(kind, tradeId);
+    this.emit({ type: 'strategy_override', ts: this.lastTs, kind, tradeId, venueFact });
+  }
+
+  private shadowExit(scan: Scan): void {
+    const view = this.kernel.view();
+    if (!view || view.initialQty <= 0) return;
+    const price = scan.assets[view.asset]?.price;
+    if (price === undefined) return;
+    const sign = view.side === 'SHORT' ? 1 : -1;
+    const moveBps = ((view.entryPrice - price) / view.entryPrice) * 10000 * sign;
+    const peak = Math.max(this.peakMove.get(view.tradeId) ?? Number.NEGATIVE_INFINITY, moveBps);
+    this.peakMove.clear();
+    this.peakMove.set(view.tradeId, peak);
+    // Shadow rule: a 40 bps giveback from a peak of at least 60 bps would have exited.
+    const trail = peak >= 60 && moveBps <= peak - 40;
+    this.emit({
+      type: 'shadow_exit',
+      ts: scan.ts,
+      tradeId: view.tradeId,
+      scan: scan.scan,
+      asset: view.asset,
+      barsHeld: view.barsHeld,
+      price,
+      moveBps,
+      peakMoveBps: peak,
+      shadowAction: trail ? 'EXIT' : 'HOLD',
+      shadowReason: trail ? 'TRAILING_GIVEBACK' : 'HOLD',
+    });
+  }
+
+  private status(now: number, force = false): void {
+    this.scansSinceStatus += 1;
+    const every = this.o.statusEveryScans ?? 60;
+    if (!force && this.scansSinceStatus < every) return;
+    this.scansSinceStatus = 0;
+    const snap = this.o.account.snapshot();
+    this.emit({
+      type: 'status',
+      ts: now,
+      capital: snap.capital,
+      equity: snap.equity,
+      posture: this.pausedFlag ? 'PAUSED' : 'RUNNING',
+      tradesExecuted: this.kernel.tradesClosed(),
+      openTradeId: this.kernel.view()?.tradeId ?? '',
+      heartbeatAgeMs: 0,
+      lastScan: this.lastAccepted ?? -1,
+    });
+  }
+
+  private emit(event: CanonicalEvent): void {
+    this.o.sink(event);
+  }
+}

@@ -1,0 +1,70 @@
+/** `pink replay --data FILE [--decisions OUT] [--strict] [--venue sim]` */
+import { existsSync } from 'node:fs';
+import type { Command } from 'commander';
+import { DecisionLogWriter } from '../../adapters/files/decision-log.js';
+import { fileSize } from '../../adapters/files/scan-lines.js';
+import { loadConfig } from '../../app/config.js';
+import { runReplay, StrictReplayStop } from '../../app/replay.js';
+import { formatSummary } from '../../app/summary.js';
+import { resolveNamespace } from '../../domain/namespaces.js';
+import { loadStrategy } from '../../strategy/loader.js';
+import { action, CliError, EXIT } from '../errors.js';
+import { createProgress } from '../progress.js';
+
+export interface ReplayCliOptions {
+  data: string;
+  decisions?: string;
+  strict?: boolean;
+  config?: string;
+  venue?: string;
+}
+
+export async function replayCommand(opts: ReplayCliOptions): Promise<number> {
+  if (!existsSync(opts.data)) throw new CliError(`--data ${opts.data}: no such file`);
+  const ns = resolveNamespace(process.env);
+  const cfg = loadConfig({
+    file: opts.config,
+    env: process.env,
+    overrides: opts.venue ? { venue: opts.venue } : {},
+  });
+  if (cfg.venue !== 'sim') throw new CliError(`replay supports --venue sim here; got ${cfg.venue}`);
+  const strategy = await loadStrategy(cfg.algorithm, cfg.algorithmParams);
+  const decisions = opts.decisions ? new DecisionLogWriter(opts.decisions) : null;
+  const total = fileSize(opts.data);
+  const progress = createProgress(total, 'replay', 'bytes');
+  try {
+    const result = await runReplay({
+      dataPath: opts.data,
+      strategy,
+      namespace: ns.strategy,
+      initialCapital: cfg.capital,
+      strict: Boolean(opts.strict),
+      sim: cfg.sim,
+      sinks: decisions ? [decisions.sink] : [],
+      onProgress: (p) => progress.update(p.bytes, `${p.lines} lines`),
+    });
+    progress.stop();
+    process.stdout.write(`${formatSummary(result.summary)}\n`);
+    if (opts.decisions) process.stdout.write(`decision log        ${opts.decisions}\n`);
+    return EXIT.OK;
+  } catch (err) {
+    progress.stop();
+    if (err instanceof StrictReplayStop)
+      throw new CliError(`--strict: stopped at the first bad scan: ${err.message}`);
+    throw err;
+  } finally {
+    await decisions?.close();
+  }
+}
+
+export function register(program: Command): void {
+  program
+    .command('replay')
+    .description('run the whole pipeline over a recorded scan file (JSONL or .jsonl.gz), as fast as it goes')
+    .requiredOption('--data <file>', 'scan file (.jsonl or .jsonl.gz)')
+    .option('--decisions <file>', 'write the decision log (JSON Lines, ALGORITHM.md §4) here')
+    .option('--strict', 'stop at the first bad scan instead of skipping it')
+    .option('--venue <venue>', 'execution venue (sim)')
+    .option('--config <file>', 'configuration file (JSON)')
+    .action(action((opts: ReplayCliOptions) => replayCommand(opts)));
+}

@@ -1,0 +1,21 @@
+#!/usr/bin/env node
+/** `pink`: the command line. Each command lives in its own module under commands/. */
+import { Command } from 'commander';
+import { register as registerReplay } from './commands/replay.js';
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('pink')
+    .description('PINK: isolated, exchange-led execution runtime for the BLUE decision algorithm')
+    .showHelpAfterError()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  program.exitOverride((err) => {
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') process.exit(0);
+    process.exit(2);
+  });
+  registerReplay(program);
+  return program;
+}
+
+await buildProgram().parseAsync(process.argv);

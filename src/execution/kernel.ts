@@ -1,0 +1,831 @@
+/**
+ * The execution kernel: the single-slot trade state machine in motion. Intents go
+ * out to the venue port; venue facts (already normalized) come back and are the
+ * only thing that moves a trade forward. A trade closes only when the venue
+ * reports the position gone, and its terminal event is emitted exactly once.
+ */
+import type { AccountProjection } from '../domain/account.js';
+import type {
+  EnterIntent,
+  ExitIntent,
+  ExitReason,
+  Intent,
+  Side,
+  TerminalReason,
+} from '../domain/decision.js';
+import type { CanonicalEvent, OrderMilestone, OverrideKind, TradeRecord } from '../domain/events.js';
+import { buildExitLegRow, type LegChainState, startLegChain } from '../domain/exit-legs.js';
+import { acceptsExit, assertTransition, holdsPosition, type TradeStage } from '../domain/trade-fsm.js';
+import {
+  clientOrderIdFor,
+  type FillFact,
+  type OrderDoneFact,
+  type OrderRequest,
+  type PositionFact,
+  SubmitOutcomeUnknown,
+  type VenueFact,
+  type VenuePort,
+} from '../domain/venue.js';
+
+export interface KernelConfig {
+  readonly strategy: string;
+  /** An entry not filled within this time is cancelled (then ENTRY_EXPIRED if nothing filled). */
+  readonly entryTimeoutMs: number;
+  /** Attempts per exit leg after definitive rejects. */
+  readonly maxExitAttempts: number;
+  /** After an unknown submit outcome, look the order up by client id after this delay. */
+  readonly lookupAfterMs: number;
+}
+
+export const DEFAULT_KERNEL_CONFIG: Omit<KernelConfig, 'strategy'> = {
+  entryTimeoutMs: 30_000,
+  maxExitAttempts: 3,
+  lookupAfterMs: 2_000,
+};
+
+export interface KernelHooks {
+  emit(event: CanonicalEvent): void;
+  /** A venue fact overrides the strategy's memory (ALGORITHM.md §3). */
+  override(kind: OverrideKind, tradeId: string, venueFact: string): void;
+  /** Monotonic clock in ns, for latency decomposition. */
+  mono(): bigint;
+}
+
+type Purpose = 'ENTRY' | 'EXIT';
+
+interface LiveOrder {
+  readonly clientOrderId: string;
+  exchangeOrderId: string;
+  readonly purpose: Purpose;
+  readonly qty: number;
+  filledQty: number;
+  notional: number;
+  realized: number;
+  readonly reason: string;
+  readonly leg: number;
+  readonly attempt: number;
+  readonly submittedAt: number;
+  readonly referencePrice: number;
+  readonly final: boolean;
+  /** Unknown submit outcome: look it up at this time. */
+  lookupAt: number | null;
+  /** Venue said the order is done with this filled quantity; waiting for its fills. */
+  doneFilledQty: number | null;
+  doneStatus: OrderDoneFact['status'] | null;
+  cancelRequested: boolean;
+}
+
+interface Trade {
+  readonly id: string;
+  readonly asset: string;
+  readonly side: Side;
+  readonly leverage: number;
+  readonly entryTs: number;
+  readonly legCount: number;
+  stage: TradeStage;
+  initialQty: number;
+  remainingQty: number;
+  entryNotional: number;
+  exitNotional: number;
+  exitQty: number;
+  realized: number;
+  fees: number;
+  funding: number;
+  barsHeld: number;
+  exitReason: TerminalReason | null;
+  order: LiveOrder | null;
+  /** Exit intents waiting for the entry or a previous exit to finish. */
+  queue: ExitIntent[];
+  legChain: LegChainState;
+  legSeq: number;
+  venueFlat: boolean;
+  retry: { intent: ExitIntent; attempt: number } | null;
+}
+
+export interface TradeView {
+  readonly tradeId: string;
+  readonly asset: string;
+  readonly side: Side;
+  readonly stage: TradeStage;
+  readonly leverage: number;
+  readonly initialQty: number;
+  readonly remainingQty: number;
+  readonly entryPrice: number;
+  readonly realized: number;
+  readonly barsHeld: number;
+  readonly pendingOrder: { clientOrderId: string; purpose: Purpose; qty: number; filledQty: number } | null;
+  readonly queuedExits: number;
+}
+
+export interface IntentOutcome {
+  readonly accepted: boolean;
+  readonly reason: string;
+}
+
+const EPS = 1e-12;
+
+export class ExecutionKernel {
+  private trade: Trade | null = null;
+  /** Latest position per asset as the venue reports it (signed). */
+  private readonly venuePositions = new Map<string, number>();
+  private closedTrades = 0;
+  private now = 0;
+
+  constructor(
+    private readonly venue: VenuePort,
+    private readonly account: AccountProjection,
+    private readonly hooks: KernelHooks,
+    private readonly cfg: KernelConfig,
+  ) {}
+
+  view(): TradeView | null {
+    const t = this.trade;
+    if (!t) return null;
+    return {
+      tradeId: t.id,
+      asset: t.asset,
+      side: t.side,
+      stage: t.stage,
+      leverage: t.leverage,
+      initialQty: t.initialQty,
+      remainingQty: t.remainingQty,
+      entryPrice: t.initialQty > 0 ? t.entryNotional / t.initialQty : 0,
+      realized: t.realized,
+      barsHeld: t.barsHeld,
+      pendingOrder: t.order
+        ? {
+            clientOrderId: t.order.clientOrderId,
+            purpose: t.order.purpose,
+            qty: t.order.qty,
+            filledQty: t.order.filledQty,
+          }
+        : null,
+      queuedExits: t.queue.length,
+    };
+  }
+
+  venuePosition(asset: string): number {
+    return this.venuePositions.get(asset) ?? 0;
+  }
+
+  tradesClosed(): number {
+    return this.closedTrades;
+  }
+
+  /** Bars held as the strategy counts them (carried into the terminal row). */
+  noteBarsHeld(tradeId: string, barsHeld: number): void {
+    if (this.trade?.id === tradeId) this.trade.barsHeld = barsHeld;
+  }
+
+  async handleIntent(intent: Intent, now: number): Promise<IntentOutcome> {
+    this.now = Math.max(this.now, now);
+    return intent.kind === 'ENTER' ? this.enter(intent) : this.exit(intent);
+  }
+
+  /** Applies normalized venue facts in order. */
+  async applyFacts(facts: readonly VenueFact[], now: number): Promise<void> {
+    this.now = Math.max(this.now, now);
+    for (const fact of facts) await this.applyFact(fact);
+  }
+
+  /** Time-driven work: entry expiry, lookups after unknown submits, exit retries. */
+  async tick(now: number): Promise<void> {
+    this.now = Math.max(this.now, now);
+    const t = this.trade;
+    if (!t) return;
+    const o = t.order;
+    if (o?.lookupAt !== null && o?.lookupAt !== undefined && now >= o.lookupAt) await this.lookup(t, o);
+    if (o && o.purpose === 'ENTRY' && !o.cancelRequested && now - o.submittedAt >= this.cfg.entryTimeoutMs) {
+      o.cancelRequested = true;
+      await this.safeCancel(o.clientOrderId, t.asset);
+    }
+    if (!t.order && t.retry && acceptsExit(t.stage)) {
+      const { intent, attempt } = t.retry;
+      t.retry = null;
+      await this.submitExit(t, intent, attempt);
+    }
+  }
+
+  /** Start-up recovery: the venue holds a position the kernel does not know (DESIGN.md §4). */
+  adoptPosition(tradeId: string, position: PositionFact, leverage: number, legCount: number): void {
+    if (this.trade) throw new Error(`cannot adopt ${tradeId}: slot holds ${this.trade.id}`);
+    const qty = Math.abs(position.qty);
+    const side: Side = position.qty < 0 ? 'SHORT' : 'LONG';
+    this.venuePositions.set(position.asset, position.qty);
+    this.account.applyFill(position.qty, position.entryPrice, 0, position.ts);
+    this.trade = {
+      id: tradeId,
+      asset: position.asset,
+      side,
+      leverage,
+      entryTs: position.ts,
+      legCount,
+      stage: 'EMPTY',
+      initialQty: qty,
+      remainingQty: qty,
+      entryNotional: qty * position.entryPrice,
+      exitNotional: 0,
+      exitQty: 0,
+      realized: 0,
+      fees: 0,
+      funding: 0,
+      barsHeld: 0,
+      exitReason: null,
+      order: null,
+      queue: [],
+      legChain: startLegChain(this.account.capital),
+      legSeq: 0,
+      venueFlat: false,
+      retry: null,
+    };
+    this.move(this.trade, 'RECOVERED', `venue position ${position.qty} @ ${position.entryPrice}`);
+  }
+
+  // ---- intents ---------------------------------------------------------------------------------
+
+  private async enter(intent: EnterIntent): Promise<IntentOutcome> {
+    const busy = this.trade
+      ? `slot holds trade ${this.trade.id} (${this.trade.stage})`
+      : this.venuePosition(intent.asset) !== 0
+        ? `venue still holds a ${intent.asset} position of ${this.venuePosition(intent.asset)}`
+        : null;
+    const invalid =
+      !Number.isFinite(intent.targetSize) || intent.targetSize <= 0
+        ? `target size ${intent.targetSize} is not a positive number`
+        : null;
+    const refusal = busy ?? invalid;
+    if (refusal) {
+      this.refuse(intent.tradeId, 'ENTER', refusal);
+      this.hooks.override('ENTRY_REFUSED', intent.tradeId, refusal);
+      return { accepted: false, reason: refusal };
+    }
+    const t: Trade = {
+      id: intent.tradeId,
+      asset: intent.asset,
+      side: intent.side,
+      leverage: intent.leverage,
+      entryTs: intent.ts,
+      legCount: intent.legRatios.length,
+      stage: 'EMPTY',
+      initialQty: 0,
+      remainingQty: 0,
+      entryNotional: 0,
+      exitNotional: 0,
+      exitQty: 0,
+      realized: 0,
+      fees: 0,
+      funding: 0,
+      barsHeld: 0,
+      exitReason: null,
+      order: null,
+      queue: [],
+      legChain: startLegChain(this.account.capital),
+      legSeq: 0,
+      venueFlat: false,
+      retry: null,
+    };
+    this.trade = t;
+    this.move(t, 'DECISION_CREATED', `ENTER ${intent.side} lev ${intent.leverage}`);
+    const order = this.newOrder(t, 'ENTRY', intent.targetSize, 'ENTER', 0, 0, intent.referencePrice, false);
+    await this.submit(
+      t,
+      order,
+      intent.side === 'SHORT' ? 'SELL' : 'BUY',
+      false,
+      'ORDER_REQUESTED',
+      'ORDER_SENT',
+    );
+    return { accepted: true, reason: 'submitted' };
+  }
+
+  private async exit(intent: ExitIntent): Promise<IntentOutcome> {
+    const t = this.trade;
+    if (!t || t.id !== intent.tradeId) {
+      const reason = t ? `slot holds ${t.id}, not ${intent.tradeId}` : `trade ${intent.tradeId} is closed`;
+      this.refuse(intent.tradeId, 'EXIT', reason);
+      return { accepted: false, reason };
+    }
+    if (t.order || !acceptsExit(t.stage) || t.retry) {
+      t.queue.push(intent);
+      return { accepted: true, reason: 'queued behind the order in flight' };
+    }
+    await this.submitExit(t, intent, 0);
+    return { accepted: true, reason: 'submitted' };
+  }
+
+  private async submitExit(t: Trade, intent: ExitIntent, attempt: number): Promise<void> {
+    // Legs are fractions of the initial size; the final leg (and any overshoot) is clamped to what remains.
+    const wanted = intent.final ? t.remainingQty : intent.fraction * t.initialQty;
+    const qty = Math.min(wanted, t.remainingQty);
+    t.exitReason = intent.reason;
+    if (qty <= EPS) {
+      this.refuse(t.id, 'EXIT', `nothing left to exit (remaining ${t.remainingQty})`);
+      return this.next(t);
+    }
+    const order = this.newOrder(
+      t,
+      'EXIT',
+      qty,
+      intent.reason,
+      t.legSeq,
+      attempt,
+      intent.referencePrice,
+      intent.final,
+    );
+    const side = t.side === 'SHORT' ? 'BUY' : 'SELL';
+    await this.submit(t, order, side, true, 'EXIT_REQUESTED', 'EXIT_SENT');
+  }
+
+  private newOrder(
+    t: Trade,
+    purpose: Purpose,
+    qty: number,
+    reason: string,
+    leg: number,
+    attempt: number,
+    referencePrice: number,
+    final: boolean,
+  ): LiveOrder {
+    return {
+      clientOrderId: clientOrderIdFor(t.id, purpose === 'ENTRY' ? 'e' : leg, attempt),
+      exchangeOrderId: '',
+      purpose,
+      qty,
+      filledQty: 0,
+      notional: 0,
+      realized: 0,
+      reason,
+      leg,
+      attempt,
+      submittedAt: this.now,
+      referencePrice,
+      final,
+      lookupAt: null,
+      doneFilledQty: null,
+      doneStatus: null,
+      cancelRequested: false,
+    };
+  }
+
+  private async submit(
+    t: Trade,
+    o: LiveOrder,
+    side: 'BUY' | 'SELL',
+    reduceOnly: boolean,
+    requested: TradeStage,
+    sent: TradeStage,
+  ): Promise<void> {
+    t.order = o;
+    this.move(t, requested, `${o.purpose} ${side} ${o.qty}`, o);
+    this.orderEvent(t, o, 'REQUESTED');
+    const request: OrderRequest = {
+      clientOrderId: o.clientOrderId,
+      tradeId: t.id,
+      asset: t.asset,
+      side,
+      qty: o.qty,
+      reduceOnly,
+      type: 'MARKET',
+      leverage: t.leverage,
+      referencePrice: o.referencePrice,
+      ts: this.now,
+    };
+    try {
+      await this.venue.submit(request);
+    } catch (err) {
+      if (err instanceof SubmitOutcomeUnknown) {
+        // The order may or may not be on the venue: find it by client id before anything else.
+        o.lookupAt = this.now + this.cfg.lookupAfterMs;
+        this.orderEvent(t, o, 'UNKNOWN', (err as Error).message);
+        return;
+      }
+      return this.onReject(t, o, (err as Error).message);
+    }
+    // A fast venue may already have answered (a reject inside submit); only move on if still ours.
+    if (t.order === o && t.stage === requested) {
+      this.move(t, sent, o.clientOrderId, o);
+      this.orderEvent(t, o, 'SENT');
+    }
+  }
+
+  private async lookup(t: Trade, o: LiveOrder): Promise<void> {
+    o.lookupAt = null;
+    const found = await this.venue.lookup(o.clientOrderId, t.asset).catch(() => null);
+    if (found === null) {
+      o.lookupAt = this.now + this.cfg.lookupAfterMs;
+      return;
+    }
+    if (!found.found) {
+      // Not on the venue: resubmit under the SAME client id, so a late original can never double it.
+      const side =
+        o.purpose === 'ENTRY' ? (t.side === 'SHORT' ? 'SELL' : 'BUY') : t.side === 'SHORT' ? 'BUY' : 'SELL';
+      const requested = t.stage;
+      this.hooks.emit({
+        type: 'correction',
+        ts: this.now,
+        tradeId: t.id,
+        what: 'RESUBMIT_AFTER_UNKNOWN',
+        detail: `${o.clientOrderId} not found on the venue; resubmitting with the same client order id`,
+      });
+      await this.submit(
+        t,
+        o,
+        side,
+        o.purpose === 'EXIT',
+        requested,
+        o.purpose === 'ENTRY' ? 'ORDER_SENT' : 'EXIT_SENT',
+      );
+      return;
+    }
+    o.exchangeOrderId = found.exchangeOrderId;
+    if (t.stage === 'ORDER_REQUESTED') this.move(t, 'ORDER_SENT', `found ${found.exchangeOrderId}`, o);
+    if (t.stage === 'EXIT_REQUESTED') this.move(t, 'EXIT_SENT', `found ${found.exchangeOrderId}`, o);
+    this.orderEvent(t, o, 'SENT', `found by client id: ${found.status}`);
+  }
+
+  // ---- venue facts -----------------------------------------------------------------------------
+
+  private async applyFact(fact: VenueFact): Promise<void> {
+    switch (fact.kind) {
+      case 'ack':
+        return this.onAck(fact.clientOrderId, fact.exchangeOrderId);
+      case 'reject': {
+        const t = this.trade;
+        if (t?.order?.clientOrderId === fact.clientOrderId) await this.onReject(t, t.order, fact.reason);
+        return;
+      }
+      case 'fill':
+        return this.onFill(fact);
+      case 'order_done':
+        return this.onOrderDone(fact);
+      case 'position':
+        return this.onPosition(fact);
+      case 'funding':
+        return this.onFunding(fact.id, fact.asset, fact.amount, fact.ts);
+    }
+  }
+
+  private onAck(clientOrderId: string, exchangeOrderId: string): void {
+    const t = this.trade;
+    const o = t?.order;
+    if (!t || !o || o.clientOrderId !== clientOrderId) return;
+    o.exchangeOrderId = exchangeOrderId;
+    o.lookupAt = null;
+    if (t.stage === 'ORDER_REQUESTED') this.move(t, 'ORDER_SENT', 'ack before send completed', o);
+    if (t.stage === 'EXIT_REQUESTED') this.move(t, 'EXIT_SENT', 'ack before send completed', o);
+    if (t.stage === 'ORDER_SENT') this.move(t, 'ORDER_ACKNOWLEDGED', exchangeOrderId, o);
+    if (t.stage === 'EXIT_SENT') this.move(t, 'EXIT_ACKNOWLEDGED', exchangeOrderId, o);
+    this.orderEvent(t, o, 'ACKNOWLEDGED');
+  }
+
+  private async onReject(t: Trade, o: LiveOrder, reason: string): Promise<void> {
+    this.orderEvent(t, o, 'REJECTED', reason);
+    t.order = null;
+    if (o.purpose === 'ENTRY') {
+      if (o.filledQty > EPS) return this.finishEntry(t, o);
+      return this.failEntry(t, 'ORDER_REJECTED', `entry ${o.clientOrderId} rejected: ${reason}`);
+    }
+    this.move(t, 'POSITION_UPDATED', `exit ${o.clientOrderId} rejected: ${reason}`, o);
+    const intent = this.intentOf(t, o);
+    if (o.attempt + 1 < this.cfg.maxExitAttempts) {
+      t.retry = { intent, attempt: o.attempt + 1 };
+    } else {
+      this.hooks.emit({
+        type: 'correction',
+        ts: this.now,
+        tradeId: t.id,
+        what: 'EXIT_GAVE_UP',
+        detail: `exit ${o.reason} rejected ${this.cfg.maxExitAttempts} times (last: ${reason}); position stays open on the venue`,
+      });
+      await this.next(t);
+    }
+  }
+
+  private intentOf(t: Trade, o: LiveOrder): ExitIntent {
+    return {
+      kind: 'EXIT',
+      tradeId: t.id,
+      scan: 0,
+      ts: this.now,
+      asset: t.asset,
+      reason: o.reason as ExitReason,
+      fraction: t.initialQty > 0 ? o.qty / t.initialQty : 1,
+      final: o.final,
+      referencePrice: o.referencePrice,
+    };
+  }
+
+  private failEntry(t: Trade, stage: 'ORDER_REJECTED' | 'ENTRY_EXPIRED', detail: string): void {
+    this.move(t, stage, detail);
+    this.move(t, 'EMPTY', detail);
+    this.trade = null;
+    this.hooks.override('ENTRY_FAILED', t.id, detail);
+  }
+
+  private async onFill(f: FillFact): Promise<void> {
+    const t = this.trade;
+    const signed = f.side === 'SELL' ? -f.qty : f.qty;
+    const applied = this.account.applyFill(signed, f.price, f.fee, f.ts);
+    const mine = t && t.order?.clientOrderId === f.clientOrderId && f.clientOrderId !== '';
+    if (!t || t.asset !== f.asset || (!mine && f.clientOrderId !== '')) {
+      this.hooks.emit({
+        type: 'fill',
+        ts: f.ts,
+        tradeId: t?.id ?? '',
+        clientOrderId: f.clientOrderId,
+        exchangeOrderId: f.exchangeOrderId,
+        fillId: f.fillId,
+        asset: f.asset,
+        purpose: 'EXTERNAL',
+        qty: f.qty,
+        price: f.price,
+        fee: f.fee,
+        realizedPnl: applied.realizedPnl,
+      });
+      this.hooks.emit({
+        type: 'correction',
+        ts: f.ts,
+        tradeId: t?.id ?? '',
+        what: 'UNMATCHED_FILL',
+        detail: `fill ${f.fillId} (${f.clientOrderId || 'no client id'}) on ${f.asset} matches no live order; applied to the account`,
+      });
+      this.accountEvent('FILL');
+      return;
+    }
+    t.fees += f.fee;
+    const purpose = mine ? t.order!.purpose : f.liquidation ? 'LIQUIDATION' : 'EXTERNAL';
+    this.hooks.emit({
+      type: 'fill',
+      ts: f.ts,
+      tradeId: t.id,
+      clientOrderId: f.clientOrderId,
+      exchangeOrderId: f.exchangeOrderId,
+      fillId: f.fillId,
+      asset: f.asset,
+      purpose,
+      qty: f.qty,
+      price: f.price,
+      fee: f.fee,
+      realizedPnl: applied.realizedPnl,
+    });
+    if (purpose === 'ENTRY') {
+      const o = t.order!;
+      o.filledQty += f.qty;
+      o.notional += f.qty * f.price;
+      t.initialQty += f.qty;
+      t.remainingQty += f.qty;
+      t.entryNotional += f.qty * f.price;
+      const first = t.stage !== 'POSITION_OPENED' && t.stage !== 'POSITION_UPDATED';
+      if (first) this.move(t, 'POSITION_OPENED', `filled ${f.qty} @ ${f.price}`, o);
+      this.orderEvent(t, o, o.filledQty + EPS >= o.qty ? 'FILLED' : 'PARTIALLY_FILLED');
+      if (o.doneFilledQty !== null && o.filledQty + EPS >= o.doneFilledQty) await this.finishEntry(t, o);
+      else if (o.filledQty + EPS >= o.qty) await this.finishEntry(t, o);
+    } else {
+      const closed = Math.min(f.qty, t.remainingQty);
+      t.remainingQty = Math.max(0, t.remainingQty - f.qty);
+      if (t.remainingQty < EPS) t.remainingQty = 0;
+      t.exitQty += closed;
+      t.exitNotional += closed * f.price;
+      t.realized += applied.realizedPnl;
+      if (purpose === 'EXIT') {
+        const o = t.order!;
+        o.filledQty += f.qty;
+        o.notional += f.qty * f.price;
+        o.realized += applied.realizedPnl;
+        this.orderEvent(t, o, o.filledQty + EPS >= o.qty ? 'FILLED' : 'PARTIALLY_FILLED');
+        if (o.filledQty + EPS >= (o.doneFilledQty ?? o.qty)) await this.finishExit(t, o);
+      } else {
+        t.exitReason = purpose === 'LIQUIDATION' ? 'LIQUIDATION' : 'EXTERNAL_CLOSE';
+      }
+    }
+    this.accountEvent('FILL');
+    await this.maybeClose(t);
+  }
+
+  private async onOrderDone(d: OrderDoneFact): Promise<void> {
+    const t = this.trade;
+    const o = t?.order;
+    if (!t || !o || o.clientOrderId !== d.clientOrderId) return;
+    o.doneFilledQty = d.filledQty;
+    o.doneStatus = d.status;
+    if (d.exchangeOrderId) o.exchangeOrderId = d.exchangeOrderId;
+    // Callbacks reorder: the done notice may come before its fills. Wait for them.
+    if (o.filledQty + EPS < d.filledQty) return;
+    if (o.purpose === 'ENTRY') {
+      if (o.filledQty <= EPS) {
+        this.orderEvent(t, o, d.status === 'EXPIRED' ? 'EXPIRED' : 'CANCELLED');
+        t.order = null;
+        return this.failEntry(t, 'ENTRY_EXPIRED', `entry ${o.clientOrderId} ${d.status} with nothing filled`);
+      }
+      return this.finishEntry(t, o);
+    }
+    if (o.filledQty <= EPS) {
+      this.orderEvent(t, o, d.status === 'EXPIRED' ? 'EXPIRED' : 'CANCELLED');
+      return this.onReject(t, o, `exit ${d.status} with nothing filled`);
+    }
+    return this.finishExit(t, o);
+  }
+
+  private async finishEntry(t: Trade, o: LiveOrder): Promise<void> {
+    if (t.order !== o) return;
+    t.order = null;
+    if (o.filledQty + EPS < o.qty)
+      this.orderEvent(t, o, o.doneStatus === 'EXPIRED' ? 'EXPIRED' : 'CANCELLED');
+    this.orderEvent(t, o, 'REFLECTED', `position ${this.venuePosition(t.asset)}`);
+    await this.next(t);
+  }
+
+  private async finishExit(t: Trade, o: LiveOrder): Promise<void> {
+    if (t.order !== o) return;
+    t.order = null;
+    if (o.filledQty + EPS < o.qty)
+      this.orderEvent(t, o, o.doneStatus === 'EXPIRED' ? 'EXPIRED' : 'CANCELLED');
+    const { row, next } = buildExitLegRow(t.legChain, {
+      ts: this.now,
+      strategy: this.cfg.strategy,
+      tradeId: t.id,
+      commandId: o.clientOrderId,
+      reason: o.reason,
+      asset: t.asset,
+      side: t.side,
+      entryPrice: t.initialQty > 0 ? t.entryNotional / t.initialQty : 0,
+      exitPrice: o.filledQty > 0 ? o.notional / o.filledQty : 0,
+      exitQty: o.filledQty,
+      initialQty: t.initialQty,
+      remainingQty: t.remainingQty,
+      realizedTotal: t.realized,
+      capitalAfter: this.account.capital,
+      barsHeld: t.barsHeld,
+      legCount: t.legCount,
+    });
+    t.legChain = next;
+    t.legSeq += 1;
+    this.hooks.emit({ type: 'exit_leg', ts: this.now, row });
+    this.move(t, 'POSITION_UPDATED', `leg ${row.exit_seq} ${o.reason} done, remaining ${t.remainingQty}`, o);
+    this.orderEvent(t, o, 'REFLECTED', `position ${this.venuePosition(t.asset)}`);
+    if (!(await this.maybeClose(t))) await this.next(t);
+  }
+
+  /** Runs the next queued exit once nothing is in flight. */
+  private async next(t: Trade): Promise<void> {
+    if (this.trade !== t || t.order || !acceptsExit(t.stage)) return;
+    const intent = t.queue.shift();
+    if (intent) await this.submitExit(t, intent, 0);
+  }
+
+  private async onPosition(p: PositionFact): Promise<void> {
+    this.venuePositions.set(p.asset, p.qty);
+    const t = this.trade;
+    if (!t || t.asset !== p.asset) {
+      if (p.qty !== 0)
+        this.hooks.emit({
+          type: 'correction',
+          ts: p.ts,
+          tradeId: t?.id ?? '',
+          what: 'UNTRACKED_POSITION',
+          detail: `venue holds ${p.qty} ${p.asset} that no local trade owns`,
+        });
+      return;
+    }
+    if (p.qty === 0 && t.initialQty > 0) {
+      t.venueFlat = true;
+      await this.maybeClose(t);
+    } else if (p.qty !== 0) {
+      t.venueFlat = false;
+    }
+  }
+
+  private async onFunding(id: string, asset: string, amount: number, ts: number): Promise<void> {
+    this.account.applyFunding(amount, ts);
+    const t = this.trade;
+    const tradeId = t && t.asset === asset ? t.id : '';
+    if (t && tradeId) t.funding += amount;
+    this.hooks.emit({ type: 'funding', ts, id, tradeId, asset, amount });
+    this.accountEvent('FUNDING');
+  }
+
+  /**
+   * Closes the trade when, and only when, the venue reports the position gone and
+   * every fill of our own exit is in. Returns whether it closed.
+   */
+  private async maybeClose(t: Trade): Promise<boolean> {
+    if (this.trade !== t || !t.venueFlat || !holdsPosition(t.stage)) return false;
+    const exitPending = t.order?.purpose === 'EXIT' && t.remainingQty > EPS;
+    if (exitPending) return false;
+    if (t.remainingQty > EPS) {
+      // The venue closed what we still hold and no fill told us at what price: book at mark, say so.
+      const mark = this.account.snapshot().markPrice;
+      const qty = t.remainingQty;
+      const applied = this.account.applyFill(t.side === 'SHORT' ? qty : -qty, mark, 0, this.now);
+      t.realized += applied.realizedPnl;
+      t.exitQty += qty;
+      t.exitNotional += qty * mark;
+      t.remainingQty = 0;
+      t.exitReason ??= 'EXTERNAL_CLOSE';
+      this.hooks.emit({
+        type: 'correction',
+        ts: this.now,
+        tradeId: t.id,
+        what: 'CLOSED_WITHOUT_FILL',
+        detail: `venue flat with ${qty} unaccounted; realized at mark ${mark}`,
+      });
+    }
+    if (t.order) {
+      this.orderEvent(t, t.order, 'CANCELLED', 'position closed on the venue');
+      t.order = null;
+    }
+    const external = t.exitReason === 'EXTERNAL_CLOSE' || t.exitReason === 'LIQUIDATION';
+    this.move(t, 'POSITION_CLOSED', `venue reports ${t.asset} flat`);
+    const record = this.terminalRecord(t);
+    this.hooks.emit({ type: 'trade_closed', ts: this.now, trade: record });
+    this.move(t, 'TRADE_TERMINAL_WRITTEN', `${record.exitReason} pnl ${record.pnl}`);
+    this.move(t, 'EMPTY', 'slot free');
+    this.trade = null;
+    this.closedTrades += 1;
+    this.accountEvent('TRADE_CLOSED');
+    if (external)
+      this.hooks.override('POSITION_VANISHED', t.id, `${t.exitReason}: venue reports ${t.asset} flat`);
+    return true;
+  }
+
+  private terminalRecord(t: Trade): TradeRecord {
+    return {
+      tradeId: t.id,
+      asset: t.asset,
+      side: t.side,
+      entryTs: t.entryTs,
+      exitTs: this.now,
+      entryPrice: t.initialQty > 0 ? t.entryNotional / t.initialQty : 0,
+      exitPrice: t.exitQty > 0 ? t.exitNotional / t.exitQty : 0,
+      size: t.initialQty,
+      leverage: t.leverage,
+      pnl: t.realized,
+      fees: t.fees,
+      funding: t.funding,
+      exitReason: t.exitReason ?? 'EXTERNAL_CLOSE',
+      barsHeld: t.barsHeld,
+      capitalAfter: this.account.capital,
+      legs: t.legSeq,
+    };
+  }
+
+  private async safeCancel(clientOrderId: string, asset: string): Promise<void> {
+    try {
+      await this.venue.cancel(clientOrderId, asset);
+    } catch (err) {
+      this.hooks.emit({
+        type: 'correction',
+        ts: this.now,
+        tradeId: this.trade?.id ?? '',
+        what: 'CANCEL_FAILED',
+        detail: `cancel ${clientOrderId}: ${(err as Error).message}`,
+      });
+    }
+  }
+
+  // ---- event helpers ---------------------------------------------------------------------------
+
+  private refuse(tradeId: string, intent: 'ENTER' | 'EXIT', reason: string): void {
+    this.hooks.emit({ type: 'intent_refused', ts: this.now, tradeId, intent, reason });
+  }
+
+  private move(t: Trade, to: TradeStage, detail: string, o?: LiveOrder): void {
+    assertTransition(t.stage, to, t.id);
+    t.stage = to;
+    this.hooks.emit({
+      type: 'lifecycle',
+      ts: this.now,
+      tradeId: t.id,
+      state: to,
+      asset: t.asset,
+      side: t.side,
+      size: t.remainingQty,
+      clientOrderId: o?.clientOrderId ?? '',
+      exchangeOrderId: o?.exchangeOrderId ?? '',
+      detail,
+    });
+  }
+
+  private orderEvent(t: Trade, o: LiveOrder, milestone: OrderMilestone, reason = ''): void {
+    this.hooks.emit({
+      type: 'order',
+      ts: this.now,
+      monoNs: this.hooks.mono(),
+      milestone,
+      tradeId: t.id,
+      clientOrderId: o.clientOrderId,
+      exchangeOrderId: o.exchangeOrderId,
+      asset: t.asset,
+      purpose: o.purpose,
+      qty: o.qty,
+      filledQty: o.filledQty,
+      avgPrice: o.filledQty > 0 ? o.notional / o.filledQty : 0,
+      referencePrice: o.referencePrice,
+      reason: reason || o.reason,
+    });
+  }
+
+  private accountEvent(cause: string): void {
+    this.hooks.emit({ type: 'account', ts: this.now, snapshot: this.account.snapshot(), cause });
+  }
+}
