@@ -79,6 +79,13 @@ export class AccountProjection {
     return { realizedPnl, closedQty };
   }
 
+  /** A price correction on an already-closed quantity: PnL and fee move, the position does not. */
+  correctRealized(pnl: number, fee: number, ts: number): void {
+    this.realized += pnl;
+    this.feesPaid += fee;
+    this.lastTs = Math.max(this.lastTs, ts);
+  }
+
   applyFunding(amount: number, ts: number): void {
     this.fundingPaid += amount;
     this.lastTs = Math.max(this.lastTs, ts);

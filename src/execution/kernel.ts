@@ -35,12 +35,15 @@ export interface KernelConfig {
   readonly maxExitAttempts: number;
   /** After an unknown submit outcome, look the order up by client id after this delay. */
   readonly lookupAfterMs: number;
+  /** Venue flat but the closing fill not seen yet: wait this long before booking at mark. */
+  readonly externalFillGraceMs: number;
 }
 
 export const DEFAULT_KERNEL_CONFIG: Omit<KernelConfig, 'strategy'> = {
   entryTimeoutMs: 30_000,
   maxExitAttempts: 3,
   lookupAfterMs: 2_000,
+  externalFillGraceMs: 10_000,
 };
 
 export interface KernelHooks {
@@ -98,7 +101,8 @@ interface Trade {
   queue: ExitIntent[];
   legChain: LegChainState;
   legSeq: number;
-  venueFlat: boolean;
+  /** When the venue first reported the position gone (null while it holds it). */
+  venueFlatSince: number | null;
   retry: { intent: ExitIntent; attempt: number } | null;
 }
 
@@ -129,6 +133,8 @@ export class ExecutionKernel {
   /** Latest position per asset as the venue reports it (signed). */
   private readonly venuePositions = new Map<string, number>();
   private closedTrades = 0;
+  /** Positions closed at mark for want of a fill; a late fill corrects the price, not the size. */
+  private readonly markBookings = new Map<string, { qty: number; price: number; sign: number }>();
   private now = 0;
 
   constructor(
@@ -199,6 +205,8 @@ export class ExecutionKernel {
       o.cancelRequested = true;
       await this.safeCancel(o.clientOrderId, t.asset);
     }
+    if (t.venueFlatSince !== null) await this.maybeClose(t);
+    if (this.trade !== t) return;
     if (!t.order && t.retry && acceptsExit(t.stage)) {
       const { intent, attempt } = t.retry;
       t.retry = null;
@@ -235,7 +243,7 @@ export class ExecutionKernel {
       queue: [],
       legChain: startLegChain(this.account.capital),
       legSeq: 0,
-      venueFlat: false,
+      venueFlatSince: null,
       retry: null,
     };
     this.move(this.trade, 'RECOVERED', `venue position ${position.qty} @ ${position.entryPrice}`);
@@ -281,7 +289,7 @@ export class ExecutionKernel {
       queue: [],
       legChain: startLegChain(this.account.capital),
       legSeq: 0,
-      venueFlat: false,
+      venueFlatSince: null,
       retry: null,
     };
     this.trade = t;
@@ -376,7 +384,7 @@ export class ExecutionKernel {
     sent: TradeStage,
   ): Promise<void> {
     t.order = o;
-    this.move(t, requested, `${o.purpose} ${side} ${o.qty}`, o);
+    if (t.stage !== requested) this.move(t, requested, `${o.purpose} ${side} ${o.qty}`, o);
     this.orderEvent(t, o, 'REQUESTED');
     const request: OrderRequest = {
       clientOrderId: o.clientOrderId,
@@ -470,12 +478,17 @@ export class ExecutionKernel {
     const o = t?.order;
     if (!t || !o || o.clientOrderId !== clientOrderId) return;
     o.exchangeOrderId = exchangeOrderId;
-    o.lookupAt = null;
-    if (t.stage === 'ORDER_REQUESTED') this.move(t, 'ORDER_SENT', 'ack before send completed', o);
-    if (t.stage === 'EXIT_REQUESTED') this.move(t, 'EXIT_SENT', 'ack before send completed', o);
+    this.confirmSent(t, o, 'ack before send completed');
     if (t.stage === 'ORDER_SENT') this.move(t, 'ORDER_ACKNOWLEDGED', exchangeOrderId, o);
     if (t.stage === 'EXIT_SENT') this.move(t, 'EXIT_ACKNOWLEDGED', exchangeOrderId, o);
     this.orderEvent(t, o, 'ACKNOWLEDGED');
+  }
+
+  /** Any venue answer about an order proves it reached the venue. */
+  private confirmSent(t: Trade, o: LiveOrder, why: string): void {
+    o.lookupAt = null;
+    if (t.stage === 'ORDER_REQUESTED') this.move(t, 'ORDER_SENT', why, o);
+    if (t.stage === 'EXIT_REQUESTED') this.move(t, 'EXIT_SENT', why, o);
   }
 
   private async onReject(t: Trade, o: LiveOrder, reason: string): Promise<void> {
@@ -524,6 +537,9 @@ export class ExecutionKernel {
 
   private async onFill(f: FillFact): Promise<void> {
     const t = this.trade;
+    const booked = f.clientOrderId === '' ? this.markBookings.get(f.asset) : undefined;
+    if (booked && (!t || t.asset !== f.asset) && Math.abs(booked.qty - f.qty) < 1e-9)
+      return this.lateFill(f, booked);
     const signed = f.side === 'SELL' ? -f.qty : f.qty;
     const applied = this.account.applyFill(signed, f.price, f.fee, f.ts);
     const mine = t && t.order?.clientOrderId === f.clientOrderId && f.clientOrderId !== '';
@@ -553,6 +569,7 @@ export class ExecutionKernel {
       return;
     }
     t.fees += f.fee;
+    if (mine) this.confirmSent(t, t.order!, `fill ${f.fillId} before any ack`);
     const purpose = mine ? t.order!.purpose : f.liquidation ? 'LIQUIDATION' : 'EXTERNAL';
     this.hooks.emit({
       type: 'fill',
@@ -602,10 +619,40 @@ export class ExecutionKernel {
     await this.maybeClose(t);
   }
 
+  /** The fill of a close already booked at mark: book the price difference and the fee only. */
+  private lateFill(f: FillFact, booked: { qty: number; price: number; sign: number }): void {
+    this.markBookings.delete(f.asset);
+    const realizedPnl = (f.price - booked.price) * booked.qty * booked.sign;
+    this.account.correctRealized(realizedPnl, f.fee, f.ts);
+    this.hooks.emit({
+      type: 'fill',
+      ts: f.ts,
+      tradeId: '',
+      clientOrderId: '',
+      exchangeOrderId: f.exchangeOrderId,
+      fillId: f.fillId,
+      asset: f.asset,
+      purpose: f.liquidation ? 'LIQUIDATION' : 'EXTERNAL',
+      qty: 0,
+      price: f.price,
+      fee: f.fee,
+      realizedPnl,
+    });
+    this.hooks.emit({
+      type: 'correction',
+      ts: f.ts,
+      tradeId: '',
+      what: 'LATE_CLOSING_FILL',
+      detail: `fill ${f.fillId} for ${f.qty} ${f.asset} @ ${f.price} arrived after the close was booked at mark ${booked.price}; PnL corrected by ${realizedPnl}`,
+    });
+    this.accountEvent('CORRECTION');
+  }
+
   private async onOrderDone(d: OrderDoneFact): Promise<void> {
     const t = this.trade;
     const o = t?.order;
     if (!t || !o || o.clientOrderId !== d.clientOrderId) return;
+    this.confirmSent(t, o, `venue reports the order ${d.status}`);
     o.doneFilledQty = d.filledQty;
     o.doneStatus = d.status;
     if (d.exchangeOrderId) o.exchangeOrderId = d.exchangeOrderId;
@@ -688,10 +735,10 @@ export class ExecutionKernel {
       return;
     }
     if (p.qty === 0 && t.initialQty > 0) {
-      t.venueFlat = true;
+      t.venueFlatSince ??= this.now;
       await this.maybeClose(t);
     } else if (p.qty !== 0) {
-      t.venueFlat = false;
+      t.venueFlatSince = null;
     }
   }
 
@@ -709,14 +756,18 @@ export class ExecutionKernel {
    * every fill of our own exit is in. Returns whether it closed.
    */
   private async maybeClose(t: Trade): Promise<boolean> {
-    if (this.trade !== t || !t.venueFlat || !holdsPosition(t.stage)) return false;
+    if (this.trade !== t || t.venueFlatSince === null || !holdsPosition(t.stage)) return false;
     const exitPending = t.order?.purpose === 'EXIT' && t.remainingQty > EPS;
-    if (exitPending) return false;
+    // An entry still filling can re-open the position: the trade is not over until it is done.
+    if (exitPending || t.order?.purpose === 'ENTRY') return false;
     if (t.remainingQty > EPS) {
+      // Position reports can overtake fills: give the closing fill time to arrive.
+      if (this.now - t.venueFlatSince < this.cfg.externalFillGraceMs) return false;
       // The venue closed what we still hold and no fill told us at what price: book at mark, say so.
       const mark = this.account.snapshot().markPrice;
       const qty = t.remainingQty;
       const applied = this.account.applyFill(t.side === 'SHORT' ? qty : -qty, mark, 0, this.now);
+      this.markBookings.set(t.asset, { qty, price: mark, sign: t.side === 'SHORT' ? -1 : 1 });
       t.realized += applied.realizedPnl;
       t.exitQty += qty;
       t.exitNotional += qty * mark;

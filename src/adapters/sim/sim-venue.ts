@@ -318,13 +318,17 @@ export class SimVenue implements VenuePort {
     for (const [asset, pos] of this.positions) {
       if (pos.qty === 0 || this.random() >= this.cfg.externalCloseRate) continue;
       const liquidation = this.random() < this.cfg.liquidationShare;
-      facts.push(...this.closeExternally(asset, now, liquidation));
+      facts.push(...this.closeNow(asset, now, liquidation));
     }
     return facts;
   }
 
-  /** Closes a position the way a web-UI close or a liquidation does: no client order id. */
-  closeExternally(asset: string, ts: number, liquidation: boolean): VenueFact[] {
+  /** Schedules a close the way a web-UI close or a liquidation does: no client order id. */
+  injectExternalClose(asset: string, ts: number, liquidation: boolean): void {
+    this.schedule(ts, () => this.closeNow(asset, ts, liquidation));
+  }
+
+  private closeNow(asset: string, ts: number, liquidation: boolean): VenueFact[] {
     const pos = this.position(asset);
     if (pos.qty === 0) return [];
     const mark = this.marks.price(asset) ?? pos.entry;
@@ -386,6 +390,16 @@ export class SimVenue implements VenuePort {
   }
 
   async close(): Promise<void> {}
+
+  /** The venue's own position for an asset, signed (tests and invariant checks). */
+  positionOf(asset: string): number {
+    return this.positions.get(asset)?.qty ?? 0;
+  }
+
+  /** How many orders with this client id reached the book (never more than one). */
+  ordersPlaced(): number {
+    return this.orders.size;
+  }
 
   /** Facts still scheduled (for end-of-run draining and tests). */
   pending(): number {
