@@ -82,7 +82,7 @@ describe('blue-v7-ref: occupied slot', () => {
       bars_held: 1,
       asset: 'BTCUSDT',
       side: 'SHORT',
-      leverage: 1.25,
+      leverage: 2,
     });
     expect(s.decide(scan(0, { ETHUSDT: [1, 1] }), CAP).record).toMatchObject({
       action: 'HOLD',
