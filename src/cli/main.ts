@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** `pink`: the command line. Each command lives in its own module under commands/. */
 import { Command } from 'commander';
+import { register as registerParity } from './commands/parity.js';
 import { register as registerReplay } from './commands/replay.js';
 
 export function buildProgram(): Command {
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
     process.exit(2);
   });
   registerReplay(program);
+  registerParity(program);
   return program;
 }
 

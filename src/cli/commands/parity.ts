@@ -1,0 +1,106 @@
+/** `pink parity --data SCANS [--blue-log FILE] [--faults PROFILE] [--out DIR]` */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { loadConfig } from '../../app/config.js';
+import {
+  FAULT_PROFILES,
+  ParityInputError,
+  parityMarkdown,
+  readBlueLog,
+  runParity,
+} from '../../app/parity.js';
+import { resolveNamespace } from '../../domain/namespaces.js';
+import { loadStrategy } from '../../strategy/loader.js';
+import { action, CliError, EXIT } from '../errors.js';
+
+interface ParityCliOptions {
+  data: string;
+  blueLog?: string;
+  faults: string;
+  out: string;
+  venue: string;
+  config?: string;
+  pinkParam: string[];
+}
+
+function parseParams(pairs: string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new CliError(`--pink-param "${pair}" must look like NAME=JSON_VALUE`);
+    try {
+      out[pair.slice(0, eq)] = JSON.parse(pair.slice(eq + 1));
+    } catch {
+      throw new CliError(`--pink-param "${pair}": the value is not JSON`);
+    }
+  }
+  return out;
+}
+
+export async function parityCommand(o: ParityCliOptions): Promise<number> {
+  if (!existsSync(o.data)) throw new CliError(`--data ${o.data}: no such file`);
+  if (o.blueLog && !existsSync(o.blueLog)) throw new CliError(`--blue-log ${o.blueLog}: no such file`);
+  if (!FAULT_PROFILES[o.faults])
+    throw new CliError(
+      `--faults "${o.faults}" is not a profile (known: ${Object.keys(FAULT_PROFILES).join(', ')})`,
+    );
+  if (o.venue !== 'sim') throw new CliError(`--venue ${o.venue}: parity runs on the sim venue in this build`);
+  const ns = resolveNamespace(process.env);
+  const cfg = loadConfig({ file: o.config, env: process.env });
+  const pinkParams = { ...cfg.algorithmParams, ...parseParams(o.pinkParam) };
+  const pinkStrategy = await loadStrategy(cfg.algorithm, pinkParams);
+  const referenceStrategy = o.blueLog ? undefined : await loadStrategy(cfg.algorithm, cfg.algorithmParams);
+  let report: Awaited<ReturnType<typeof runParity>>;
+  try {
+    report = await runParity({
+      dataPath: o.data,
+      pinkStrategy,
+      referenceStrategy,
+      blueLog: o.blueLog ? readBlueLog(o.blueLog) : undefined,
+      namespace: ns.strategy,
+      capital: cfg.capital,
+      faults: o.faults,
+    });
+  } catch (err) {
+    if (err instanceof ParityInputError) throw new CliError(err.message, EXIT.BAD_INPUT);
+    throw err;
+  }
+  mkdirSync(o.out, { recursive: true });
+  writeFileSync(join(o.out, 'parity.json'), `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(join(o.out, 'parity.md'), parityMarkdown(report));
+  const verdict = report.passed ? 'PARITY' : 'DIVERGENCE';
+  process.stdout.write(
+    `${verdict}: ${report.identical}/${report.scans} identical (${report.identicalPct.toFixed(4)} %), ` +
+      `${report.excused} excused (venue-made), ${report.divergent} divergent\n`,
+  );
+  if (report.firstDivergence && !report.passed)
+    process.stdout.write(
+      `first divergence at scan ${report.firstDivergence.scan}:\n  reference ${report.firstDivergence.reference}\n  pink      ${report.firstDivergence.pink}\n`,
+    );
+  process.stdout.write(
+    `chain hash reference ${report.referenceChainHash}\nchain hash pink      ${report.pinkChainHash}\n`,
+  );
+  process.stdout.write(`report: ${join(o.out, 'parity.md')} and ${join(o.out, 'parity.json')}\n`);
+  return report.passed ? EXIT.OK : EXIT.FAILED;
+}
+
+export function register(program: Command): void {
+  program
+    .command('parity')
+    .description('prove PINK decides exactly like BLUE: reference path (or a BLUE log) vs the full PINK path')
+    .requiredOption('--data <file>', 'scan file (.jsonl or .jsonl.gz)')
+    .option('--blue-log <file>', 'compare against a recorded BLUE decision log (JSON Lines or CSV export)')
+    .option('--faults <profile>', `venue fault profile: ${Object.keys(FAULT_PROFILES).join(' | ')}`, 'none')
+    .option('--venue <venue>', 'venue for the PINK path (sim)', 'sim')
+    .option('--out <dir>', 'where to write parity.json and parity.md', './var/parity')
+    .option('--config <file>', 'configuration file (JSON)')
+    .option(
+      '--pink-param <NAME=JSON>',
+      'override an algorithm parameter on the PINK path only (to prove the harness catches it)',
+      (v: string, acc: string[]) => [...acc, v],
+      [] as string[],
+    )
+    .addHelpText('after', '\nExit codes: 0 parity, 1 divergence, 2 the harness could not run (bad input).')
+    .action(action((opts: ParityCliOptions) => parityCommand(opts)));
+}
