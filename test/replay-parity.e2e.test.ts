@@ -1,0 +1,189 @@
+/** `pink replay` and `pink parity` end to end through the built CLI. */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { validateScan } from '../src/domain/scan.js';
+import { BlueV7Ref } from '../src/strategy/blue-v7-ref.js';
+import { decisionLine } from '../src/strategy/decision-log.js';
+import { pink, REPO } from './support/cli.js';
+import { writeSyntheticScans } from './support/synthetic-scans.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'pink-e2e-'));
+const scans = join(dir, 'scans.jsonl');
+const bad = join(dir, 'bad.jsonl');
+
+/** The reference path, computed here independently of the pipeline. */
+function referenceLog(path: string): string[] {
+  const s = new BlueV7Ref();
+  let last: number | null = null;
+  const out: string[] = [];
+  for (const text of readFileSync(path, 'utf8').split('\n')) {
+    if (!text.trim()) continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      continue;
+    }
+    const c = validateScan(value, last);
+    if (!c.ok) continue;
+    last = c.scan.scan;
+    out.push(decisionLine(s.decide(c.scan, { capital: 25_000 }).record));
+  }
+  return out;
+}
+
+beforeAll(() => {
+  writeSyntheticScans(scans, { scans: 6000, seed: 11 });
+  writeSyntheticScans(bad, {
+    scans: 300,
+    seed: 12,
+    badLines: new Map([
+      [5, '{"ts": 1, "scan": '],
+      [9, JSON.stringify({ ts: 1747742400000, scan: 1_000_000, vel_div: 'x', vol_ok: true, assets: {} })],
+      [
+        20,
+        JSON.stringify({
+          ts: 1747742400000,
+          scan: 3,
+          vel_div: 0,
+          vol_ok: true,
+          assets: { BTCUSDT: { price: -1, irp: 0.5 } },
+        }),
+      ],
+    ]),
+  });
+});
+
+describe('pink replay', () => {
+  it('writes a decision log equal to the reference path and prints the summary', () => {
+    const out = join(dir, 'decisions.jsonl');
+    const r = pink(['replay', '--data', scans, '--decisions', out]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/scans accepted\s+6000/);
+    expect(r.stdout).toMatch(/trades completed\s+\d+/);
+    expect(r.stdout).toMatch(/ROI\s+-?\d/);
+    const written = readFileSync(out, 'utf8').trim().split('\n');
+    expect(written).toEqual(referenceLog(scans));
+    const actions = new Set(written.map((l) => JSON.parse(l).reason));
+    for (const reason of ['ENTER', 'TP1', 'TP2', 'STOP_LOSS', 'MAX_HOLD', 'COOLDOWN', 'NO_PRICE'])
+      expect(actions).toContain(reason);
+  });
+
+  it('refuses bad scans naming the line and the reason, counts them, and keeps going', () => {
+    const r = pink(['replay', '--data', bad]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/scans rejected\s+3/);
+    expect(r.stdout).toContain(`${bad}:5: not valid JSON`);
+    expect(r.stdout).toContain(`${bad}:9: "vel_div" must be a finite number`);
+    expect(r.stdout).toContain(`${bad}:20: "scan" 3 is not greater than the last accepted scan`);
+  });
+
+  it('--strict stops at the first bad scan with exit code 2', () => {
+    const r = pink(['replay', '--data', bad, '--strict']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${bad}:5`);
+  });
+
+  it('reads .jsonl.gz and refuses a missing file clearly', () => {
+    execFileSync('gzip', ['-k', scans]);
+    const r = pink(['replay', '--data', `${scans}.gz`]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/scans accepted\s+6000/);
+    const missing = pink(['replay', '--data', join(dir, 'nope.jsonl')]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/no such file/);
+  });
+});
+
+describe('pink parity', () => {
+  it('reports 100% identical tuples on clean venue settings (exit 0)', () => {
+    const out = join(dir, 'par-clean');
+    const r = pink(['parity', '--data', scans, '--out', out]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/PARITY: 6000\/6000 identical \(100\.0000 %\)/);
+    const report = JSON.parse(readFileSync(join(out, 'parity.json'), 'utf8'));
+    expect(report.referenceChainHash).toBe(report.pinkChainHash);
+    expect(report.datasetHash).toMatch(/^[0-9a-f]{64}$/);
+    expect(readFileSync(join(out, 'parity.md'), 'utf8')).toContain('PASS');
+  });
+
+  it('excuses only venue-made divergences under injected faults, each annotated with the venue fact', () => {
+    const out = join(dir, 'par-faults');
+    const r = pink(['parity', '--data', scans, '--faults', 'rejects-and-closes', '--out', out]);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(readFileSync(join(out, 'parity.json'), 'utf8'));
+    expect(report.excused).toBeGreaterThan(0);
+    expect(report.divergent).toBe(0);
+    const kinds = new Set(report.excusedSamples.map((d: { kind: string }) => d.kind));
+    expect(kinds).toContain('ENTRY_FAILED');
+    expect(kinds).toContain('POSITION_VANISHED');
+    for (const d of report.excusedSamples) expect(d.annotation).toMatch(/rejected|flat/);
+  });
+
+  it('fails on a deliberately altered parameter and points at the first divergent scan (exit 1)', () => {
+    const out = join(dir, 'par-altered');
+    const r = pink(['parity', '--data', scans, '--pink-param', 'STOP_BPS=240', '--out', out]);
+    expect(r.code).toBe(1);
+    const report = JSON.parse(readFileSync(join(out, 'parity.json'), 'utf8'));
+    const ref = referenceLog(scans).map((l) => JSON.parse(l));
+    // The first STOP_LOSS the altered path takes earlier than the reference is where it must point.
+    expect(report.firstDivergence.scan).toBeGreaterThan(0);
+    const at = ref.find((d) => d.scan === report.firstDivergence.scan);
+    expect(at.reason).not.toBe('STOP_LOSS');
+    expect(report.firstDivergence.pink).toMatch(/STOP_LOSS/);
+    expect(report.firstDivergence.context.length).toBeGreaterThan(1);
+  });
+
+  it('matches a decision log produced by an independent implementation (Python), as JSONL and as CSV', () => {
+    const py = join(dir, 'python.jsonl');
+    execFileSync('python3', [join(REPO, 'test/fixtures/independent_v7_ref.py'), scans, py]);
+    const r = pink(['parity', '--data', scans, '--blue-log', py, '--out', join(dir, 'par-py')]);
+    expect(r.stdout).toMatch(/PARITY: 6000\/6000/);
+    expect(r.code).toBe(0);
+    const rows = readFileSync(py, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    const cols = [
+      'scan',
+      'ts',
+      'fired',
+      'action',
+      'asset',
+      'side',
+      'leverage',
+      'reason',
+      'bars_held',
+      'strategy',
+    ];
+    const csv = [
+      cols.join(','),
+      ...rows.map((d) =>
+        cols.map((c) => (c === 'strategy' ? 'blue' : c === 'fired' ? Number(d.fired) : d[c])).join(','),
+      ),
+    ];
+    writeFileSync(join(dir, 'blue.csv'), `${csv.join('\n')}\n`);
+    const c = pink([
+      'parity',
+      '--data',
+      scans,
+      '--blue-log',
+      join(dir, 'blue.csv'),
+      '--out',
+      join(dir, 'par-csv'),
+    ]);
+    expect(c.stdout).toMatch(/PARITY: 6000\/6000/);
+  });
+
+  it('exits 2 when it cannot run: bad fault profile, broken BLUE log', () => {
+    expect(pink(['parity', '--data', scans, '--faults', 'chaos']).code).toBe(2);
+    writeFileSync(join(dir, 'broken.jsonl'), '{"scan": 0, "ts": 1}\n');
+    const r = pink(['parity', '--data', scans, '--blue-log', join(dir, 'broken.jsonl')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/broken.jsonl:1: "fired"/);
+  });
+});
