@@ -8,7 +8,7 @@ import { validateScan } from '../src/domain/scan.js';
 import { BlueV7Ref } from '../src/strategy/blue-v7-ref.js';
 import { decisionLine } from '../src/strategy/decision-log.js';
 import { pink, REPO } from './support/cli.js';
-import { writeSyntheticScans } from './support/synthetic-scans.js';
+import { writeSyntheticScans } from '../src/app/simtest/synthetic-scans.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pink-e2e-'));
 const scans = join(dir, 'scans.jsonl');

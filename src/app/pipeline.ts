@@ -79,6 +79,12 @@ export class Pipeline {
     return this.lastAccepted;
   }
 
+  /** After a restart: continue the scan sequence and the decision chain where the journal left them. */
+  resumeAfter(lastScan: number | null, chainHash: string): void {
+    this.lastAccepted = lastScan;
+    this.chain.resume(chainHash);
+  }
+
   setPaused(paused: boolean): void {
     this.pausedFlag = paused;
   }

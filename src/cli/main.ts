@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import { register as registerParity } from './commands/parity.js';
 import { register as registerReplay } from './commands/replay.js';
+import { register as registerSimtest } from './commands/simtest.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
   });
   registerReplay(program);
   registerParity(program);
+  registerSimtest(program);
   return program;
 }
 

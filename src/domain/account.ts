@@ -23,6 +23,18 @@ export interface AccountSnapshot {
   readonly markPrice: number;
 }
 
+export interface AccountState {
+  readonly initial: number;
+  readonly realized: number;
+  readonly fees: number;
+  readonly funding: number;
+  readonly adjustments: number;
+  readonly qty: number;
+  readonly avgEntry: number;
+  readonly mark: number;
+  readonly ts: number;
+}
+
 export interface FillApplied {
   /** Realized PnL of this fill, gross of fees (0 for position-increasing fills). */
   readonly realizedPnl: number;
@@ -102,6 +114,44 @@ export class AccountProjection {
   markToMarket(price: number, ts: number): void {
     if (price > 0) this.mark = price;
     this.lastTs = Math.max(this.lastTs, ts);
+  }
+
+  /** The projection's own state, for the local journal. */
+  exportState(): AccountState {
+    return {
+      initial: this.initial,
+      realized: this.realized,
+      fees: this.feesPaid,
+      funding: this.fundingPaid,
+      adjustments: this.adjust,
+      qty: this.qty,
+      avgEntry: this.avgEntry,
+      mark: this.mark,
+      ts: this.lastTs,
+    };
+  }
+
+  static fromState(s: AccountState): AccountProjection {
+    const a = new AccountProjection(s.initial);
+    a.realized = s.realized;
+    a.feesPaid = s.fees;
+    a.fundingPaid = s.funding;
+    a.adjust = s.adjustments;
+    a.qty = s.qty;
+    a.avgEntry = s.avgEntry;
+    a.mark = s.mark;
+    a.lastTs = s.ts;
+    return a;
+  }
+
+  /**
+   * Start-up recovery: the venue's position is the truth. Any difference to the
+   * journal's position is booked at `price` (returns the quantity corrected).
+   */
+  alignPosition(venueQty: number, price: number, ts: number): { qty: number; realizedPnl: number } {
+    const diff = venueQty - this.qty;
+    if (Math.abs(diff) < 1e-12) return { qty: 0, realizedPnl: 0 };
+    return { qty: diff, realizedPnl: this.applyFill(diff, price, 0, ts).realizedPnl };
   }
 
   snapshot(): AccountSnapshot {

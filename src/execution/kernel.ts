@@ -78,6 +78,9 @@ interface LiveOrder {
   cancelRequested: boolean;
 }
 
+/** A trade as the local journal keeps it (plain data). */
+export type TradeSnapshot = Trade;
+
 interface Trade {
   readonly id: string;
   readonly asset: string;
@@ -101,6 +104,8 @@ interface Trade {
   queue: ExitIntent[];
   legChain: LegChainState;
   legSeq: number;
+  /** External fills that arrived before the entry fills they close (callbacks reorder). */
+  externalExcess: number;
   /** When the venue first reported the position gone (null while it holds it). */
   venueFlatSince: number | null;
   retry: { intent: ExitIntent; attempt: number } | null;
@@ -214,6 +219,59 @@ export class ExecutionKernel {
     }
   }
 
+  /** Recovery: the venue's size wins over the journal's. */
+  setRemainingFromVenue(qty: number): void {
+    const t = this.trade;
+    if (!t) return;
+    t.remainingQty = qty;
+    t.externalExcess = 0;
+    this.move(t, t.stage === 'RECOVERED' ? 'POSITION_UPDATED' : t.stage === 'POSITION_OPENED' ? 'POSITION_UPDATED' : t.stage, `size from the venue: ${qty}`);
+  }
+
+  /** The live trade as plain data, for the local journal. */
+  exportTrade(): TradeSnapshot | null {
+    return this.trade ? structuredClone(this.trade) : null;
+  }
+
+  exportVenuePositions(): Array<[string, number]> {
+    return [...this.venuePositions];
+  }
+
+  /** Restores a journaled trade the venue agrees with (start-up recovery decides that). */
+  restoreTrade(snapshot: TradeSnapshot, venuePositions: ReadonlyArray<[string, number]>): void {
+    if (this.trade) throw new Error(`cannot restore ${snapshot.id}: slot holds ${this.trade.id}`);
+    this.trade = structuredClone(snapshot);
+    for (const [asset, qty] of venuePositions) this.venuePositions.set(asset, qty);
+  }
+
+  /** Recovery: the journaled order is not on the venue any more; forget it so the trade can move on. */
+  dropOrder(reason: string): void {
+    const t = this.trade;
+    if (!t?.order) return;
+    this.hooks.emit({ type: 'correction', ts: this.now, tradeId: t.id, what: 'ORDER_DROPPED', detail: reason });
+    const o = t.order;
+    t.order = null;
+    if (o.purpose === 'ENTRY') {
+      if (t.initialQty > EPS) this.move(t, 'POSITION_UPDATED', reason);
+      else this.failEntry(t, 'ENTRY_EXPIRED', reason);
+    } else if (!acceptsExit(t.stage)) {
+      this.move(t, 'POSITION_UPDATED', reason);
+    }
+  }
+
+  /** Recovery: the journal's trade is flat on the venue; a fact will not come, so close it now. */
+  async closeFlatOnVenue(asset: string, now: number): Promise<void> {
+    this.now = Math.max(this.now, now);
+    this.venuePositions.set(asset, 0);
+    const t = this.trade;
+    if (!t || t.asset !== asset) return;
+    if (t.order) this.dropOrder(`recovery: ${t.order.clientOrderId} is not open on the venue`);
+    if (this.trade !== t) return;
+    t.venueFlatSince = now - this.cfg.externalFillGraceMs;
+    t.exitReason ??= 'RECOVERED_CLOSE';
+    await this.maybeClose(t);
+  }
+
   /** Start-up recovery: the venue holds a position the kernel does not know (DESIGN.md §4). */
   adoptPosition(tradeId: string, position: PositionFact, leverage: number, legCount: number): void {
     if (this.trade) throw new Error(`cannot adopt ${tradeId}: slot holds ${this.trade.id}`);
@@ -244,6 +302,7 @@ export class ExecutionKernel {
       legChain: startLegChain(this.account.capital),
       legSeq: 0,
       venueFlatSince: null,
+      externalExcess: 0,
       retry: null,
     };
     this.move(this.trade, 'RECOVERED', `venue position ${position.qty} @ ${position.entryPrice}`);
@@ -290,6 +349,7 @@ export class ExecutionKernel {
       legChain: startLegChain(this.account.capital),
       legSeq: 0,
       venueFlatSince: null,
+      externalExcess: 0,
       retry: null,
     };
     this.trade = t;
@@ -590,8 +650,12 @@ export class ExecutionKernel {
       o.filledQty += f.qty;
       o.notional += f.qty * f.price;
       t.initialQty += f.qty;
-      t.remainingQty += f.qty;
       t.entryNotional += f.qty * f.price;
+      t.realized += applied.realizedPnl;
+      // An external close seen before this fill already took part of it away.
+      const absorbed = Math.min(f.qty, t.externalExcess);
+      t.externalExcess -= absorbed;
+      t.remainingQty += f.qty - absorbed;
       const first = t.stage !== 'POSITION_OPENED' && t.stage !== 'POSITION_UPDATED';
       if (first) this.move(t, 'POSITION_OPENED', `filled ${f.qty} @ ${f.price}`, o);
       this.orderEvent(t, o, o.filledQty + EPS >= o.qty ? 'FILLED' : 'PARTIALLY_FILLED');
@@ -599,6 +663,7 @@ export class ExecutionKernel {
       else if (o.filledQty + EPS >= o.qty) await this.finishEntry(t, o);
     } else {
       const closed = Math.min(f.qty, t.remainingQty);
+      if (purpose !== 'EXIT') t.externalExcess += f.qty - closed;
       t.remainingQty = Math.max(0, t.remainingQty - f.qty);
       if (t.remainingQty < EPS) t.remainingQty = 0;
       t.exitQty += closed;

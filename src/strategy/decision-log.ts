@@ -45,6 +45,11 @@ export class ChainHasher {
     return this.head;
   }
 
+  /** Continues a chain from a saved head (after a restart). */
+  resume(head: string): void {
+    this.head = head;
+  }
+
   get length(): number {
     return this.count;
   }

@@ -1,9 +1,10 @@
 /**
- * Deterministic synthetic scans for end-to-end tests: random walks with a signal
- * distribution that exercises every branch of the algorithm (not the sensing model).
+ * Deterministic synthetic scans for tests and the fault simulator: random walks with
+ * a signal distribution that exercises every branch of the algorithm quickly (the
+ * sensing model of ALGORITHM.md §5 is slower and is used by `pink simulate`).
  */
 import { writeFileSync } from 'node:fs';
-import { seededRandom } from '../../src/domain/random.js';
+import { seededRandom } from '../../domain/random.js';
 
 export interface SyntheticOptions {
   readonly scans: number;
@@ -11,6 +12,8 @@ export interface SyntheticOptions {
   readonly symbols?: readonly string[];
   /** Line numbers (1-based, in the output) to replace with broken content. */
   readonly badLines?: ReadonlyMap<number, string>;
+  /** Bar spacing (default 5000 ms). */
+  readonly barMs?: number;
 }
 
 export function syntheticScanLines(o: SyntheticOptions): string[] {
@@ -29,7 +32,7 @@ export function syntheticScanLines(o: SyntheticOptions): string[] {
     const vel_div = Math.round((rnd() - 0.72) * 0.12 * 1e6) / 1e6;
     lines.push(
       JSON.stringify({
-        ts: 1_747_742_400_000 + i * 5000,
+        ts: 1_747_742_400_000 + i * (o.barMs ?? 5000),
         scan: i * 2,
         vel_div,
         vol_ok: rnd() > 0.08,
