@@ -4,10 +4,11 @@
  * agrees, rebuild the account from confirmed facts, adopt unknown positions as
  * RECOVERED trades. Every correction is an event.
  */
+
+import type { JournalState } from '../adapters/files/journal.js';
 import type { AccountProjection } from '../domain/account.js';
 import type { EventSink } from '../domain/events.js';
 import type { PositionFact, VenuePort } from '../domain/venue.js';
-import type { JournalState } from '../adapters/files/journal.js';
 import type { Strategy } from '../strategy/strategy.js';
 import type { Pipeline } from './pipeline.js';
 
@@ -58,7 +59,11 @@ export async function recover(o: RecoveryOptions): Promise<RecoveryReport> {
       fee: 0,
       realizedPnl: fix.realizedPnl,
     });
-    correct('', 'ACCOUNT_ALIGNED', `account position moved by ${fix.qty} to the venue's ${venueQty} at ${price}`);
+    correct(
+      '',
+      'ACCOUNT_ALIGNED',
+      `account position moved by ${fix.qty} to the venue's ${venueQty} at ${price}`,
+    );
   };
   const snap = await venue.snapshot();
   const positions = new Map<string, PositionFact>();
@@ -81,7 +86,11 @@ export async function recover(o: RecoveryOptions): Promise<RecoveryReport> {
       const venueQty = Math.abs(vp.qty);
       const view = kernel.view();
       if (view && Math.abs(view.remainingQty - venueQty) > 1e-9 && view.pendingOrder === null) {
-        correct(jt.id, 'SIZE_FROM_VENUE', `journal says ${view.remainingQty}, venue holds ${venueQty}: the venue wins`);
+        correct(
+          jt.id,
+          'SIZE_FROM_VENUE',
+          `journal says ${view.remainingQty}, venue holds ${venueQty}: the venue wins`,
+        );
         kernel.setRemainingFromVenue(venueQty);
       }
       positions.delete(jt.asset);
@@ -99,7 +108,11 @@ export async function recover(o: RecoveryOptions): Promise<RecoveryReport> {
   const adopted: string[] = [];
   for (const p of positions.values()) {
     if (kernel.view()) {
-      correct('', 'EXTRA_POSITION', `venue holds ${p.qty} ${p.asset} beside the slot's trade; left for the operator`);
+      correct(
+        '',
+        'EXTRA_POSITION',
+        `venue holds ${p.qty} ${p.asset} beside the slot's trade; left for the operator`,
+      );
       continue;
     }
     const tradeId = `${p.asset}-R-${now}`;
@@ -113,7 +126,11 @@ export async function recover(o: RecoveryOptions): Promise<RecoveryReport> {
       entryScan: pipeline.lastScan ?? 0,
     });
     adopted.push(tradeId);
-    correct(tradeId, 'POSITION_ADOPTED', `venue position ${p.qty} ${p.asset} @ ${p.entryPrice} had no local trade: RECOVERED`);
+    correct(
+      tradeId,
+      'POSITION_ADOPTED',
+      `venue position ${p.qty} ${p.asset} @ ${p.entryPrice} had no local trade: RECOVERED`,
+    );
     if (o.unknownPosition === 'flatten') await pipeline.flatten(now);
   }
 
@@ -123,7 +140,11 @@ export async function recover(o: RecoveryOptions): Promise<RecoveryReport> {
     if (order.clientOrderId === keep) continue;
     await venue.cancel(order.clientOrderId, order.asset);
     cancelledOrders.push(order.clientOrderId);
-    correct('', 'ORDER_CANCELLED', `open order ${order.clientOrderId} (${order.asset}) belongs to no live trade`);
+    correct(
+      '',
+      'ORDER_CANCELLED',
+      `open order ${order.clientOrderId} (${order.asset}) belongs to no live trade`,
+    );
   }
   // The strategy's memory must not hold a trade the kernel no longer has.
   const remembered = o.strategy.openTradeId();

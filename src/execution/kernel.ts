@@ -225,7 +225,15 @@ export class ExecutionKernel {
     if (!t) return;
     t.remainingQty = qty;
     t.externalExcess = 0;
-    this.move(t, t.stage === 'RECOVERED' ? 'POSITION_UPDATED' : t.stage === 'POSITION_OPENED' ? 'POSITION_UPDATED' : t.stage, `size from the venue: ${qty}`);
+    this.move(
+      t,
+      t.stage === 'RECOVERED'
+        ? 'POSITION_UPDATED'
+        : t.stage === 'POSITION_OPENED'
+          ? 'POSITION_UPDATED'
+          : t.stage,
+      `size from the venue: ${qty}`,
+    );
   }
 
   /** The live trade as plain data, for the local journal. */
@@ -248,7 +256,13 @@ export class ExecutionKernel {
   dropOrder(reason: string): void {
     const t = this.trade;
     if (!t?.order) return;
-    this.hooks.emit({ type: 'correction', ts: this.now, tradeId: t.id, what: 'ORDER_DROPPED', detail: reason });
+    this.hooks.emit({
+      type: 'correction',
+      ts: this.now,
+      tradeId: t.id,
+      what: 'ORDER_DROPPED',
+      detail: reason,
+    });
     const o = t.order;
     t.order = null;
     if (o.purpose === 'ENTRY') {

@@ -48,9 +48,12 @@ export class FileJournal implements Journal {
     try {
       state = JSON.parse(text) as JournalState;
     } catch (err) {
-      throw new Error(`journal ${this.path} is not valid JSON (${(err as Error).message}); move it aside to start from the exchange's truth alone`);
+      throw new Error(
+        `journal ${this.path} is not valid JSON (${(err as Error).message}); move it aside to start from the exchange's truth alone`,
+      );
     }
-    if (state?.version !== 1) throw new Error(`journal ${this.path} has unknown version ${String(state?.version)}`);
+    if (state?.version !== 1)
+      throw new Error(`journal ${this.path} has unknown version ${String(state?.version)}`);
     return state;
   }
 

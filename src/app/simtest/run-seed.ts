@@ -4,11 +4,12 @@
  * faults, crash points), the whole runtime runs on a virtual clock, and the
  * invariants are checked after every scan. Same seed, same run.
  */
+
+import { MemoryJournal } from '../../adapters/files/journal.js';
+import { SimVenue, type SimVenueConfig } from '../../adapters/sim/sim-venue.js';
 import { AccountProjection } from '../../domain/account.js';
 import type { CanonicalEvent } from '../../domain/events.js';
 import { seededRandom } from '../../domain/random.js';
-import { MemoryJournal } from '../../adapters/files/journal.js';
-import { type SimVenueConfig, SimVenue } from '../../adapters/sim/sim-venue.js';
 import { BlueV7Ref } from '../../strategy/blue-v7-ref.js';
 import { LatestPrices, Pipeline } from '../pipeline.js';
 import { recover } from '../recovery.js';
@@ -82,7 +83,10 @@ export async function runSeed(o: SeedOptions): Promise<SeedResult> {
 
   const sink = (e: CanonicalEvent) => {
     if (e.type === 'trade_closed')
-      check(venue.positionOf(e.trade.asset) === 0, `ghost close: ${e.trade.tradeId} closed while the venue holds ${venue.positionOf(e.trade.asset)}`);
+      check(
+        venue.positionOf(e.trade.asset) === 0,
+        `ghost close: ${e.trade.tradeId} closed while the venue holds ${venue.positionOf(e.trade.asset)}`,
+      );
     if (e.type === 'lifecycle') check(e.size >= 0, `negative size ${e.size} on ${e.tradeId}`);
     events.push(e);
   };
@@ -92,10 +96,27 @@ export async function runSeed(o: SeedOptions): Promise<SeedResult> {
     const account = saved ? AccountProjection.fromState(saved.account) : new AccountProjection(CAPITAL);
     const strategy = new BlueV7Ref();
     if (saved) strategy.restoreState(saved.strategyState);
-    const pipeline = new Pipeline({ strategy, venue, account, marks, sink, namespace: 'pink', statusEveryScans: 25 });
+    const pipeline = new Pipeline({
+      strategy,
+      venue,
+      account,
+      marks,
+      sink,
+      namespace: 'pink',
+      statusEveryScans: 25,
+    });
     if (saved) {
       pipeline.resumeAfter(saved.lastScan, saved.chainHash);
-      await recover({ venue, pipeline, strategy, account, journal: saved, emit: sink, now, unknownPosition: 'manage' });
+      await recover({
+        venue,
+        pipeline,
+        strategy,
+        account,
+        journal: saved,
+        emit: sink,
+        now,
+        unknownPosition: 'manage',
+      });
       checkSlotMatchesVenue(pipeline, venue);
     }
     return { pipeline, strategy, account };
@@ -169,7 +190,10 @@ function checkAccount(account: AccountProjection, events: readonly CanonicalEven
     if (e.type === 'fill') expected += e.realizedPnl - e.fee;
     else if (e.type === 'funding') expected -= e.amount;
   }
-  check(Math.abs(account.capital - expected) < 1e-6, `account capital ${account.capital} != event-derived ${expected}`);
+  check(
+    Math.abs(account.capital - expected) < 1e-6,
+    `account capital ${account.capital} != event-derived ${expected}`,
+  );
 }
 
 function checkSlotMatchesVenue(pipeline: Pipeline, venue: SimVenue): void {
@@ -183,13 +207,24 @@ function checkSlotMatchesVenue(pipeline: Pipeline, venue: SimVenue): void {
   );
 }
 
-function checkFinalBooks(pipeline: Pipeline, account: AccountProjection, venue: SimVenue, events: readonly CanonicalEvent[]): void {
+function checkFinalBooks(
+  pipeline: Pipeline,
+  account: AccountProjection,
+  venue: SimVenue,
+  events: readonly CanonicalEvent[],
+): void {
   const view = pipeline.kernel.view();
   for (const asset of ['BTCUSDT', 'ETHUSDT', 'SOLUSDT']) {
     if (view?.asset === asset) continue;
-    check(venue.positionOf(asset) === 0, `after the run the venue still holds ${venue.positionOf(asset)} ${asset} with no local trade`);
+    check(
+      venue.positionOf(asset) === 0,
+      `after the run the venue still holds ${venue.positionOf(asset)} ${asset} with no local trade`,
+    );
   }
-  check(Math.abs(account.positionQty - (view ? venue.positionOf(view.asset) : 0)) < 1e-9, 'account position differs from the venue');
+  check(
+    Math.abs(account.positionQty - (view ? venue.positionOf(view.asset) : 0)) < 1e-9,
+    'account position differs from the venue',
+  );
   // Exactly one terminal row per completed trade; every closed position has one.
   const terminal = new Map<string, number>();
   const closedPositions = new Set<string>();
@@ -198,7 +233,8 @@ function checkFinalBooks(pipeline: Pipeline, account: AccountProjection, venue: 
     if (e.type === 'lifecycle' && e.state === 'POSITION_CLOSED') closedPositions.add(e.tradeId);
   }
   for (const [id, n] of terminal) check(n === 1, `trade ${id} has ${n} terminal rows`);
-  for (const id of closedPositions) check(terminal.get(id) === 1, `trade ${id} closed without a terminal row`);
+  for (const id of closedPositions)
+    check(terminal.get(id) === 1, `trade ${id} closed without a terminal row`);
   // No intent opened twice: one entry order per trade reached the venue at most.
   const entries = new Map<string, Set<string>>();
   for (const e of events) {
@@ -208,7 +244,8 @@ function checkFinalBooks(pipeline: Pipeline, account: AccountProjection, venue: 
       entries.set(e.tradeId, set);
     }
   }
-  for (const [id, ids] of entries) check(ids.size === 1, `trade ${id} filled ${ids.size} entry orders: ${[...ids].join(', ')}`);
+  for (const [id, ids] of entries)
+    check(ids.size === 1, `trade ${id} filled ${ids.size} entry orders: ${[...ids].join(', ')}`);
   // Capital replay: the deduplicated terminal rows plus what no trade owns rebuild the capital.
   if (!view) {
     let replay = CAPITAL;
@@ -218,8 +255,15 @@ function checkFinalBooks(pipeline: Pipeline, account: AccountProjection, venue: 
       else if (e.type === 'funding' && e.tradeId === '') replay -= e.amount;
     }
     const status = events.filter((e) => e.type === 'status').at(-1);
-    check(Math.abs(replay - account.capital) < 1e-6, `capital replay ${replay} != account ${account.capital}`);
-    if (status?.type === 'status') check(Math.abs(status.capital - account.capital) < 1e-6, 'last status snapshot differs from the account');
+    check(
+      Math.abs(replay - account.capital) < 1e-6,
+      `capital replay ${replay} != account ${account.capital}`,
+    );
+    if (status?.type === 'status')
+      check(
+        Math.abs(status.capital - account.capital) < 1e-6,
+        'last status snapshot differs from the account',
+      );
   }
 }
 

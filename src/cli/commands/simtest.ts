@@ -21,11 +21,15 @@ function positiveInt(name: string, v: string): number {
 export async function simtestCommand(o: SimtestOptions): Promise<number> {
   const scans = positiveInt('--scans', o.scans);
   const crashRate = Number(o.crashRate);
-  if (!(crashRate >= 0 && crashRate <= 1)) throw new CliError(`--crash-rate must be in [0, 1], got "${o.crashRate}"`);
+  if (!(crashRate >= 0 && crashRate <= 1))
+    throw new CliError(`--crash-rate must be in [0, 1], got "${o.crashRate}"`);
   const seeds =
     o.seed !== undefined
       ? [positiveInt('--seed', o.seed)]
-      : Array.from({ length: positiveInt('--seeds', o.seeds) }, (_, i) => positiveInt('--first', o.first) + i);
+      : Array.from(
+          { length: positiveInt('--seeds', o.seeds) },
+          (_, i) => positiveInt('--first', o.first) + i,
+        );
   const progress = createProgress(seeds.length, 'simtest', 'seeds');
   const failures: SeedResult[] = [];
   let trades = 0;
@@ -37,7 +41,9 @@ export async function simtestCommand(o: SimtestOptions): Promise<number> {
     crashes += r.crashes;
     if (!r.ok) {
       failures.push(r);
-      process.stdout.write(`FAIL seed ${seed} at scan ${r.atScan}: ${r.violation}\n  reproduce: ${reproduction(seed, scans)}\n`);
+      process.stdout.write(
+        `FAIL seed ${seed} at scan ${r.atScan}: ${r.violation}\n  reproduce: ${reproduction(seed, scans)}\n`,
+      );
     }
     progress.update(i + 1, `${failures.length} failed`);
   }
@@ -53,7 +59,9 @@ export async function simtestCommand(o: SimtestOptions): Promise<number> {
 export function register(program: Command): void {
   program
     .command('simtest')
-    .description('deterministic fault simulation: whole replay segments under seeded venue faults and crashes, invariants after every scan')
+    .description(
+      'deterministic fault simulation: whole replay segments under seeded venue faults and crashes, invariants after every scan',
+    )
     .option('--seeds <n>', 'how many seeds to run', '100')
     .option('--first <n>', 'first seed of the range', '1')
     .option('--seed <s>', 'run exactly this seed (reproduce a failure)')
