@@ -248,7 +248,7 @@ export class SimVenue implements VenuePort {
     ];
   }
 
-  async cancel(clientOrderId: string): Promise<void> {
+  async cancel(clientOrderId: string, _asset?: string): Promise<void> {
     const order = this.orders.get(clientOrderId);
     if (order?.status !== 'OPEN') return;
     order.status = 'CANCELLED';
@@ -383,7 +383,7 @@ export class SimVenue implements VenuePort {
     return { positions, openOrders };
   }
 
-  async lookup(clientOrderId: string): Promise<OrderLookup> {
+  async lookup(clientOrderId: string, _asset?: string): Promise<OrderLookup> {
     const o = this.orders.get(clientOrderId);
     if (!o) return { found: false };
     return { found: true, exchangeOrderId: o.exchangeOrderId, status: o.status, filledQty: o.filledQty };

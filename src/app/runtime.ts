@@ -1,0 +1,190 @@
+/**
+ * The long-running runtime (`pink run`): recovery, then one serial loop that
+ * interleaves scans, venue polling, operator commands and state publication, then a
+ * graceful stop. One loop means no two things ever touch the kernel at once.
+ */
+
+import type { Journal, JournalState } from '../adapters/files/journal.js';
+import { AccountProjection } from '../domain/account.js';
+import type { CanonicalEvent, EventSink } from '../domain/events.js';
+import type { VenuePort } from '../domain/venue.js';
+import type { Strategy } from '../strategy/strategy.js';
+import { LatestPrices, Pipeline } from './pipeline.js';
+import { type RecoveryReport, recover } from './recovery.js';
+import { fanOut } from './replay.js';
+
+export interface ScanInput {
+  readonly value: unknown;
+  readonly where: string;
+}
+
+export interface RuntimeOptions {
+  readonly namespace: string;
+  readonly strategy: Strategy;
+  readonly capital: number;
+  readonly journal: Journal;
+  readonly makeVenue: (marks: LatestPrices) => Promise<VenuePort> | VenuePort;
+  readonly source: AsyncIterable<ScanInput>;
+  readonly sinks: readonly EventSink[];
+  /** Work done between scans on the loop (operator commands, state publication). */
+  readonly onIdle?: ReadonlyArray<(rt: Runtime) => Promise<void>>;
+  /** How often the loop wakes up without a scan (venue polling, commands), ms. */
+  readonly idleMs?: number;
+  readonly unknownPosition?: 'manage' | 'flatten';
+  readonly log: (message: string) => void;
+  readonly now?: () => number;
+}
+
+export type Posture = 'STARTING' | 'RECOVERING' | 'RUNNING' | 'PAUSED' | 'STOPPING' | 'STOPPED';
+
+export class Runtime {
+  pipeline!: Pipeline;
+  account!: AccountProjection;
+  venue!: VenuePort;
+  recovery: RecoveryReport | null = null;
+  posture: Posture = 'STARTING';
+  lastEvent: CanonicalEvent | null = null;
+  lastDecision: CanonicalEvent | null = null;
+  private stopRequested = false;
+  private wake: (() => void) | null = null;
+  readonly marks = new LatestPrices();
+  private readonly now: () => number;
+
+  constructor(private readonly o: RuntimeOptions) {
+    this.now = o.now ?? Date.now;
+  }
+
+  get strategy(): Strategy {
+    return this.o.strategy;
+  }
+
+  /** Builds the pipeline from the journal and reconciles with the venue. */
+  async start(): Promise<RecoveryReport> {
+    this.posture = 'RECOVERING';
+    const saved = await this.o.journal.load();
+    if (saved && saved.namespace !== this.o.namespace)
+      throw new Error(`journal belongs to namespace "${saved.namespace}", not "${this.o.namespace}"`);
+    this.account = saved ? AccountProjection.fromState(saved.account) : new AccountProjection(this.o.capital);
+    if (saved && saved.strategyName === this.o.strategy.name)
+      this.o.strategy.restoreState(saved.strategyState);
+    this.venue = await this.o.makeVenue(this.marks);
+    const sink = fanOut([
+      (e: CanonicalEvent) => {
+        this.lastEvent = e;
+        if (e.type === 'decision') this.lastDecision = e;
+      },
+      ...this.o.sinks,
+    ]);
+    this.pipeline = new Pipeline({
+      strategy: this.o.strategy,
+      venue: this.venue,
+      account: this.account,
+      marks: this.marks,
+      namespace: this.o.namespace,
+      sink,
+    });
+    if (saved) this.pipeline.resumeAfter(saved.lastScan, saved.chainHash);
+    this.recovery = await recover({
+      venue: this.venue,
+      pipeline: this.pipeline,
+      strategy: this.o.strategy,
+      account: this.account,
+      journal: saved,
+      emit: sink,
+      now: this.now(),
+      unknownPosition: this.o.unknownPosition ?? 'manage',
+    });
+    await this.saveJournal();
+    this.posture = 'RUNNING';
+    return this.recovery;
+  }
+
+  /** Runs until the source ends or stop() is called. */
+  async run(): Promise<void> {
+    const it = this.o.source[Symbol.asyncIterator]();
+    let pending: Promise<IteratorResult<ScanInput>> | null = null;
+    const idleMs = this.o.idleMs ?? 250;
+    while (!this.stopRequested) {
+      pending ??= it.next();
+      const next = await Promise.race([pending, this.sleep(idleMs)]);
+      if (this.stopRequested) break;
+      if (next && typeof next === 'object' && 'done' in next) {
+        pending = null;
+        if (next.done) break;
+        await this.pipeline.process(next.value.value, next.value.where);
+        await this.saveJournal();
+      } else {
+        await this.pipeline.syncVenue(this.now());
+      }
+      for (const job of this.o.onIdle ?? []) await job(this);
+    }
+    await it.return?.();
+  }
+
+  /** Graceful stop: no new entries, everything flushed, positions left to the venue's truth. */
+  async stop(reason: string): Promise<void> {
+    if (this.posture === 'STOPPING' || this.posture === 'STOPPED') return;
+    this.posture = 'STOPPING';
+    this.stopRequested = true;
+    this.wake?.();
+    this.pipeline?.setPaused(true);
+    if (this.pipeline) {
+      await this.pipeline.syncVenue(this.now());
+      await this.saveJournal();
+    }
+    const open = this.pipeline?.kernel.view();
+    this.o.log(
+      open
+        ? `stopping (${reason}): trade ${open.tradeId} stays open on the venue (${open.remainingQty} ${open.asset}); the exchange is the truth and the next start recovers it`
+        : `stopping (${reason}): no open position`,
+    );
+    await this.venue?.close();
+    this.posture = 'STOPPED';
+  }
+
+  setPaused(paused: boolean): void {
+    this.pipeline.setPaused(paused);
+    if (this.posture === 'RUNNING' || this.posture === 'PAUSED') this.posture = paused ? 'PAUSED' : 'RUNNING';
+  }
+
+  async saveJournal(): Promise<void> {
+    const state: JournalState = {
+      version: 1,
+      namespace: this.o.namespace,
+      strategyName: this.o.strategy.name,
+      savedAt: this.now(),
+      lastScan: this.pipeline.lastScan,
+      chainHash: this.pipeline.chainHash,
+      strategyState: this.o.strategy.saveState(),
+      trade: this.pipeline.kernel.exportTrade(),
+      account: this.account.exportState(),
+      venuePositions: this.pipeline.kernel.exportVenuePositions(),
+    };
+    await this.o.journal.save(state);
+  }
+
+  private sleep(ms: number): Promise<null> {
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.wake = null;
+        resolve(null);
+      }, ms);
+      this.wake = () => {
+        clearTimeout(t);
+        resolve(null);
+      };
+    });
+  }
+}
+
+/** Paces scans from a generator in real time, restamped with the wall clock. */
+export async function* pacedScans(
+  scans: Iterable<{ ts: number; scan: number }>,
+  intervalMs: number,
+  now: () => number = Date.now,
+): AsyncGenerator<ScanInput> {
+  for (const scan of scans) {
+    await new Promise((r) => setTimeout(r, intervalMs));
+    yield { value: { ...scan, ts: now() }, where: `live scan ${scan.scan}` };
+  }
+}

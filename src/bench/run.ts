@@ -1,0 +1,72 @@
+/** `npm run bench`: every performance figure of the README, printed and written to bench/results.json. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  benchDecisions,
+  benchHotPath,
+  generatedScans,
+  jsonParseCeiling,
+  replayRate,
+  writeScanFile,
+} from './core-benches.js';
+import { type Figure, machine, median, printFigure, repeat, writeResults } from './harness.js';
+
+const REPLAY_SCANS = Number(process.env.PINK_BENCH_REPLAY_SCANS ?? 300_000);
+
+async function replayFigures(dir: string): Promise<Figure[]> {
+  const path = join(dir, 'replay-20.jsonl');
+  writeScanFile(path, generatedScans(REPLAY_SCANS, 20, 2));
+  const ceiling = median(await repeat(3, () => jsonParseCeiling(path)));
+  const bare = median(await repeat(3, () => replayRate(path, () => ({ sinks: [], done: async () => {} }))));
+  const detail = `${REPLAY_SCANS.toLocaleString('en-US')} scans x 20 assets, median of 3`;
+  return [
+    {
+      name: 'JSON.parse ceiling (same file)',
+      value: Math.round(ceiling),
+      unit: 'scans/s',
+      target: '-',
+      met: null,
+      detail,
+    },
+    {
+      name: 'replay throughput, no ledger',
+      value: Math.round(bare),
+      unit: 'scans/s',
+      target: '>= 50,000',
+      met: bare >= 50_000,
+      detail,
+    },
+    {
+      name: 'replay share of ceiling, no ledger',
+      value: bare / ceiling,
+      unit: 'ratio',
+      target: '>= 0.5',
+      met: bare / ceiling >= 0.5,
+      detail,
+    },
+  ];
+}
+
+async function main(): Promise<void> {
+  process.stdout.write(`PINK benchmarks on ${machine()}\n`);
+  const dir = mkdtempSync(join(tmpdir(), 'pink-bench-'));
+  const figures: Figure[] = [];
+  const add = (fs: Figure | Figure[]) => {
+    for (const f of Array.isArray(fs) ? fs : [fs]) {
+      printFigure(f);
+      figures.push(f);
+    }
+  };
+  try {
+    add(await benchDecisions());
+    add(await replayFigures(dir));
+    add(await benchHotPath());
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  writeResults(join(process.cwd(), 'bench', 'results.json'), figures);
+  process.stdout.write(`wrote bench/results.json (${figures.length} figures)\n`);
+}
+
+await main();
