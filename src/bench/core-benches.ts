@@ -1,6 +1,6 @@
 /** Benchmarks of the core: decision throughput, replay throughput vs the JSON.parse ceiling, hot path. */
-import { createReadStream, writeFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
+import { writeFileSync } from 'node:fs';
+import { textLines } from '../adapters/files/scan-lines.js';
 import { LatestPrices, Pipeline } from '../app/pipeline.js';
 import { runReplay, simVenueFor } from '../app/replay.js';
 import { AccountProjection } from '../domain/account.js';
@@ -58,14 +58,11 @@ export function writeScanFile(path: string, scans: readonly Scan[]): void {
   writeFileSync(path, `${scans.map((s) => JSON.stringify(s)).join('\n')}\n`);
 }
 
+/** The ceiling: plain JSON.parse of the same file, line by line (same line reader as replay). */
 export async function jsonParseCeiling(path: string): Promise<number> {
   const t0 = process.hrtime.bigint();
   let n = 0;
-  const rl = createInterface({
-    input: createReadStream(path, { highWaterMark: 1 << 20 }),
-    crlfDelay: Number.POSITIVE_INFINITY,
-  });
-  for await (const line of rl) {
+  for await (const line of textLines(path)) {
     if (line) {
       JSON.parse(line);
       n++;
