@@ -33,7 +33,7 @@ export async function* textLines(path: string, onBytes?: (n: number) => void): A
     }
     rest = start < buf.length ? buf.subarray(start) : null;
   }
-  if (rest && rest.length) yield rest.toString('utf8');
+  if (rest?.length) yield rest.toString('utf8');
 }
 
 /** Yields every non-blank line, parsed; `bytesRead()` reports progress in file bytes. */
