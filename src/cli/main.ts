@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import { register as registerParity } from './commands/parity.js';
 import { register as registerReplay } from './commands/replay.js';
+import { register as registerRun } from './commands/run.js';
 import { register as registerSimtest } from './commands/simtest.js';
 
 export function buildProgram(): Command {
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   registerReplay(program);
   registerParity(program);
   registerSimtest(program);
+  registerRun(program);
   return program;
 }
 

@@ -1,0 +1,125 @@
+/** `pink run`: the long-running runtime. */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { FileJournal } from '../../adapters/files/journal.js';
+import { acquireLock, type RuntimeLock } from '../../adapters/files/lock.js';
+import { readScanLines } from '../../adapters/files/scan-lines.js';
+import { loadConfig, type PinkConfig } from '../../app/config.js';
+import { simVenueFor } from '../../app/replay.js';
+import { Runtime, type ScanInput } from '../../app/runtime.js';
+import { resolveNamespace } from '../../domain/namespaces.js';
+import { loadStrategy } from '../../strategy/loader.js';
+import { action, CliError, EXIT } from '../errors.js';
+import { type RunParts, wireRunParts } from './run-wiring.js';
+
+interface RunCliOptions {
+  config?: string;
+  venue?: string;
+  data?: string;
+  scans?: string;
+  intervalMs?: string;
+}
+
+/** A recorded file replayed at the live cadence (ts restamped with the wall clock). */
+async function* pacedFile(path: string, intervalMs: number): AsyncGenerator<ScanInput> {
+  const { lines } = readScanLines(path);
+  for await (const line of lines) {
+    await new Promise((r) => setTimeout(r, intervalMs));
+    const value =
+      line.value && typeof line.value === 'object'
+        ? { ...(line.value as object), ts: Date.now() }
+        : line.value;
+    yield { value: line.parseError ? undefined : value, where: `${path}:${line.lineNo}` };
+  }
+}
+
+export async function runCommand(o: RunCliOptions): Promise<number> {
+  const ns = resolveNamespace(process.env);
+  const overrides: Record<string, unknown> = {};
+  if (o.venue) overrides.venue = o.venue;
+  if (o.intervalMs) overrides.scanIntervalMs = Number(o.intervalMs);
+  const cfg: PinkConfig = loadConfig({ file: o.config, env: process.env, overrides });
+  if (cfg.strategy !== ns.strategy)
+    throw new CliError(
+      `config strategy "${cfg.strategy}" differs from the namespace "${ns.strategy}" (DOLPHIN_STRATEGY_NAME)`,
+    );
+  const maxScans = o.scans === undefined ? Number.POSITIVE_INFINITY : Number(o.scans);
+  if (!(maxScans > 0)) throw new CliError(`--scans must be a positive number, got "${o.scans}"`);
+  const runDir = join(cfg.varDir, 'run');
+  mkdirSync(runDir, { recursive: true });
+  const log = (m: string) => process.stderr.write(`${new Date().toISOString()} pink[${ns.strategy}] ${m}\n`);
+
+  let lock: RuntimeLock;
+  try {
+    lock = acquireLock(join(runDir, `${ns.strategy}.lock`), `PINK runtime for namespace "${ns.strategy}"`);
+  } catch (err) {
+    throw new CliError((err as Error).message, EXIT.BAD_INPUT);
+  }
+  if (lock.tookOverFrom !== null) log(`took over a stale lock left by pid ${lock.tookOverFrom}`);
+  let parts: RunParts | null = null;
+  let runtime: Runtime | null = null;
+  const stopOn = (signal: string) => () => {
+    log(`${signal} received: stopping new entries, flushing the ledger`);
+    void runtime?.stop(signal);
+  };
+  process.once('SIGTERM', stopOn('SIGTERM'));
+  process.once('SIGINT', stopOn('SIGINT'));
+  try {
+    const strategy = await loadStrategy(cfg.algorithm, cfg.algorithmParams);
+    parts = await wireRunParts({ cfg, ns, log, runDir });
+    const source = o.data ? pacedFile(o.data, cfg.scanIntervalMs) : parts.liveSource(cfg);
+    runtime = new Runtime({
+      namespace: ns.strategy,
+      strategy,
+      capital: cfg.capital,
+      journal: new FileJournal(join(runDir, `${ns.strategy}-journal.json`)),
+      makeVenue: (marks) => parts!.makeVenue(marks) ?? simVenueFor(marks, cfg.sim),
+      source: limit(source, maxScans),
+      sinks: parts.sinks,
+      onIdle: parts.onIdle,
+      log,
+    });
+    const report = await runtime.start();
+    for (const c of report.corrections) log(`recovery: ${c}`);
+    await parts.ready(runtime);
+    log(
+      `ready: venue ${cfg.venue}, ${report.restoredTrade ? `trade ${report.restoredTrade} restored` : 'slot empty'}`,
+    );
+    await runtime.run();
+    await runtime.stop(Number.isFinite(maxScans) ? 'scan limit reached' : 'source ended');
+    return EXIT.OK;
+  } finally {
+    await parts?.close().catch((err: Error) => log(`shutdown: ${err.message}`));
+    lock.release();
+    writeFileSync(join(runDir, `${ns.strategy}.stopped`), `${new Date().toISOString()}\n`);
+    log('stopped');
+  }
+}
+
+async function* limit<T>(source: AsyncIterable<T>, max: number): AsyncGenerator<T> {
+  let n = 0;
+  if (n >= max) return;
+  for await (const item of source) {
+    yield item;
+    n += 1;
+    if (n >= max) return;
+  }
+}
+
+export function register(program: Command): void {
+  program
+    .command('run')
+    .description(
+      'the live runtime: recovery, then trading until SIGTERM/SIGINT (embedded defaults: simulated market, sim venue)',
+    )
+    .option('--config <file>', 'configuration file (JSON)')
+    .option('--venue <venue>', 'sim | bingx-sim | bingx')
+    .option(
+      '--data <file>',
+      'replay a recorded scan file at the live cadence instead of the simulated market',
+    )
+    .option('--scans <n>', 'stop after this many scans')
+    .option('--interval-ms <ms>', 'scan cadence (default from config: 5000)')
+    .action(action((opts: RunCliOptions) => runCommand(opts)));
+}
