@@ -109,8 +109,8 @@ export class Pipeline {
     this.lastTs = now;
     this.o.marks.update(scan);
     await this.syncVenue(now);
-    const open = this.kernel.view();
-    if (open) this.o.account.markToMarket(this.o.marks.price(open.asset) ?? 0, now);
+    const asset = this.kernel.openAsset;
+    if (asset) this.o.account.markToMarket(this.o.marks.price(asset) ?? 0, now);
 
     const decision = this.o.strategy.decide(scan, { capital: this.o.account.capital });
     const hash = decisionHash(decision.record);
@@ -135,15 +135,15 @@ export class Pipeline {
     if (intent?.kind === 'EXIT') this.kernel.noteBarsHeld(intent.tradeId, decision.record.bars_held);
     this.shadowExit(scan);
     // Fast venues answer within the same instant; fold those facts in now.
-    await this.syncVenue(now);
+    if (intent) await this.syncVenue(now);
     this.status(now);
   }
 
   /** Pulls venue facts up to `now`, normalizes them and lets the kernel apply them. */
   async syncVenue(now: number): Promise<void> {
-    const facts = this.normalizer.normalize(await this.o.venue.drain(now));
-    if (facts.length) await this.kernel.applyFacts(facts, now);
-    await this.kernel.tick(now);
+    const raw = await this.o.venue.drain(now);
+    if (raw.length) await this.kernel.applyFacts(this.normalizer.normalize(raw), now);
+    if (this.kernel.hasTrade) await this.kernel.tick(now);
   }
 
   /** Operator FLATTEN: closes the open position through the normal exit path. */
@@ -181,6 +181,7 @@ export class Pipeline {
   }
 
   private shadowExit(scan: Scan): void {
+    if (!this.kernel.hasTrade) return;
     const view = this.kernel.view();
     if (!view || view.initialQty <= 0) return;
     const price = scan.assets[view.asset]?.price;

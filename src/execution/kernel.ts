@@ -175,6 +175,14 @@ export class ExecutionKernel {
     };
   }
 
+  get hasTrade(): boolean {
+    return this.trade !== null;
+  }
+
+  get openAsset(): string | null {
+    return this.trade?.asset ?? null;
+  }
+
   venuePosition(asset: string): number {
     return this.venuePositions.get(asset) ?? 0;
   }
