@@ -37,6 +37,8 @@ export interface KernelConfig {
   readonly lookupAfterMs: number;
   /** Venue flat but the closing fill not seen yet: wait this long before booking at mark. */
   readonly externalFillGraceMs: number;
+  /** After maxExitAttempts quick retries, retry a rejected exit this often. */
+  readonly exitRetryBackoffMs: number;
 }
 
 export const DEFAULT_KERNEL_CONFIG: Omit<KernelConfig, 'strategy'> = {
@@ -44,6 +46,7 @@ export const DEFAULT_KERNEL_CONFIG: Omit<KernelConfig, 'strategy'> = {
   maxExitAttempts: 3,
   lookupAfterMs: 2_000,
   externalFillGraceMs: 10_000,
+  exitRetryBackoffMs: 30_000,
 };
 
 export interface KernelHooks {
@@ -108,7 +111,7 @@ interface Trade {
   externalExcess: number;
   /** When the venue first reported the position gone (null while it holds it). */
   venueFlatSince: number | null;
-  retry: { intent: ExitIntent; attempt: number } | null;
+  retry: { intent: ExitIntent; attempt: number; at: number } | null;
 }
 
 export interface TradeView {
@@ -220,7 +223,7 @@ export class ExecutionKernel {
     }
     if (t.venueFlatSince !== null) await this.maybeClose(t);
     if (this.trade !== t) return;
-    if (!t.order && t.retry && acceptsExit(t.stage)) {
+    if (!t.order && t.retry && acceptsExit(t.stage) && now >= t.retry.at) {
       const { intent, attempt } = t.retry;
       t.retry = null;
       await this.submitExit(t, intent, attempt);
@@ -334,7 +337,7 @@ export class ExecutionKernel {
 
   private async enter(intent: EnterIntent): Promise<IntentOutcome> {
     const busy = this.trade
-      ? `slot holds trade ${this.trade.id} (${this.trade.stage})`
+      ? `venue still holds trade ${this.trade.id} (${this.trade.stage}, ${this.trade.remainingQty} ${this.trade.asset} open)`
       : this.venuePosition(intent.asset) !== 0
         ? `venue still holds a ${intent.asset} position of ${this.venuePosition(intent.asset)}`
         : null;
@@ -581,19 +584,21 @@ export class ExecutionKernel {
       return this.failEntry(t, 'ORDER_REJECTED', `entry ${o.clientOrderId} rejected: ${reason}`);
     }
     this.move(t, 'POSITION_UPDATED', `exit ${o.clientOrderId} rejected: ${reason}`, o);
-    const intent = this.intentOf(t, o);
-    if (o.attempt + 1 < this.cfg.maxExitAttempts) {
-      t.retry = { intent, attempt: o.attempt + 1 };
-    } else {
+    // Retry at once a few times, then keep retrying with a back-off: a position is never left behind.
+    const quick = o.attempt + 1 < this.cfg.maxExitAttempts;
+    t.retry = {
+      intent: this.intentOf(t, o),
+      attempt: o.attempt + 1,
+      at: quick ? this.now : this.now + this.cfg.exitRetryBackoffMs,
+    };
+    if (o.attempt + 1 === this.cfg.maxExitAttempts)
       this.hooks.emit({
         type: 'correction',
         ts: this.now,
         tradeId: t.id,
-        what: 'EXIT_GAVE_UP',
-        detail: `exit ${o.reason} rejected ${this.cfg.maxExitAttempts} times (last: ${reason}); position stays open on the venue`,
+        what: 'EXIT_RETRYING',
+        detail: `exit ${o.reason} rejected ${this.cfg.maxExitAttempts} times (last: ${reason}); retrying every ${this.cfg.exitRetryBackoffMs} ms while the venue holds the position`,
       });
-      await this.next(t);
-    }
   }
 
   private intentOf(t: Trade, o: LiveOrder): ExitIntent {
