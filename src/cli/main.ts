@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** `pink`: the command line. Each command lives in its own module under commands/. */
 import { Command } from 'commander';
+import { register as registerCtl } from './commands/ctl.js';
 import { register as registerParity } from './commands/parity.js';
 import { register as registerReplay } from './commands/replay.js';
 import { register as registerRun } from './commands/run.js';
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerParity(program);
   registerSimtest(program);
   registerRun(program);
+  registerCtl(program);
   return program;
 }
 

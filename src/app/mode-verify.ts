@@ -1,0 +1,141 @@
+/**
+ * `pink ctl mode-verify`: checks the namespace wiring end to end before anyone
+ * trades. Every write target must sit in the running namespace, the guard must
+ * refuse a foreign one, BingX must be VST unless mainnet is explicitly allowed, and
+ * the strategy's parameter hash must be the expected one.
+ */
+import {
+  lookupNamespace,
+  NAMESPACE_REGISTRY,
+  type Namespace,
+  resolveNamespace,
+  WriteGuard,
+  type WriteTarget,
+} from '../domain/namespaces.js';
+import { parameterHash } from '../strategy/decision-log.js';
+import type { Strategy } from '../strategy/strategy.js';
+
+export const LEDGER_TABLES = [
+  'v7_decision_events',
+  'position_state',
+  'trade_events',
+  'trade_exit_legs',
+  'trade_reconstruction',
+  'account_events',
+  'status_snapshots',
+  'adaptive_exit_shadow',
+  'execution_quality',
+] as const;
+
+export interface Check {
+  readonly name: string;
+  readonly ok: boolean;
+  readonly detail: string;
+}
+
+export interface ModeVerifyInput {
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly configStrategy: string;
+  readonly strategy: Strategy;
+  readonly expectedParamHash?: string;
+  /** Resolves the BingX environment or throws (adapters/bingx/safety). */
+  readonly resolveBingxEnv: (env: Readonly<Record<string, string | undefined>>) => { name: string };
+}
+
+function attempt(name: string, fn: () => string): Check {
+  try {
+    return { name, ok: true, detail: fn() };
+  } catch (err) {
+    return { name, ok: false, detail: (err as Error).message };
+  }
+}
+
+export function writeTargets(ns: Namespace): WriteTarget[] {
+  return [
+    ...LEDGER_TABLES.map((table) => ({ kind: 'clickhouse' as const, database: ns.clickhouseDb, table })),
+    { kind: 'map', map: ns.stateMap, key: 'engine_snapshot' },
+    { kind: 'map', map: ns.stateMap, key: 'capital_checkpoint' },
+    { kind: 'map', map: ns.stateMap, key: 'latest_nautilus' },
+    { kind: 'map', map: ns.stateMap, key: ns.capitalMirrorKey },
+    { kind: 'map', map: ns.pnlMap, key: 'YYYY-MM-DD' },
+    { kind: 'queue', queue: ns.commandQueue },
+  ];
+}
+
+export function modeVerify(i: ModeVerifyInput): Check[] {
+  const checks: Check[] = [];
+  let ns: Namespace | null = null;
+  checks.push(
+    attempt('namespace resolves from the registry', () => {
+      ns = resolveNamespace(i.env);
+      return `${ns.strategy}: db ${ns.clickhouseDb}, maps ${ns.stateMap} / ${ns.pnlMap}, queue ${ns.commandQueue}`;
+    }),
+  );
+  if (!ns) return checks;
+  const n: Namespace = ns;
+  checks.push({
+    name: 'config strategy matches the namespace',
+    ok: i.configStrategy === n.strategy,
+    detail: `config "${i.configStrategy}", namespace "${n.strategy}"`,
+  });
+  const guard = new WriteGuard(n);
+  const targets = writeTargets(n);
+  const outside = targets.filter((t) => !guard.allows(t));
+  checks.push({
+    name: 'every write target is inside the namespace',
+    ok: outside.length === 0,
+    detail: outside.length
+      ? `outside: ${outside.map((t) => JSON.stringify(t)).join(', ')}`
+      : `${targets.length} targets in ${n.clickhouseDb} / ${n.stateMap} / ${n.pnlMap} / ${n.commandQueue}`,
+  });
+  const dbEnv = i.env.CLICKHOUSE_DATABASE;
+  checks.push({
+    name: 'ClickHouse database setting',
+    ok: !dbEnv || dbEnv === n.clickhouseDb,
+    detail: dbEnv ? `CLICKHOUSE_DATABASE=${dbEnv}` : `unset (uses ${n.clickhouseDb})`,
+  });
+  const foreign = [...NAMESPACE_REGISTRY.values()].filter((x) => x.strategy !== n.strategy);
+  const leaks = foreign.flatMap((f) => writeTargets(f)).filter((t) => guard.allows(t));
+  checks.push({
+    name: "guard refuses every other namespace's targets",
+    ok: leaks.length === 0,
+    detail: leaks.length
+      ? `would allow ${leaks.map((t) => JSON.stringify(t)).join(', ')}`
+      : `${foreign.map((f) => f.strategy).join(', ')} refused`,
+  });
+  checks.push(
+    attempt('BingX environment guard', () => {
+      const env = i.resolveBingxEnv(i.env);
+      let refused = false;
+      try {
+        i.resolveBingxEnv({ DOLPHIN_BINGX_ENV: 'MAINNET' });
+      } catch {
+        refused = true;
+      }
+      if (!refused) throw new Error('MAINNET without DOLPHIN_BINGX_ALLOW_MAINNET=1 was not refused');
+      return `running ${env.name}; MAINNET without the allow flag is refused`;
+    }),
+  );
+  const hash = parameterHash(i.strategy.params);
+  checks.push({
+    name: 'strategy parameter hash',
+    ok: !i.expectedParamHash || i.expectedParamHash === hash,
+    detail: `${i.strategy.name} ${hash}${i.expectedParamHash && i.expectedParamHash !== hash ? ` (expected ${i.expectedParamHash})` : ''}`,
+  });
+  checks.push({
+    name: 'trader id',
+    ok: lookupNamespace(n.strategy).traderId.includes(n.strategy.toUpperCase()),
+    detail: n.traderId,
+  });
+  return checks;
+}
+
+export function formatChecks(checks: readonly Check[]): string {
+  const w = Math.max(...checks.map((c) => c.name.length));
+  const lines = checks.map((c) => `${c.ok ? 'PASS' : 'FAIL'}  ${c.name.padEnd(w)}  ${c.detail}`);
+  const failed = checks.filter((c) => !c.ok).length;
+  lines.push(
+    failed ? `mode-verify: ${failed} check(s) FAILED` : `mode-verify: all ${checks.length} checks passed`,
+  );
+  return lines.join('\n');
+}
