@@ -1,0 +1,153 @@
+/** The sim venue (deterministic, configurable) and event normalization. */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { SimVenue } from '../src/adapters/sim/sim-venue.js';
+import { seededRandom } from '../src/domain/random.js';
+import type { OrderRequest, VenueFact } from '../src/domain/venue.js';
+import { FactNormalizer } from '../src/execution/normalizer.js';
+import { loadStrategy } from '../src/strategy/loader.js';
+import { pink, REPO } from './support/cli.js';
+
+const order = (
+  id: string,
+  side: 'BUY' | 'SELL',
+  qty: number,
+  ts: number,
+  reduceOnly = false,
+): OrderRequest => ({
+  clientOrderId: id,
+  tradeId: 't',
+  asset: 'BTCUSDT',
+  side,
+  qty,
+  reduceOnly,
+  type: 'MARKET',
+  leverage: 1,
+  referencePrice: 100,
+  ts,
+});
+
+async function script(seed: number, cfg: Record<string, number>): Promise<VenueFact[]> {
+  const v = new SimVenue({ seed, ...cfg }, { price: () => 100 }, seededRandom(seed));
+  await v.submit(order('a', 'SELL', 1, 0));
+  await v.submit(order('b', 'BUY', 0.5, 1000, true));
+  return v.drain(10_000);
+}
+
+describe('sim venue', () => {
+  it('is deterministic by seed and applies latency, partial fills, fees and slippage', async () => {
+    const cfg = {
+      latencyMs: 300,
+      ackMs: 20,
+      partialFills: 3,
+      feeRate: 0.001,
+      slippageBps: 10,
+      slippageJitterBps: 5,
+    };
+    const a = await script(9, cfg);
+    expect(a).toEqual(await script(9, cfg));
+    expect(a).not.toEqual(await script(10, cfg));
+    const fills = a.filter((f) => f.kind === 'fill');
+    expect(fills.filter((f) => f.clientOrderId === 'a')).toHaveLength(3);
+    const first = fills[0]!;
+    if (first.kind !== 'fill') throw new Error('unreachable');
+    expect(first.ts).toBe(100);
+    expect(first.price).toBeLessThan(100 * (1 - 10 / 10000) + 1e-9); // a SELL fills below the mark
+    expect(first.fee).toBeCloseTo(first.qty * first.price * 0.001, 12);
+    expect(a.find((f) => f.kind === 'ack')?.ts).toBe(20);
+    const last = a.filter((f) => f.kind === 'position').at(-1);
+    expect(last?.kind === 'position' && last.qty).toBeCloseTo(-0.5, 12);
+  });
+
+  it('rejects by rate and refuses a reduce-only order with no position', async () => {
+    const v = new SimVenue({ seed: 1, rejectRate: 1 }, { price: () => 100 }, seededRandom(1));
+    await v.submit(order('x', 'SELL', 1, 0));
+    expect((await v.drain(1000)).map((f) => f.kind)).toEqual(['reject']);
+    const w = new SimVenue({ seed: 1 }, { price: () => 100 }, seededRandom(1));
+    await w.submit(order('y', 'BUY', 1, 0, true));
+    const facts = await w.drain(1000);
+    expect(facts[0]).toMatchObject({ kind: 'reject', reason: 'no position to close' });
+  });
+});
+
+describe('fact normalizer', () => {
+  const fill = (fillId: string): VenueFact => ({
+    kind: 'fill',
+    clientOrderId: 'a',
+    exchangeOrderId: '1',
+    fillId,
+    asset: 'BTCUSDT',
+    side: 'SELL',
+    qty: 1,
+    price: 1,
+    fee: 0,
+    liquidation: false,
+    ts: 1,
+  });
+  it('drops duplicate callbacks by exchange id and keeps one terminal state per order', () => {
+    const n = new FactNormalizer();
+    const out = n.normalize([
+      fill('f1'),
+      fill('f1'),
+      { kind: 'ack', clientOrderId: 'a', exchangeOrderId: '1', ts: 1 },
+      { kind: 'ack', clientOrderId: 'a', exchangeOrderId: '1', ts: 2 },
+      { kind: 'order_done', clientOrderId: 'a', exchangeOrderId: '1', status: 'FILLED', filledQty: 1, ts: 3 },
+      {
+        kind: 'order_done',
+        clientOrderId: 'a',
+        exchangeOrderId: '1',
+        status: 'CANCELLED',
+        filledQty: 1,
+        ts: 4,
+      },
+      fill('f2'),
+    ]);
+    expect(out.map((f) => (f.kind === 'fill' ? f.fillId : f.kind))).toEqual([
+      'f1',
+      'ack',
+      'order_done',
+      'f2',
+    ]);
+    expect(n.stats()).toEqual({ passed: 4, duplicates: 3 });
+  });
+
+  it('passes a position only when it changed and never lets a stale report override a newer one', () => {
+    const n = new FactNormalizer();
+    const pos = (qty: number, ts: number): VenueFact => ({
+      kind: 'position',
+      asset: 'BTCUSDT',
+      qty,
+      entryPrice: 1,
+      ts,
+    });
+    const out = n.normalize([pos(-1, 10), pos(-1, 11), pos(0, 20), pos(-1, 15), pos(0, 21)]);
+    expect(out.map((f) => (f.kind === 'position' ? f.qty : null))).toEqual([-1, 0]);
+  });
+});
+
+describe('strategy by configuration', () => {
+  it('loads a strategy module by path and refuses a module without createStrategy', async () => {
+    const s = await loadStrategy(join(REPO, 'test/fixtures/hold-forever-strategy.mjs'));
+    expect(s.name).toBe('hold-forever');
+    await expect(loadStrategy(join(REPO, 'test/fixtures/independent_v7_ref.py'))).rejects.toThrow(
+      /neither a built-in|createStrategy/,
+    );
+    await expect(loadStrategy('no-such-strategy')).rejects.toThrow(/no-such-strategy/);
+  });
+
+  it('replay uses the module named by PINK_ALGORITHM', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pink-plug-'));
+    const data = join(dir, 's.jsonl');
+    writeFileSync(
+      data,
+      `${JSON.stringify({ ts: 1, scan: 1, vel_div: -0.03, vol_ok: true, assets: { BTCUSDT: { price: 1, irp: 0.9 } } })}\n`,
+    );
+    const r = pink(['replay', '--data', data, '--decisions', join(dir, 'd.jsonl')], {
+      PINK_ALGORITHM: join(REPO, 'test/fixtures/hold-forever-strategy.mjs'),
+    });
+    expect(r.code).toBe(0);
+    expect(readFileSync(join(dir, 'd.jsonl'), 'utf8')).toContain('PLUGGED_IN');
+  });
+});
