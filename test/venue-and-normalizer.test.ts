@@ -32,8 +32,9 @@ const order = (
 async function script(seed: number, cfg: Record<string, number>): Promise<VenueFact[]> {
   const v = new SimVenue({ seed, ...cfg }, { price: () => 100 }, seededRandom(seed));
   await v.submit(order('a', 'SELL', 1, 0));
+  const early = await v.drain(1000);
   await v.submit(order('b', 'BUY', 0.5, 1000, true));
-  return v.drain(10_000);
+  return [...early, ...(await v.drain(10_000))];
 }
 
 describe('sim venue', () => {
