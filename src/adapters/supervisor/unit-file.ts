@@ -34,7 +34,7 @@ function logicalLines(text: string): { text: string; line: number }[] {
     if (pending && isComment) return; // systemd ignores comments inside a continuation
     const continues = !isComment && raw.endsWith('\\');
     const body = continues ? raw.slice(0, -1) : raw;
-    if (pending) pending.text += ` ${body.trim()}`;
+    if (pending) pending.text = `${pending.text.trimEnd()} ${body.trim()}`;
     else pending = { text: body, line: i + 1 };
     if (!continues) {
       out.push(pending);
