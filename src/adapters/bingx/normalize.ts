@@ -105,6 +105,11 @@ export function num(row: Rec, field: string, fallback?: number): number {
   return n;
 }
 
+/** -v without producing -0 (a zero commission is a zero fee). */
+function negate(v: number): number {
+  return v === 0 ? 0 : -v;
+}
+
 /** An id from a string or (already safe-parsed) number; "" when absent. */
 export function id(row: Rec, field: string): string {
   const v = row[field];
@@ -250,7 +255,7 @@ export function normalizeOrder(row: unknown): BingxOrder {
     qty: 'origQty' in row ? num(row, 'origQty', 0) : num(row, 'quantity', 0),
     filledQty: num(row, 'executedQty', 0),
     avgPrice: num(row, 'avgPrice', 0),
-    fee: -num(row, 'commission', 0),
+    fee: negate(num(row, 'commission', 0)),
     state: orderState(rawStatus),
     rawStatus,
     reduceOnly: bool(row, 'reduceOnly'),
@@ -331,7 +336,7 @@ export function normalizeFill(row: unknown): BingxFill {
     side: row.side === undefined ? null : side(row, 'side'),
     qty,
     price,
-    fee: -num(row, 'commission', 0),
+    fee: negate(num(row, 'commission', 0)),
     liquidation: liquidatedPrice > 0,
     ts,
   };
@@ -481,7 +486,7 @@ export function incomeIn(data: unknown): BingxIncome[] {
 /** FUNDING_FEE rows as FundingFacts (positive = cost); other income types are not funding. */
 export function toFundingFact(row: BingxIncome): FundingFact | null {
   if (row.incomeType !== 'FUNDING_FEE') return null;
-  return { kind: 'funding', id: row.id, asset: row.asset, amount: -row.income, ts: row.ts };
+  return { kind: 'funding', id: row.id, asset: row.asset, amount: negate(row.income), ts: row.ts };
 }
 
 // ---- markets ------------------------------------------------------------------------------------
@@ -547,7 +552,7 @@ export function normalizeWsOrderUpdate(event: unknown): WsOrderUpdate {
       qty: num(o, 'q', 0),
       filledQty: num(o, 'z', 0),
       avgPrice: num(o, 'ap', 0),
-      fee: -num(o, 'n', 0),
+      fee: negate(num(o, 'n', 0)),
       state: orderState(rawStatus),
       rawStatus,
       reduceOnly: bool(o, 'ro'),

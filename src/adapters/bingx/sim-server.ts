@@ -160,6 +160,8 @@ export interface SimControl {
   /** A funding payment on the open position: rate > 0 means longs pay shorts. */
   fund(symbol: string, rate: number): void;
   setBalance(usdt: number): void;
+  /** List endpoints (orders, fills, income) answer newest first instead of oldest first. */
+  setReverseLists(on: boolean): void;
   books(): SimBooks;
 }
 
@@ -290,6 +292,7 @@ class BingxSimState {
   private intervalMs: number;
   private rejects: Array<{ code: number; msg: string }> = [];
   private drops: Array<'hang' | 'reset'> = [];
+  private reverseLists = false;
 
   constructor(private readonly opts: BingxSimOptions) {
     for (const c of opts.contracts ?? DEFAULT_SIM_CONTRACTS) this.contracts.set(c.symbol, c);
@@ -334,6 +337,9 @@ class BingxSimState {
       setBalance: (usdt) => {
         this.balance = usdt;
       },
+      setReverseLists: (on) => {
+        this.reverseLists = on;
+      },
       books: () => this.books(),
     };
   }
@@ -353,11 +359,22 @@ class BingxSimState {
         ? this.authenticate(req, url, body)
         : Object.fromEntries(url.searchParams);
       if (route === 'POST /openApi/swap/v2/trade/order') return await this.placeOrderRoute(params, req, res);
-      this.send(res, 200, { code: 0, msg: '', data: handler.run(params) });
+      this.send(res, 200, { code: 0, msg: '', data: this.ordered(handler.run(params)) });
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;
       this.send(res, err.httpStatus, { code: err.code, msg: err.message, data: {} });
     }
+  }
+
+  /** Applies the newest-first fault to lists (top-level or under orders / fill_orders). */
+  private ordered(data: unknown): unknown {
+    if (!this.reverseLists) return data;
+    if (Array.isArray(data)) return [...data].reverse();
+    if (typeof data !== 'object' || data === null) return data;
+    const out: Record<string, unknown> = { ...(data as Record<string, unknown>) };
+    for (const k of ['orders', 'fill_orders', 'fill_history_orders'])
+      if (Array.isArray(out[k])) out[k] = [...(out[k] as unknown[])].reverse();
+    return out;
   }
 
   send(res: ServerResponse, status: number, payload: unknown): void {
