@@ -39,7 +39,7 @@ function ownPatterns(strategy: string): RegExp[] {
   ];
 }
 
-/** A strategy name standing alone in `name` (so `green` is not found inside `prodgreen`). */
+/** A strategy name standing alone in `name` (not as a piece of a longer strategy name). */
 function mentionsStrategy(name: string, strategy: string): boolean {
   return new RegExp(`(^|[^a-z0-9])${escapeRegExp(strategy)}([^a-z0-9]|$)`, 'i').test(name);
 }
