@@ -109,7 +109,8 @@ export const CCXT_CLASS_TABLE: ReadonlyArray<readonly [string, ErrorOutcome]> = 
 /** Maps a BingX `{code, msg}` error body. */
 export function classifyBingxCode(code: string | number, msg = ''): CanonicalError {
   const key = String(code);
-  const rule = BINGX_CODE_TABLE[key];
+  // Some bodies carry an HTTP status as their code (ccxt's map has 400…504 too).
+  const rule = BINGX_CODE_TABLE[key] ?? HTTP_STATUS_TABLE[key];
   const detail = msg ? `: ${msg}` : '';
   if (rule) return { outcome: rule.outcome, code: key, reason: `${rule.name}${detail}` };
   return { outcome: 'rejected', code: key, reason: `ExchangeError (BingX code ${key})${detail}` };
