@@ -17,7 +17,6 @@ import type {
   OrderDoneFact,
   OrderLookup,
   OrderRequest,
-  OrderSide,
   PositionFact,
   RejectFact,
   VenueFact,
@@ -98,6 +97,8 @@ type Settings = Required<
 >;
 
 const EPS = 1e-9;
+/** An asset stays polled this long after its last submit or position change, ms. */
+const ACTIVE_WINDOW_MS = 120_000;
 /** filledTm has whole seconds, and clocks differ: how much before the start still counts as "before". */
 const START_ALLOWANCE_MS = 2_000;
 
@@ -178,6 +179,8 @@ export class BingxCcxtVenue implements VenuePort {
   private readonly positions = new Map<string, number>();
   private readonly clocks: Record<'orders' | 'positions' | 'account' | 'funding', PollClock>;
   private balances: BingxBalance[] = [];
+  /** Last submit or position change per asset (keeps its history polled a while, see activeAssets). */
+  private readonly activity = new Map<string, number>();
   /** Rows older than this were there before the start (see start()). */
   private historyCutoff = Number.NEGATIVE_INFINITY;
   private closed = false;
@@ -220,6 +223,7 @@ export class BingxCcxtVenue implements VenuePort {
     const amount = this.amountOrReject(order, market);
     if (amount === null) return;
     this.assets.add(order.asset);
+    this.activity.set(order.asset, ts);
     if (!order.reduceOnly) await this.ensureSetup(market, order);
     const placing = this.call(() =>
       this.exchange.createOrder(
@@ -472,7 +476,7 @@ export class BingxCcxtVenue implements VenuePort {
   /** Orders and fills: acks for orders found by client id, new fills, then terminal states. */
   private async pollOrders(now: number, prime: boolean): Promise<VenueFact[]> {
     const { start, commit } = this.window('orders', now);
-    const symbols = [...this.assets].map(assetToSymbol);
+    const symbols = this.activeAssets(now, prime).map(assetToSymbol);
     const fresh: BingxOrder[] = [];
     const fillRows = [];
     for (const symbol of symbols) {
@@ -543,6 +547,23 @@ export class BingxCcxtVenue implements VenuePort {
     return out;
   }
 
+  /**
+   * Assets whose order and fill history is worth a request: an open position, an order
+   * not yet reported done, or activity in the last ACTIVE_WINDOW_MS. Idle assets cost
+   * nothing (rate limits: BingX allows ~5 requests/s per endpoint).
+   */
+  private activeAssets(now: number, all: boolean): string[] {
+    if (all) return [...this.assets];
+    const active = new Set<string>();
+    for (const [asset, qty] of this.positions) if (qty !== 0) active.add(asset);
+    for (const o of this.orders.values()) {
+      const reported = this.emitted.has(`done:${o.exchangeOrderId}`) || !o.clientOrderId;
+      if (o.state === 'OPEN' || !reported) active.add(o.asset);
+    }
+    for (const [asset, at] of this.activity) if (now - at <= ACTIVE_WINDOW_MS) active.add(asset);
+    return [...active];
+  }
+
   private markFillSeen(fillId: string, orderId: string, qty: number): void {
     if (this.emitted.add(`fill:${fillId}`))
       this.emittedFillQty.set(orderId, (this.emittedFillQty.get(orderId) ?? 0) + qty);
@@ -585,11 +606,13 @@ export class BingxCcxtVenue implements VenuePort {
       this.assets.add(asset);
       if (this.positions.get(asset) === p.qty) continue;
       this.positions.set(asset, p.qty);
+      this.activity.set(asset, now);
       out.push({ ...p, ts: now });
     }
     for (const [asset, qty] of this.positions) {
       if (current.has(asset) || qty === 0) continue;
       this.positions.set(asset, 0);
+      this.activity.set(asset, now); // the closing fill may not be listed yet
       out.push({ kind: 'position', asset, qty: 0, entryPrice: 0, ts: now });
     }
     return out;
@@ -697,5 +720,3 @@ export class BingxRequestError extends Error {
     super(message);
   }
 }
-
-export type { OrderSide };
