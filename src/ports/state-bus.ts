@@ -25,3 +25,15 @@ export interface StateBus {
   health(): BusHealth;
   close(): Promise<void>;
 }
+
+/**
+ * Keys PINK writes in its own state map beside the DESIGN.md §6 surfaces: the outcome
+ * of each operator command (read back by `pink ctl` and the state server) and the
+ * remembered command ids (exactly-once across restarts).
+ */
+export const COMMAND_OUTCOME_KEY_PREFIX = 'command_outcome:';
+export const COMMAND_IDS_KEY = 'command_ids';
+
+export function commandOutcomeKey(commandId: string): string {
+  return `${COMMAND_OUTCOME_KEY_PREFIX}${commandId}`;
+}

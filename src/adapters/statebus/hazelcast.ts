@@ -1,0 +1,128 @@
+/**
+ * Hazelcast state bus (hazelcast-client): IMap for state/pnl maps (values are JSON
+ * text, as BLUE's tooling reads them), IQueue for operator commands. The client
+ * starts asynchronously and reconnects forever; while it is disconnected the
+ * ReconnectingStateBus keeps the latest value per key and republishes it.
+ */
+import { Client, type ClientConfig, type EntryEvent, LifecycleState, ReconnectMode } from 'hazelcast-client';
+import type { EntryListener } from '../../ports/state-bus.js';
+import { ReconnectingStateBus, type RemoteStore } from './reconnecting.js';
+
+export interface HazelcastStateBusOptions {
+  /** `host:port` members. */
+  readonly members: readonly string[];
+  readonly clusterName: string;
+  /** Per-operation time limit before a write is buffered instead, ms (default 2000). */
+  readonly opTimeoutMs?: number;
+  /** Reconnect back-off bounds, ms (defaults 250 and 5000). */
+  readonly initialBackoffMs?: number;
+  readonly maxBackoffMs?: number;
+  /** hazelcast-client's own log level (default OFF: failures surface through health()). */
+  readonly logLevel?: 'OFF' | 'ERROR' | 'WARN' | 'INFO' | 'DEBUG';
+}
+
+export class HazelcastConfigError extends Error {
+  override name = 'HazelcastConfigError';
+}
+
+const MEMBER = /^[A-Za-z0-9.\-_[\]:]+:\d{1,5}$/;
+
+/** Reads HAZELCAST_MEMBERS (comma list host:port) and HAZELCAST_CLUSTER_NAME (default "dev"). */
+export function hazelcastSettingsFromEnv(
+  env: Readonly<Record<string, string | undefined>>,
+): HazelcastStateBusOptions | null {
+  const raw = env.HAZELCAST_MEMBERS?.trim();
+  if (!raw) return null;
+  const members = raw
+    .split(',')
+    .map((m) => m.trim())
+    .filter(Boolean);
+  for (const m of members)
+    if (!MEMBER.test(m))
+      throw new HazelcastConfigError(`HAZELCAST_MEMBERS: "${m}" is not host:port (value "${raw}")`);
+  return { members, clusterName: env.HAZELCAST_CLUSTER_NAME?.trim() || 'dev' };
+}
+
+function clientConfig(o: HazelcastStateBusOptions, onState: (s: string) => void): ClientConfig {
+  return {
+    clusterName: o.clusterName,
+    network: { clusterMembers: [...o.members], connectionTimeout: 3000 },
+    connectionStrategy: {
+      asyncStart: true,
+      reconnectMode: ReconnectMode.ON,
+      connectionRetry: {
+        initialBackoffMillis: o.initialBackoffMs ?? 250,
+        maxBackoffMillis: o.maxBackoffMs ?? 5000,
+        clusterConnectTimeoutMillis: -1, // keep trying for as long as the runtime lives
+      },
+    },
+    lifecycleListeners: [onState],
+    properties: {
+      'hazelcast.logging.level': o.logLevel ?? 'OFF',
+      // In-flight invocations fail instead of retrying for the default 2 minutes.
+      'hazelcast.client.invocation.timeout.millis': Math.max(1000, (o.opTimeoutMs ?? 2000) * 2),
+    },
+  };
+}
+
+function storeOf(client: Client): RemoteStore {
+  return {
+    async put(map, key, value, ttlMs) {
+      const m = await client.getMap<string, string>(map);
+      await m.set(key, value, ttlMs);
+    },
+    async get(map, key) {
+      const m = await client.getMap<string, string>(map);
+      return (await m.get(key)) ?? null;
+    },
+    async entries(map) {
+      const m = await client.getMap<string, string>(map);
+      return m.entrySet();
+    },
+    async offer(queue, value) {
+      const q = await client.getQueue<string>(queue);
+      return q.offer(value);
+    },
+    async poll(queue) {
+      const q = await client.getQueue<string>(queue);
+      return (await q.poll()) ?? null;
+    },
+    async listen(map, listener: EntryListener) {
+      const m = await client.getMap<string, string>(map);
+      const changed = (e: EntryEvent<string, string>) => listener(e.key, e.value ?? null);
+      const gone = (e: EntryEvent<string, string>) => listener(e.key, null);
+      const id = await m.addEntryListener(
+        { added: changed, updated: changed, removed: gone, evicted: gone, expired: gone },
+        undefined,
+        true,
+      );
+      return async () => {
+        await m.removeEntryListener(id);
+      };
+    },
+    async close() {
+      await client.shutdown();
+    },
+  };
+}
+
+/**
+ * Starts the client without waiting for a member (async start): the returned bus
+ * works at once, buffering writes until the first CONNECTED event.
+ */
+export async function createHazelcastStateBus(o: HazelcastStateBusOptions): Promise<ReconnectingStateBus> {
+  if (o.members.length === 0) throw new HazelcastConfigError('Hazelcast members list is empty');
+  const bus = new ReconnectingStateBus({ kind: 'hazelcast', opTimeoutMs: o.opTimeoutMs });
+  const onState = (s: string) => {
+    if (s === LifecycleState.CONNECTED) bus.setConnected(true);
+    else if (s === LifecycleState.DISCONNECTED || s === LifecycleState.SHUTTING_DOWN) {
+      bus.noteError(`hazelcast ${s.toLowerCase()} (members ${o.members.join(',')})`);
+      bus.setConnected(false);
+    }
+  };
+  const client = await Client.newHazelcastClient(clientConfig(o, onState));
+  bus.attach(storeOf(client));
+  if (!bus.health().connected)
+    bus.noteError(`connecting to ${o.members.join(',')} (cluster "${o.clusterName}")`);
+  return bus;
+}

@@ -1,0 +1,277 @@
+/**
+ * A StateBus over a remote store whose link can drop (Hazelcast). While the link is
+ * down, writes never throw and never wait: only the latest value per (map, key) is
+ * kept and republished, in order, when the link comes back. Publishing state must
+ * never stall trading, and a stale value must never overwrite a newer one.
+ */
+import type { BusHealth, EntryListener, StateBus } from '../../ports/state-bus.js';
+import { assertJsonText } from './memory.js';
+
+/** The remote store's raw operations; any of them may reject while the link is down. */
+export interface RemoteStore {
+  put(map: string, key: string, value: string, ttlMs?: number): Promise<void>;
+  get(map: string, key: string): Promise<string | null>;
+  entries(map: string): Promise<Array<[string, string]>>;
+  offer(queue: string, value: string): Promise<boolean>;
+  poll(queue: string): Promise<string | null>;
+  listen(map: string, listener: EntryListener): Promise<() => Promise<void>>;
+  close(): Promise<void>;
+}
+
+export class StateBusOffline extends Error {
+  override name = 'StateBusOffline';
+}
+
+interface PendingWrite {
+  readonly map: string;
+  readonly key: string;
+  readonly value: string;
+  readonly ttlMs: number | undefined;
+  readonly writtenAt: number;
+}
+
+interface Subscription {
+  readonly map: string;
+  readonly listener: EntryListener;
+  remove: (() => Promise<void>) | null;
+}
+
+export interface ReconnectingOptions {
+  readonly kind: BusHealth['kind'];
+  /** An operation taking longer than this counts as failed (the write goes to the buffer), ms. */
+  readonly opTimeoutMs?: number;
+  /** Delay before retrying a republish that failed while still connected, ms. */
+  readonly retryMs?: number;
+  readonly now?: () => number;
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+    timer.unref();
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+const pendingId = (map: string, key: string) => `${map}\u0000${key}`;
+
+export class ReconnectingStateBus implements StateBus {
+  private store: RemoteStore | null = null;
+  private connected = false;
+  private flushing = false;
+  private closed = false;
+  private lastError = '';
+  private retryTimer: NodeJS.Timeout | null = null;
+  /** Insertion-ordered, latest value per (map, key). */
+  private readonly pending = new Map<string, PendingWrite>();
+  private readonly subscriptions = new Set<Subscription>();
+  private readonly opTimeoutMs: number;
+  private readonly retryMs: number;
+  private readonly now: () => number;
+
+  constructor(private readonly o: ReconnectingOptions) {
+    this.opTimeoutMs = o.opTimeoutMs ?? 2000;
+    this.retryMs = o.retryMs ?? 1000;
+    this.now = o.now ?? Date.now;
+  }
+
+  /** Hands over the store once it exists (the client may report CONNECTED before that). */
+  attach(store: RemoteStore): void {
+    this.store = store;
+    if (this.connected) void this.onConnected();
+  }
+
+  /** Fed from the client's lifecycle events (CONNECTED / DISCONNECTED). */
+  setConnected(up: boolean): void {
+    if (this.closed || up === this.connected) return;
+    this.connected = up;
+    if (up) void this.onConnected();
+    else {
+      this.lastError = this.lastError || 'disconnected';
+      for (const s of this.subscriptions) s.remove = null;
+    }
+  }
+
+  noteError(message: string): void {
+    this.lastError = message;
+  }
+
+  async mapPut(map: string, key: string, value: string, ttlMs?: number): Promise<void> {
+    assertJsonText(map, key, value);
+    const write: PendingWrite = { map, key, value, ttlMs, writtenAt: this.now() };
+    const id = pendingId(map, key);
+    // While republishing, new writes queue behind it so an older value never lands last.
+    if (!this.isUp() || this.flushing) {
+      this.bufferLatest(id, write);
+      return;
+    }
+    try {
+      await withTimeout(this.store!.put(map, key, value, ttlMs), this.opTimeoutMs, `put ${map}[${key}]`);
+    } catch (err) {
+      this.fail(err);
+      this.bufferLatest(id, write);
+      this.scheduleRetry();
+    }
+  }
+
+  async mapGet(map: string, key: string): Promise<string | null> {
+    const own = this.pending.get(pendingId(map, key));
+    if (own) return own.value;
+    this.assertUp(`read ${map}[${key}]`);
+    return this.guarded(this.store!.get(map, key), `get ${map}[${key}]`);
+  }
+
+  async mapEntries(map: string): Promise<Array<[string, string]>> {
+    this.assertUp(`read ${map}`);
+    const remote = await this.guarded(this.store!.entries(map), `entrySet ${map}`);
+    const merged = new Map(remote);
+    for (const w of this.pending.values()) if (w.map === map) merged.set(w.key, w.value);
+    return [...merged];
+  }
+
+  /** Returns false (never throws) when the item could not be offered; health() says why. */
+  async queueOffer(queue: string, value: string): Promise<boolean> {
+    if (!this.isUp()) {
+      this.lastError = `offer to ${queue} not sent: not connected`;
+      return false;
+    }
+    try {
+      return await withTimeout(this.store!.offer(queue, value), this.opTimeoutMs, `offer ${queue}`);
+    } catch (err) {
+      this.fail(err);
+      return false;
+    }
+  }
+
+  /** Returns null while disconnected: commands wait in the queue until the link is back. */
+  async queuePoll(queue: string): Promise<string | null> {
+    if (!this.isUp()) return null;
+    try {
+      return await withTimeout(this.store!.poll(queue), this.opTimeoutMs, `poll ${queue}`);
+    } catch (err) {
+      this.fail(err);
+      return null;
+    }
+  }
+
+  async onMapEntry(map: string, listener: EntryListener): Promise<() => Promise<void>> {
+    const sub: Subscription = { map, listener, remove: null };
+    this.subscriptions.add(sub);
+    if (this.isUp()) await this.subscribe(sub);
+    return async () => {
+      this.subscriptions.delete(sub);
+      const remove = sub.remove;
+      sub.remove = null;
+      if (remove && this.isUp()) await remove().catch((err) => this.fail(err));
+    };
+  }
+
+  health(): BusHealth {
+    return {
+      kind: this.o.kind,
+      connected: this.isUp(),
+      pendingKeys: this.pending.size,
+      lastError: this.lastError,
+    };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.connected = false;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    await this.store?.close();
+  }
+
+  private isUp(): boolean {
+    return this.connected && this.store !== null && !this.closed;
+  }
+
+  private assertUp(what: string): void {
+    if (!this.isUp())
+      throw new StateBusOffline(
+        `${this.o.kind} state bus not connected: cannot ${what}${this.lastError ? ` (last error: ${this.lastError})` : ''}`,
+      );
+  }
+
+  private async guarded<T>(p: Promise<T>, what: string): Promise<T> {
+    try {
+      return await withTimeout(p, this.opTimeoutMs, what);
+    } catch (err) {
+      this.fail(err);
+      throw err;
+    }
+  }
+
+  private fail(err: unknown): void {
+    this.lastError = err instanceof Error ? err.message : String(err);
+  }
+
+  private bufferLatest(id: string, write: PendingWrite): void {
+    // Delete first so the key moves to the end: republish follows the order of last writes.
+    this.pending.delete(id);
+    this.pending.set(id, write);
+  }
+
+  private async onConnected(): Promise<void> {
+    if (!this.isUp()) return;
+    this.lastError = '';
+    for (const sub of this.subscriptions) if (!sub.remove) await this.subscribe(sub);
+    await this.republish();
+  }
+
+  private async subscribe(sub: Subscription): Promise<void> {
+    try {
+      sub.remove = await withTimeout(
+        this.store!.listen(sub.map, sub.listener),
+        this.opTimeoutMs,
+        `listen ${sub.map}`,
+      );
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  /** Sends the buffered latest values one by one; stops at the first failure and retries later. */
+  async republish(): Promise<void> {
+    if (this.flushing || !this.isUp()) return;
+    this.flushing = true;
+    try {
+      while (this.pending.size > 0 && this.isUp()) {
+        const [id, w] = this.pending.entries().next().value as [string, PendingWrite];
+        this.pending.delete(id);
+        const ttl = this.remainingTtl(w);
+        if (ttl !== undefined && ttl <= 0) continue; // it would have expired by now anyway
+        try {
+          await withTimeout(
+            this.store!.put(w.map, w.key, w.value, ttl),
+            this.opTimeoutMs,
+            `put ${w.map}[${w.key}]`,
+          );
+        } catch (err) {
+          this.fail(err);
+          // Put it back unless a newer value arrived meanwhile.
+          if (!this.pending.has(id)) this.pending.set(id, w);
+          this.scheduleRetry();
+          return;
+        }
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private remainingTtl(w: PendingWrite): number | undefined {
+    if (w.ttlMs === undefined) return undefined;
+    return Math.ceil(w.ttlMs - (this.now() - w.writtenAt));
+  }
+
+  private scheduleRetry(): void {
+    if (this.retryTimer || this.closed) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      void this.republish();
+    }, this.retryMs);
+    this.retryTimer.unref();
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * Operator commands read from the namespace's command queue (`pink_runtime_commands`
+ * for PINK), DESIGN.md §6. Each is JSON text validated here; anything else is refused
+ * with a reason, never half-applied.
+ */
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+
+export const COMMAND_TYPES = ['SET_CAPITAL', 'CAPITAL_UPDATE', 'PAUSE', 'RESUME', 'FLATTEN'] as const;
+export type CommandType = (typeof COMMAND_TYPES)[number];
+export type CapitalCommandType = Extract<CommandType, 'SET_CAPITAL' | 'CAPITAL_UPDATE'>;
+
+export const MAX_CAPITAL = 1e12;
+
+const IssuedAt = z.union([
+  z.iso.datetime({ offset: true }),
+  z.number().int().min(0).max(8.64e15), // epoch milliseconds
+]);
+
+export const CommandSchema = z
+  .object({
+    id: z.string().min(1).max(128),
+    type: z.enum(COMMAND_TYPES),
+    amount: z.number().finite().gt(0).max(MAX_CAPITAL).optional(),
+    reason: z.string().max(500).optional(),
+    issued_at: IssuedAt.optional(),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    const capital = c.type === 'SET_CAPITAL' || c.type === 'CAPITAL_UPDATE';
+    if (capital && c.amount === undefined)
+      ctx.addIssue({ code: 'custom', path: ['amount'], message: `required for ${c.type}` });
+    if (!capital && c.amount !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['amount'], message: `not allowed for ${c.type}` });
+  });
+
+export type OperatorCommand = z.infer<typeof CommandSchema>;
+
+export type OutcomeStatus = 'APPLIED' | 'REFUSED';
+
+/** Written to `<stateMap>[command_outcome:<id>]` (TTL 1 h). */
+export interface CommandOutcome {
+  readonly id: string;
+  readonly type: CommandType | null;
+  readonly status: OutcomeStatus;
+  readonly reason: string;
+  /** Epoch ms when the runtime decided. */
+  readonly ts: number;
+}
+
+/** Written to `<stateMap>[<strategy>_capital_update_latest]` on every applied capital change. */
+export interface CapitalUpdateMirror {
+  readonly id: string;
+  readonly type: CapitalCommandType;
+  readonly amount: number;
+  readonly reason: string;
+  readonly issued_at: string | number | null;
+  readonly applied_at: number;
+}
+
+export type ParsedCommand =
+  | { readonly ok: true; readonly command: OperatorCommand }
+  | {
+      readonly ok: false;
+      /** The command's own id when it had a usable one, else `unknown:<hash of the text>`. */
+      readonly id: string;
+      readonly type: CommandType | null;
+      readonly reason: string;
+    };
+
+export function unknownCommandId(text: string): string {
+  return `unknown:${createHash('sha256').update(text).digest('hex').slice(0, 16)}`;
+}
+
+function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 3)
+    .map((i) => {
+      const field = i.path.length ? i.path.join('.') : '(command)';
+      if (i.code === 'unrecognized_keys') return `unknown field(s) ${i.keys.map((k) => `"${k}"`).join(', ')}`;
+      return `${field}: ${i.message}`;
+    })
+    .join('; ');
+}
+
+/** Parses one queue item; never throws. */
+export function parseCommand(text: string): ParsedCommand {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    return {
+      ok: false,
+      id: unknownCommandId(text),
+      type: null,
+      reason: `not JSON: ${(err as Error).message}`,
+    };
+  }
+  const r = CommandSchema.safeParse(json);
+  if (r.success) return { ok: true, command: r.data };
+  const obj =
+    json !== null && typeof json === 'object' && !Array.isArray(json)
+      ? (json as Record<string, unknown>)
+      : {};
+  const idOk = z.string().min(1).max(128).safeParse(obj.id);
+  const typeOk = z.enum(COMMAND_TYPES).safeParse(obj.type);
+  return {
+    ok: false,
+    id: idOk.success ? idOk.data : unknownCommandId(text),
+    type: typeOk.success ? typeOk.data : null,
+    reason: `invalid command: ${describeIssues(r.error)}`,
+  };
+}
