@@ -49,7 +49,7 @@ export class Pipeline {
   private readonly normalizer = new FactNormalizer();
   private readonly chain = new ChainHasher();
   private lastAccepted: number | null = null;
-  private lastTs = 0;
+  private lastScanTs = 0;
   private scansSinceStatus = 0;
   private peakMove = new Map<string, number>();
   private pausedFlag = false;
@@ -79,6 +79,10 @@ export class Pipeline {
     return this.lastAccepted;
   }
 
+  get lastTs(): number {
+    return this.lastScanTs;
+  }
+
   /** After a restart: continue the scan sequence and the decision chain where the journal left them. */
   resumeAfter(lastScan: number | null, chainHash: string): void {
     this.lastAccepted = lastScan;
@@ -99,14 +103,14 @@ export class Pipeline {
 
   /** Records a scan refused before validation (e.g. a line that is not JSON). */
   refuse(where: string, reason: string): ProcessResult {
-    this.emit({ type: 'scan_rejected', ts: this.lastTs, where, reason });
+    this.emit({ type: 'scan_rejected', ts: this.lastScanTs, where, reason });
     return { accepted: false, reason };
   }
 
   private async step(scan: Scan): Promise<void> {
     const now = scan.ts;
     this.lastAccepted = scan.scan;
-    this.lastTs = now;
+    this.lastScanTs = now;
     this.o.marks.update(scan);
     await this.syncVenue(now);
     const asset = this.kernel.openAsset;
@@ -146,6 +150,20 @@ export class Pipeline {
     if (this.kernel.hasTrade) await this.kernel.tick(now);
   }
 
+  /**
+   * For venues that answer in wall-clock time (ccxt): poll until no order is in
+   * flight, so a replay sees each order's facts before the next scan.
+   */
+  async settle(now: number, maxWaitMs = 15_000, pollMs = 20): Promise<boolean> {
+    const deadline = Date.now() + maxWaitMs;
+    while (this.kernel.view()?.pendingOrder || this.kernel.closingPending) {
+      if (Date.now() > deadline) return false;
+      await new Promise((r) => setTimeout(r, pollMs));
+      await this.syncVenue(now);
+    }
+    return true;
+  }
+
   /** Operator FLATTEN: closes the open position through the normal exit path. */
   async flatten(now: number): Promise<{ accepted: boolean; reason: string }> {
     const view = this.kernel.view();
@@ -170,14 +188,14 @@ export class Pipeline {
 
   /** End of a replay: let every scheduled venue fact arrive. */
   async finish(): Promise<void> {
-    await this.syncVenue(this.lastTs + 3_600_000);
-    this.status(this.lastTs + 3_600_000, true);
+    await this.syncVenue(this.lastScanTs + 3_600_000);
+    this.status(this.lastScanTs + 3_600_000, true);
   }
 
   private override(kind: OverrideKind, tradeId: string, venueFact: string): void {
     if (this.o.strategy.openTradeId() !== tradeId) return;
     this.o.strategy.override(kind, tradeId);
-    this.emit({ type: 'strategy_override', ts: this.lastTs, kind, tradeId, venueFact });
+    this.emit({ type: 'strategy_override', ts: this.lastScanTs, kind, tradeId, venueFact });
   }
 
   private shadowExit(scan: Scan): void {

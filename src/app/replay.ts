@@ -21,6 +21,8 @@ export interface ReplayOptions {
   readonly strict: boolean;
   /** Builds the venue; defaults to the deterministic `sim` venue. */
   readonly venue?: (marks: LatestPrices) => VenuePort | Promise<VenuePort>;
+  /** The venue answers in wall-clock time: wait for each order's facts before the next scan. */
+  readonly realTimeVenue?: boolean;
   readonly sim?: Partial<SimVenueConfig>;
   readonly sinks?: readonly EventSink[];
   readonly onProgress?: (p: { lines: number; bytes: number }) => void;
@@ -71,10 +73,12 @@ export async function runReplay(o: ReplayOptions): Promise<ReplayResult> {
           ? pipeline.refuse(where, line.parseError)
           : await pipeline.process(line.value, where);
       if (!result.accepted && o.strict) throw new StrictReplayStop(`${where}: ${result.reason}`);
+      if (o.realTimeVenue && result.accepted) await pipeline.settle(pipeline.lastTs);
       count += 1;
       if (o.onProgress && (count & 1023) === 0) o.onProgress({ lines: count, bytes: bytesRead() });
       if (o.between) await o.between(pipeline, 0);
     }
+    if (o.realTimeVenue) await pipeline.settle(pipeline.lastTs);
     await pipeline.finish();
   } finally {
     await venue.close();

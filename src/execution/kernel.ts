@@ -182,6 +182,12 @@ export class ExecutionKernel {
     return this.trade !== null;
   }
 
+  /** Fills are in but the venue has not yet reported the position gone. */
+  get closingPending(): boolean {
+    const t = this.trade;
+    return t !== null && t.initialQty > 0 && t.remainingQty <= EPS && !t.order;
+  }
+
   get openAsset(): string | null {
     return this.trade?.asset ?? null;
   }
@@ -768,8 +774,7 @@ export class ExecutionKernel {
   private async finishEntry(t: Trade, o: LiveOrder): Promise<void> {
     if (t.order !== o) return;
     t.order = null;
-    if (o.filledQty + EPS < o.qty)
-      this.orderEvent(t, o, o.doneStatus === 'EXPIRED' ? 'EXPIRED' : 'CANCELLED');
+    if (o.filledQty + EPS < o.qty) this.orderEvent(t, o, this.shortfallMilestone(o));
     this.orderEvent(t, o, 'REFLECTED', `position ${this.venuePosition(t.asset)}`);
     await this.next(t);
   }
@@ -777,8 +782,7 @@ export class ExecutionKernel {
   private async finishExit(t: Trade, o: LiveOrder): Promise<void> {
     if (t.order !== o) return;
     t.order = null;
-    if (o.filledQty + EPS < o.qty)
-      this.orderEvent(t, o, o.doneStatus === 'EXPIRED' ? 'EXPIRED' : 'CANCELLED');
+    if (o.filledQty + EPS < o.qty) this.orderEvent(t, o, this.shortfallMilestone(o));
     const { row, next } = buildExitLegRow(t.legChain, {
       ts: this.now,
       strategy: this.cfg.strategy,
@@ -803,6 +807,15 @@ export class ExecutionKernel {
     this.move(t, 'POSITION_UPDATED', `leg ${row.exit_seq} ${o.reason} done, remaining ${t.remainingQty}`, o);
     this.orderEvent(t, o, 'REFLECTED', `position ${this.venuePosition(t.asset)}`);
     if (!(await this.maybeClose(t))) await this.next(t);
+  }
+
+  /**
+   * An order done with less than asked: FILLED when the venue says so (it rounded the
+   * quantity to its step at the boundary), otherwise what is left was cancelled or expired.
+   */
+  private shortfallMilestone(o: LiveOrder): OrderMilestone {
+    if (o.doneStatus === 'FILLED') return 'FILLED';
+    return o.doneStatus === 'EXPIRED' ? 'EXPIRED' : 'CANCELLED';
   }
 
   /** Runs the next queued exit once nothing is in flight. */

@@ -375,9 +375,13 @@ export class BingxCcxtVenue implements VenuePort {
     const contractSize = market.contractSize ?? 1;
     const minQty = market.limits.amount?.min ?? 0;
     const minCost = market.limits.cost?.min ?? 0;
+    // ccxt truncates to the step; an exit (reduce-only, never flips) rounds to the nearest step instead,
+    // so float noise in "what remains" (0.0370609999) cannot leave a dust position behind.
+    const step = typeof market.precision?.amount === 'number' ? market.precision.amount : 0;
+    const raw = order.qty / contractSize + (order.reduceOnly ? step / 2 : 0);
     let amount = 0;
     try {
-      amount = Number(this.exchange.amountToPrecision(market.symbol, order.qty / contractSize));
+      amount = Number(this.exchange.amountToPrecision(market.symbol, raw));
     } catch {
       amount = 0; // ccxt refuses amounts that round to nothing
     }

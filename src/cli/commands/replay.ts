@@ -6,6 +6,7 @@ import { fileSize } from '../../adapters/files/scan-lines.js';
 import { loadConfig } from '../../app/config.js';
 import { runReplay, StrictReplayStop } from '../../app/replay.js';
 import { formatSummary } from '../../app/summary.js';
+import { assetsOf, createVenue } from '../../app/venues.js';
 import { resolveNamespace } from '../../domain/namespaces.js';
 import { loadStrategy } from '../../strategy/loader.js';
 import { action, CliError, EXIT } from '../errors.js';
@@ -27,7 +28,10 @@ export async function replayCommand(opts: ReplayCliOptions): Promise<number> {
     env: process.env,
     overrides: opts.venue ? { venue: opts.venue } : {},
   });
-  if (cfg.venue !== 'sim') throw new CliError(`replay supports --venue sim here; got ${cfg.venue}`);
+  if (cfg.venue === 'bingx')
+    throw new CliError(
+      "replay runs on --venue sim or bingx-sim (recorded prices are not the exchange's); use `pink run --venue bingx` to trade VST",
+    );
   const strategy = await loadStrategy(cfg.algorithm, cfg.algorithmParams);
   const decisions = opts.decisions ? new DecisionLogWriter(opts.decisions) : null;
   const total = fileSize(opts.data);
@@ -40,6 +44,13 @@ export async function replayCommand(opts: ReplayCliOptions): Promise<number> {
       initialCapital: cfg.capital,
       strict: Boolean(opts.strict),
       sim: cfg.sim,
+      ...(cfg.venue === 'bingx-sim'
+        ? {
+            venue: async (marks) =>
+              (await createVenue({ kind: 'bingx-sim', assets: await assetsOf(opts.data) }, marks)).venue,
+            realTimeVenue: true,
+          }
+        : {}),
       sinks: decisions ? [decisions.sink] : [],
       onProgress: (p) => progress.update(p.bytes, `${p.lines} lines`),
     });
@@ -64,7 +75,10 @@ export function register(program: Command): void {
     .requiredOption('--data <file>', 'scan file (.jsonl or .jsonl.gz)')
     .option('--decisions <file>', 'write the decision log (JSON Lines, ALGORITHM.md §4) here')
     .option('--strict', 'stop at the first bad scan instead of skipping it')
-    .option('--venue <venue>', 'execution venue (sim)')
+    .option(
+      '--venue <venue>',
+      'execution venue: sim (default) | bingx-sim (ccxt against the loopback BingX simulator)',
+    )
     .option('--config <file>', 'configuration file (JSON)')
     .action(action((opts: ReplayCliOptions) => replayCommand(opts)));
 }
