@@ -46,8 +46,10 @@ export class Runtime {
   lastEvent: CanonicalEvent | null = null;
   lastDecision: CanonicalEvent | null = null;
   private stopRequested = false;
+  private flattenRequested: string | null = null;
   private wake: (() => void) | null = null;
   readonly marks = new LatestPrices();
+  private emit: EventSink = () => {};
   private readonly now: () => number;
 
   constructor(private readonly o: RuntimeOptions) {
@@ -68,13 +70,13 @@ export class Runtime {
     if (saved && saved.strategyName === this.o.strategy.name)
       this.o.strategy.restoreState(saved.strategyState);
     this.venue = await this.o.makeVenue(this.marks);
-    const sink = fanOut([
+    const sink = (this.emit = fanOut([
       (e: CanonicalEvent) => {
         this.lastEvent = e;
         if (e.type === 'decision') this.lastDecision = e;
       },
       ...this.o.sinks,
-    ]);
+    ]));
     this.pipeline = new Pipeline({
       strategy: this.o.strategy,
       venue: this.venue,
@@ -117,6 +119,12 @@ export class Runtime {
         await this.pipeline.syncVenue(this.now());
       }
       for (const job of this.o.onIdle ?? []) await job(this);
+      if (this.flattenRequested !== null) {
+        const why = this.flattenRequested;
+        this.flattenRequested = null;
+        const r = await this.pipeline.flatten(this.now());
+        this.o.log(`FLATTEN (${why}): ${r.accepted ? 'exit submitted' : r.reason}`);
+      }
     }
     await it.return?.();
   }
@@ -140,6 +148,29 @@ export class Runtime {
     );
     await this.venue?.close();
     this.posture = 'STOPPED';
+  }
+
+  /** Operator FLATTEN: runs on the loop right after the current job (never concurrently). */
+  requestFlatten(reason: string): { accepted: boolean; reason: string } {
+    if (!this.pipeline.kernel.hasTrade) return { accepted: false, reason: 'no open position to flatten' };
+    this.flattenRequested = reason;
+    this.wake?.();
+    return { accepted: true, reason: 'exit through the normal path, reason FLATTEN' };
+  }
+
+  /** Operator capital change: an explicit adjustment, emitted as an event. */
+  adjustCapital(
+    amount: number,
+    kind: 'SET_CAPITAL' | 'CAPITAL_UPDATE',
+    commandId: string,
+  ): { accepted: boolean; reason: string } {
+    if (!(Number.isFinite(amount) && amount > 0))
+      return { accepted: false, reason: `amount ${amount} must be > 0` };
+    const ts = this.now();
+    const delta = this.account.setCapital(amount, ts);
+    this.emit({ type: 'capital_adjusted', ts, kind, commandId, delta, capital: this.account.capital });
+    this.emit({ type: 'account', ts, snapshot: this.account.snapshot(), cause: kind });
+    return { accepted: true, reason: `capital ${this.account.capital} (delta ${delta})` };
   }
 
   setPaused(paused: boolean): void {

@@ -23,7 +23,8 @@ export type CanonicalEvent =
   | IntentRefusedEvent
   | CorrectionEvent
   | ShadowExitEvent
-  | StatusEvent;
+  | StatusEvent
+  | CapitalAdjustedEvent;
 
 export interface ScanRejectedEvent {
   readonly type: 'scan_rejected';
@@ -208,4 +209,14 @@ export interface StatusEvent {
   readonly openTradeId: string;
   readonly heartbeatAgeMs: number;
   readonly lastScan: number;
+}
+
+/** An operator capital change (SET_CAPITAL / CAPITAL_UPDATE): recorded, never silent. */
+export interface CapitalAdjustedEvent {
+  readonly type: 'capital_adjusted';
+  readonly ts: number;
+  readonly kind: 'SET_CAPITAL' | 'CAPITAL_UPDATE';
+  readonly commandId: string;
+  readonly delta: number;
+  readonly capital: number;
 }

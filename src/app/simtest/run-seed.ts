@@ -189,6 +189,7 @@ function checkAccount(account: AccountProjection, events: readonly CanonicalEven
   for (const e of events) {
     if (e.type === 'fill') expected += e.realizedPnl - e.fee;
     else if (e.type === 'funding') expected -= e.amount;
+    else if (e.type === 'capital_adjusted') expected += e.delta;
   }
   check(
     Math.abs(account.capital - expected) < 1e-6,
@@ -253,6 +254,7 @@ function checkFinalBooks(
       if (e.type === 'trade_closed') replay += e.trade.pnl - e.trade.fees - e.trade.funding;
       else if (e.type === 'fill' && e.tradeId === '') replay += e.realizedPnl - e.fee;
       else if (e.type === 'funding' && e.tradeId === '') replay -= e.amount;
+      else if (e.type === 'capital_adjusted') replay += e.delta;
     }
     const status = events.filter((e) => e.type === 'status').at(-1);
     check(
