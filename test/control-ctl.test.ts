@@ -1,0 +1,196 @@
+/**
+ * `pink ctl pause|resume|flatten|set-capital|send` against a real in-process runtime
+ * harness: MemoryStateBus behind the namespace guard, a CommandProcessor polling it,
+ * the loopback state server and the discovery file, all on 127.0.0.1.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { Command } from 'commander';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { writeDiscovery } from '../src/adapters/statebus/discovery.js';
+import { GuardedStateBus } from '../src/adapters/statebus/guarded.js';
+import { MemoryStateBus } from '../src/adapters/statebus/memory.js';
+import { type StateServer, startStateServer } from '../src/adapters/statebus/state-server.js';
+import { CommandProcessor, type RuntimeControl } from '../src/app/control/processor.js';
+import {
+  commandFromJson,
+  type OperatorCliIo,
+  register,
+  sendOperatorCommand,
+} from '../src/cli/commands/ctl-commands.js';
+import { CliError } from '../src/cli/errors.js';
+import { lookupNamespace, WriteGuard } from '../src/domain/namespaces.js';
+
+const pink = lookupNamespace('pink');
+const root = mkdtempSync(path.join(os.tmpdir(), 'pink-ctl-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+class SmallRuntime implements RuntimeControl {
+  paused = false;
+  hasOpenPosition = false;
+  capital = 25_000;
+  pause() {
+    this.paused = true;
+  }
+  resume() {
+    this.paused = false;
+  }
+  flatten() {
+    this.hasOpenPosition = false;
+    return { accepted: true, reason: 'exit submitted' };
+  }
+  setCapital(amount: number) {
+    this.capital = amount;
+    return { accepted: true, reason: `capital set to ${amount}` };
+  }
+}
+
+let varDir: string;
+let mem: MemoryStateBus;
+let server: StateServer;
+let loop: NodeJS.Timeout | null;
+let rt: SmallRuntime;
+let out: string[];
+let io: OperatorCliIo;
+
+async function startRuntime(polling = true) {
+  mem = new MemoryStateBus();
+  const bus = new GuardedStateBus(mem, new WriteGuard(pink));
+  rt = new SmallRuntime();
+  const proc = new CommandProcessor({ bus, ns: pink, control: rt });
+  server = await startStateServer(bus, { ns: pink });
+  await writeDiscovery(path.join(varDir, 'run'), pink, {
+    pid: process.pid,
+    statePort: server.port,
+    startedAt: new Date().toISOString(),
+  });
+  loop = polling ? setInterval(() => void proc.poll(), 10) : null;
+}
+
+beforeEach(async () => {
+  varDir = mkdtempSync(path.join(root, 'var-'));
+  out = [];
+  io = { env: { PINK_VAR_DIR: varDir }, out: (t) => out.push(t) };
+  await startRuntime();
+});
+afterEach(async () => {
+  if (loop) clearInterval(loop);
+  await server.close();
+  await mem.close();
+});
+
+const cmd = (type: string, extra: Record<string, unknown> = {}) =>
+  ({ id: `t-${Math.random().toString(36).slice(2)}`, type, ...extra }) as Parameters<
+    typeof sendOperatorCommand
+  >[0];
+
+describe('pink ctl operator commands', () => {
+  it('pause: prints the applied outcome and exits 0', async () => {
+    const c = cmd('PAUSE');
+    expect(await sendOperatorCommand(c, {}, io)).toBe(0);
+    expect(rt.paused).toBe(true);
+    expect(out.join('')).toContain(`sent PAUSE id=${c.id} to pink_runtime_commands (pid ${process.pid}`);
+    expect(out.join('')).toContain(`APPLIED PAUSE id=${c.id}: paused: no new entries`);
+  });
+
+  it('flatten when flat: prints the refusal and exits 1', async () => {
+    expect(await sendOperatorCommand(cmd('FLATTEN'), {}, io)).toBe(1);
+    expect(out.join('')).toMatch(/REFUSED FLATTEN id=t-\w+: no open position to flatten/);
+  });
+
+  it('set-capital through commander: the amount reaches the runtime', async () => {
+    const saved = process.env.PINK_VAR_DIR;
+    const write = process.stdout.write;
+    process.env.PINK_VAR_DIR = varDir;
+    process.stdout.write = ((t: string) => out.push(t) > 0) as typeof process.stdout.write;
+    try {
+      const program = new Command().exitOverride();
+      register(program);
+      await program.parseAsync(['ctl', 'set-capital', '30000.5', '--reason', 'top-up', '--timeout', '3000'], {
+        from: 'user',
+      });
+      expect(process.exitCode).toBe(0);
+      expect(rt.capital).toBe(30_000.5);
+      expect(out.join('')).toContain('APPLIED SET_CAPITAL');
+      expect(JSON.parse((await mem.mapGet(pink.stateMap, pink.capitalMirrorKey))!)).toMatchObject({
+        amount: 30_000.5,
+        reason: 'top-up',
+      });
+    } finally {
+      process.stdout.write = write;
+      process.env.PINK_VAR_DIR = saved;
+      process.exitCode = 0;
+    }
+  });
+
+  it('send: a JSON object without id gets one; an invalid command is refused before sending', async () => {
+    expect(
+      await sendOperatorCommand(commandFromJson('{"type":"CAPITAL_UPDATE","amount":26000}'), {}, io),
+    ).toBe(0);
+    expect(rt.capital).toBe(26_000);
+    await expect(
+      sendOperatorCommand(commandFromJson('{"type":"PAUSE","force":true}'), {}, io),
+    ).rejects.toThrow(/refused before sending: .*force/);
+    expect(() => commandFromJson('{oops')).toThrow(/not JSON/);
+    expect(() => commandFromJson('[1]')).toThrow(/must be a JSON object/);
+    expect(mem.queueSize(pink.commandQueue)).toBe(0);
+  });
+
+  it('no outcome in time: exit 1 naming the id and the timeout; the command stays queued', async () => {
+    clearInterval(loop!);
+    loop = null;
+    const c = cmd('PAUSE');
+    const err = await sendOperatorCommand(c, { timeout: '200' }, io).catch((e: CliError) => e);
+    expect(err).toBeInstanceOf(CliError);
+    expect((err as CliError).exitCode).toBe(1);
+    expect((err as CliError).message).toContain(`no outcome for ${c.id} within 200 ms`);
+    expect(mem.queueSize(pink.commandQueue)).toBe(1);
+  });
+
+  it('no discovery file / stale pid / bad --timeout: exit 2 with the reason', async () => {
+    const empty = { env: { PINK_VAR_DIR: path.join(root, 'nothing-here') }, out: () => {} };
+    await expect(sendOperatorCommand(cmd('PAUSE'), {}, empty)).rejects.toThrow(
+      /no running PINK found for strategy "pink": .*nothing-here\/run\/pink\.json does not exist/,
+    );
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+    await writeDiscovery(path.join(varDir, 'run'), pink, {
+      pid: dead,
+      statePort: server.port,
+      startedAt: 'then',
+    });
+    await expect(sendOperatorCommand(cmd('PAUSE'), {}, io)).rejects.toThrow(
+      new RegExp(`stale discovery file .*: process ${dead} is not running`),
+    );
+    await expect(sendOperatorCommand(cmd('PAUSE'), { timeout: 'soon' }, io)).rejects.toThrow(
+      /--timeout "soon"/,
+    );
+    await expect(
+      sendOperatorCommand(
+        cmd('PAUSE'),
+        {},
+        { env: { PINK_VAR_DIR: varDir, DOLPHIN_STRATEGY_NAME: 'prodpink' }, out: () => {} },
+      ),
+    ).rejects.toThrow(/prodpink/);
+  });
+
+  it('HAZELCAST_MEMBERS set but unreachable: exit 2 naming the members', async () => {
+    const port = await new Promise<number>((resolve) => {
+      const s = createServer().listen(0, '127.0.0.1', () => {
+        const p = (s.address() as { port: number }).port;
+        s.close(() => resolve(p));
+      });
+    });
+    const env = { HAZELCAST_MEMBERS: `127.0.0.1:${port}` };
+    const err = await sendOperatorCommand(cmd('PAUSE'), { timeout: '300' }, { env, out: () => {} }).catch(
+      (e) => e,
+    );
+    expect(err).toBeInstanceOf(CliError);
+    expect((err as CliError).exitCode).toBe(2);
+    expect((err as CliError).message).toContain(
+      `cannot reach Hazelcast members 127.0.0.1:${port} (cluster "dev")`,
+    );
+  });
+});
