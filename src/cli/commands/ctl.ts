@@ -5,6 +5,8 @@ import { loadConfig } from '../../app/config.js';
 import { formatChecks, modeVerify } from '../../app/mode-verify.js';
 import { loadStrategy } from '../../strategy/loader.js';
 import { action, EXIT } from '../errors.js';
+import { registerCtlCommands } from './ctl-commands.js';
+import { registerStatusCommands } from './ctl-status.js';
 import { registerSupervisorCommands } from './ctl-supervisor.js';
 
 interface ModeVerifyOptions {
@@ -38,7 +40,9 @@ export function register(program: Command): Command {
     .option('--config <file>', 'configuration file (JSON)')
     .option('--expect-param-hash <sha256>', 'fail unless the strategy parameter hash equals this')
     .action(action((o: ModeVerifyOptions) => modeVerifyCommand(o)));
+  registerStatusCommands(ctl);
   registerSupervisorCommands(ctl);
+  registerCtlCommands(ctl);
   program.addCommand(ctl);
   return ctl;
 }

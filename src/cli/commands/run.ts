@@ -6,8 +6,8 @@ import { FileJournal } from '../../adapters/files/journal.js';
 import { acquireLock, type RuntimeLock } from '../../adapters/files/lock.js';
 import { readScanLines } from '../../adapters/files/scan-lines.js';
 import { loadConfig, type PinkConfig } from '../../app/config.js';
-import { simVenueFor } from '../../app/replay.js';
 import { Runtime, type ScanInput } from '../../app/runtime.js';
+import { assetsOf } from '../../app/venues.js';
 import { resolveNamespace } from '../../domain/namespaces.js';
 import { loadStrategy } from '../../strategy/loader.js';
 import { action, CliError, EXIT } from '../errors.js';
@@ -68,13 +68,18 @@ export async function runCommand(o: RunCliOptions): Promise<number> {
   try {
     const strategy = await loadStrategy(cfg.algorithm, cfg.algorithmParams);
     parts = await wireRunParts({ cfg, ns, log, runDir });
-    const source = o.data ? pacedFile(o.data, cfg.scanIntervalMs) : parts.liveSource(cfg);
+    if (!o.data && !parts.liveSource)
+      throw new CliError(
+        'no live scan source: pass --data FILE (the simulated market source is not wired in this build)',
+      );
+    const source = o.data ? pacedFile(o.data, cfg.scanIntervalMs) : parts.liveSource!(cfg);
+    const assets = o.data ? await assetsOf(o.data) : [];
     runtime = new Runtime({
       namespace: ns.strategy,
       strategy,
       capital: cfg.capital,
       journal: new FileJournal(join(runDir, `${ns.strategy}-journal.json`)),
-      makeVenue: (marks) => parts!.makeVenue(marks) ?? simVenueFor(marks, cfg.sim),
+      makeVenue: (marks) => parts!.makeVenue(marks, assets),
       source: limit(source, maxScans),
       sinks: parts.sinks,
       onIdle: parts.onIdle,

@@ -1,0 +1,142 @@
+/**
+ * `pink ctl status` and `pink ctl healthcheck`: read the running PINK's published
+ * state (loopback state server found by its discovery file, or Hazelcast). PINK
+ * surfaces only. healthcheck exit codes: 0 healthy, 1 unhealthy, 2 not found/bad input.
+ */
+import path from 'node:path';
+import type { Command } from 'commander';
+import { isProcessAlive, readDiscovery } from '../../adapters/statebus/discovery.js';
+import { createHazelcastStateBus } from '../../adapters/statebus/hazelcast.js';
+import { RemoteStateBus } from '../../adapters/statebus/remote.js';
+import { loadConfig } from '../../app/config.js';
+import { resolveNamespace } from '../../domain/namespaces.js';
+import type { StateBus } from '../../ports/state-bus.js';
+import { action, CliError, EXIT } from '../errors.js';
+
+interface StatusOptions {
+  config?: string;
+  json?: boolean;
+  maxHeartbeatAgeMs?: string;
+}
+
+interface Found {
+  readonly bus: StateBus;
+  readonly where: string;
+  readonly pid: number | null;
+}
+
+async function findRuntime(o: StatusOptions): Promise<Found & { stateMap: string; strategy: string }> {
+  const cfg = loadConfig({ file: o.config, env: process.env });
+  const ns = resolveNamespace({ ...process.env, DOLPHIN_STRATEGY_NAME: cfg.strategy });
+  if (cfg.hazelcast.members.length) {
+    const bus = await createHazelcastStateBus({
+      members: cfg.hazelcast.members,
+      clusterName: cfg.hazelcast.clusterName,
+    });
+    return {
+      bus,
+      where: `Hazelcast ${cfg.hazelcast.members.join(',')}`,
+      pid: null,
+      stateMap: ns.stateMap,
+      strategy: ns.strategy,
+    };
+  }
+  const dir = path.join(cfg.varDir, 'run');
+  const found = await readDiscovery(dir, ns);
+  if (!found)
+    throw new CliError(
+      `no running PINK for "${ns.strategy}": ${path.join(dir, `${ns.strategy}.json`)} does not exist`,
+    );
+  if (!isProcessAlive(found.pid))
+    throw new CliError(`stale discovery file: pid ${found.pid} is not running`, EXIT.FAILED);
+  const bus = new RemoteStateBus({ baseUrl: `http://${found.host}:${found.statePort}`, ns });
+  return {
+    bus,
+    where: `pid ${found.pid} on ${found.host}:${found.statePort}`,
+    pid: found.pid,
+    stateMap: ns.stateMap,
+    strategy: ns.strategy,
+  };
+}
+
+async function readSnapshot(o: StatusOptions) {
+  const rt = await findRuntime(o);
+  try {
+    const text = await rt.bus.mapGet(rt.stateMap, 'engine_snapshot');
+    const nautilus = await rt.bus.mapGet(rt.stateMap, 'latest_nautilus');
+    return {
+      rt,
+      snapshot: text ? (JSON.parse(text) as Record<string, unknown>) : null,
+      nautilus: nautilus ? JSON.parse(nautilus) : null,
+    };
+  } finally {
+    await rt.bus.close();
+  }
+}
+
+function heartbeatAge(snapshot: Record<string, unknown> | null): number | null {
+  const ts = snapshot?.ts ?? snapshot?.published_at;
+  const n = typeof ts === 'string' ? Date.parse(ts) : typeof ts === 'number' ? ts : Number.NaN;
+  return Number.isFinite(n) ? Date.now() - n : null;
+}
+
+async function statusCommand(o: StatusOptions): Promise<number> {
+  const { rt, snapshot, nautilus } = await readSnapshot(o);
+  if (o.json) {
+    process.stdout.write(
+      `${JSON.stringify({ where: rt.where, engine_snapshot: snapshot, latest_nautilus: nautilus }, null, 2)}\n`,
+    );
+    return EXIT.OK;
+  }
+  const s = snapshot ?? {};
+  const age = heartbeatAge(snapshot);
+  const lines = [
+    `process        ${rt.where}`,
+    `namespace      ${rt.strategy} (${rt.stateMap})`,
+    `venue          ${String(s.venue ?? '?')} (BingX env ${process.env.DOLPHIN_BINGX_ENV || 'VST'})`,
+    `posture        ${String(s.posture ?? '?')}${s.paused ? ' (paused)' : ''}`,
+    `slot           ${s.slot ? JSON.stringify(s.slot) : 'empty'}`,
+    `capital        ${String(s.capital ?? '?')}  equity ${String(s.equity ?? '?')}`,
+    `heartbeat age  ${age === null ? '?' : `${age} ms`}`,
+    `last decision  ${s.last_decision ? JSON.stringify(s.last_decision) : '-'}`,
+    `health         ${nautilus ? JSON.stringify(nautilus) : '-'}`,
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+  return EXIT.OK;
+}
+
+async function healthcheckCommand(o: StatusOptions): Promise<number> {
+  const maxAge = Number(o.maxHeartbeatAgeMs ?? 30_000);
+  if (!(maxAge > 0)) throw new CliError(`--max-heartbeat-age-ms must be > 0, got "${o.maxHeartbeatAgeMs}"`);
+  const { snapshot } = await readSnapshot(o);
+  const age = heartbeatAge(snapshot);
+  const checks: Array<[string, boolean, string]> = [
+    ['state published', snapshot !== null, snapshot ? 'engine_snapshot present' : 'no engine_snapshot'],
+    ['heartbeat fresh', age !== null && age <= maxAge, `${age ?? '?'} ms (max ${maxAge})`],
+    [
+      'runtime running',
+      snapshot?.posture === 'RUNNING' || snapshot?.posture === 'PAUSED',
+      String(snapshot?.posture ?? '?'),
+    ],
+  ];
+  for (const [name, ok, detail] of checks)
+    process.stdout.write(`${ok ? 'OK  ' : 'FAIL'}  ${name.padEnd(16)} ${detail}\n`);
+  return checks.every((c) => c[1]) ? EXIT.OK : EXIT.FAILED;
+}
+
+export function registerStatusCommands(ctl: Command): void {
+  ctl
+    .command('status')
+    .description('process, namespace, venue, posture, slot, capital, heartbeat age, last decision')
+    .option('--config <file>', 'configuration file (JSON)')
+    .option('--json', 'print the published surfaces as JSON')
+    .action(action((o: StatusOptions) => statusCommand(o)));
+  ctl
+    .command('healthcheck')
+    .description(
+      'exit 0 when healthy (state published, heartbeat fresh, running), 1 when not, 2 when not found',
+    )
+    .option('--config <file>', 'configuration file (JSON)')
+    .option('--max-heartbeat-age-ms <ms>', 'oldest acceptable heartbeat', '30000')
+    .action(action((o: StatusOptions) => healthcheckCommand(o)));
+}
