@@ -45,6 +45,14 @@ export const ConfigSchema = z
       })
       .strict()
       .default({ members: [], clusterName: 'dev' }),
+    bingx: z
+      .object({
+        baseUrl: z.string().url().optional(),
+        pollMs: z.number().int().min(20).max(60_000).default(1000),
+      })
+      .strict()
+      .default({ pollMs: 1000 }),
+    unknownPosition: z.enum(['manage', 'flatten']).default('manage'),
     metricsPort: z.number().int().min(0).max(65535).default(9464),
     statePort: z.number().int().min(0).max(65535).default(0),
     scanIntervalMs: z.number().int().min(10).max(3_600_000).default(5000),
@@ -74,6 +82,18 @@ export const CONFIG_DOCS: Readonly<Record<string, readonly [string, string]>> = 
   'clickhouse.dataDir': ['PINK_CLICKHOUSE_DIR', 'embedded chDB data directory'],
   'hazelcast.members': ['HAZELCAST_MEMBERS', 'comma-separated host:port list; empty = in-process store'],
   'hazelcast.clusterName': ['HAZELCAST_CLUSTER_NAME', 'Hazelcast cluster name'],
+  'bingx.baseUrl': [
+    'PINK_BINGX_BASE_URL',
+    'point the bingx venue at a loopback BingX-protocol simulator (VST only)',
+  ],
+  'bingx.pollMs': [
+    'PINK_BINGX_POLL_MS',
+    'bingx venue poll cadence for orders and positions (account: twice that)',
+  ],
+  unknownPosition: [
+    'PINK_UNKNOWN_POSITION',
+    'start-up: a venue position no journal explains is `manage`d as RECOVERED or `flatten`ed',
+  ],
   metricsPort: ['PINK_METRICS_PORT', 'Prometheus /metrics port on 127.0.0.1 (0 = off)'],
   statePort: ['PINK_STATE_PORT', 'read-only state server port on 127.0.0.1 (0 = random)'],
   scanIntervalMs: ['PINK_SCAN_INTERVAL_MS', '`pink run` simulated scan cadence'],
@@ -108,6 +128,11 @@ function fromEnv(env: Env): Record<string, unknown> {
   if (str('PINK_ALGORITHM')) out.algorithm = env.PINK_ALGORITHM;
   if (str('PINK_VENUE')) out.venue = env.PINK_VENUE;
   if (str('PINK_VAR_DIR')) out.varDir = env.PINK_VAR_DIR;
+  if (str('PINK_UNKNOWN_POSITION')) out.unknownPosition = env.PINK_UNKNOWN_POSITION;
+  const bingx: Record<string, unknown> = {};
+  if (str('PINK_BINGX_BASE_URL')) bingx.baseUrl = env.PINK_BINGX_BASE_URL;
+  if (str('PINK_BINGX_POLL_MS')) bingx.pollMs = numberFromEnv('PINK_BINGX_POLL_MS', env.PINK_BINGX_POLL_MS!);
+  if (Object.keys(bingx).length) out.bingx = bingx;
   for (const [k, name] of [
     ['capital', 'PINK_CAPITAL'],
     ['metricsPort', 'PINK_METRICS_PORT'],

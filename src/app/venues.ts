@@ -25,6 +25,8 @@ export interface VenueChoice {
   readonly pollMs?: number;
   readonly env?: Readonly<Record<string, string | undefined>>;
   readonly log?: (line: string) => void;
+  /** bingx: a loopback BingX-protocol simulator instead of the exchange (VST only). */
+  readonly baseUrl?: string;
 }
 
 /** A venue that answers in wall-clock time: replays wait for it after each order. */

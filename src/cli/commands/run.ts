@@ -83,6 +83,7 @@ export async function runCommand(o: RunCliOptions): Promise<number> {
       source: limit(source, maxScans),
       sinks: parts.sinks,
       onIdle: parts.onIdle,
+      unknownPosition: cfg.unknownPosition,
       log,
     });
     const report = await runtime.start();
