@@ -3,16 +3,18 @@
  * harness: MemoryStateBus behind the namespace guard, a CommandProcessor polling it,
  * the loopback state server and the discovery file, all on 127.0.0.1.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { writeDiscovery } from '../src/adapters/statebus/discovery.js';
+import { readDiscovery, writeDiscovery } from '../src/adapters/statebus/discovery.js';
 import { GuardedStateBus } from '../src/adapters/statebus/guarded.js';
 import { MemoryStateBus } from '../src/adapters/statebus/memory.js';
+import { RemoteStateBus } from '../src/adapters/statebus/remote.js';
 import { type StateServer, startStateServer } from '../src/adapters/statebus/state-server.js';
 import { CommandProcessor, type RuntimeControl } from '../src/app/control/processor.js';
 import {
@@ -192,5 +194,69 @@ describe('pink ctl operator commands', () => {
     expect((err as CliError).message).toContain(
       `cannot reach Hazelcast members 127.0.0.1:${port} (cluster "dev")`,
     );
+  });
+});
+
+/** A separate process playing the runtime: in-process store, processor, state server, discovery file. */
+const CHILD = `
+import { removeDiscovery, writeDiscovery } from './src/adapters/statebus/discovery.js';
+import { GuardedStateBus } from './src/adapters/statebus/guarded.js';
+import { MemoryStateBus } from './src/adapters/statebus/memory.js';
+import { startStateServer } from './src/adapters/statebus/state-server.js';
+import { CommandProcessor } from './src/app/control/processor.js';
+import { lookupNamespace, WriteGuard } from './src/domain/namespaces.js';
+const ns = lookupNamespace('pink');
+const bus = new GuardedStateBus(new MemoryStateBus(), new WriteGuard(ns));
+const control = { paused: false, hasOpenPosition: false,
+  pause() { this.paused = true; }, resume() { this.paused = false; },
+  flatten() { return { accepted: false, reason: 'flat' }; },
+  setCapital(a) { return { accepted: true, reason: 'capital set to ' + a }; } };
+const proc = new CommandProcessor({ bus, ns, control });
+const server = await startStateServer(bus, { ns });
+const dir = process.env.RUN_DIR;
+await writeDiscovery(dir, ns, { pid: process.pid, statePort: server.port, startedAt: new Date().toISOString() });
+const loop = setInterval(() => void proc.poll(), 10);
+process.stdout.write('ready\\n');
+process.on('SIGTERM', async () => {
+  clearInterval(loop);
+  await removeDiscovery(dir, ns);
+  await server.close();
+  process.exit(0);
+});
+`;
+
+describe('across processes', () => {
+  it('pink ctl reaches a runtime in another process through its discovery file and state server', async () => {
+    const runDir = path.join(varDir, 'run');
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', CHILD], {
+      cwd: fileURLToPath(new URL('..', import.meta.url)),
+      env: { ...process.env, RUN_DIR: runDir },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d) => {
+      stderr += String(d);
+    });
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        child.stdout.on('data', (d) => String(d).includes('ready') && resolve());
+        child.on('exit', () => reject(new Error(`child exited early: ${stderr}`)));
+      });
+      const found = await readDiscovery(runDir, pink);
+      expect(found?.pid).toBe(child.pid);
+      const c = cmd('SET_CAPITAL', { amount: 40_000 });
+      expect(await sendOperatorCommand(c, { timeout: '5000' }, io)).toBe(0);
+      expect(out.join('')).toContain(`APPLIED SET_CAPITAL id=${c.id}: capital set to 40000`);
+      const remote = new RemoteStateBus({ baseUrl: `http://127.0.0.1:${found!.statePort}`, ns: pink });
+      expect(JSON.parse((await remote.mapGet(pink.stateMap, pink.capitalMirrorKey))!)).toMatchObject({
+        amount: 40_000,
+      });
+      expect(await sendOperatorCommand(cmd('FLATTEN'), {}, io)).toBe(1);
+    } finally {
+      child.kill('SIGTERM');
+      await exited;
+    }
+    expect(await readDiscovery(runDir, pink)).toBeNull();
   });
 });
