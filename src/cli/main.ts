@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** `pink`: the command line. Each command lives in its own module under commands/. */
 import { Command } from 'commander';
+import { register as registerConfig } from './commands/config.js';
 import { register as registerCtl } from './commands/ctl.js';
 import { register as registerParity } from './commands/parity.js';
 import { register as registerReplay } from './commands/replay.js';
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerSimtest(program);
   registerRun(program);
   registerCtl(program);
+  registerConfig(program);
   return program;
 }
 
