@@ -150,6 +150,17 @@ describe('ReconnectingStateBus (buffer while disconnected, republish on reconnec
     expect(link.puts).toEqual(['lasting=2']);
   });
 
+  it('a listener registered before a disconnect is not registered twice after reconnecting', async () => {
+    const { link, bus } = setup();
+    const heard: string[] = [];
+    await bus.onMapEntry('S', (k) => heard.push(k));
+    bus.setConnected(false);
+    bus.setConnected(true);
+    await new Promise((r) => setTimeout(r, 20));
+    await link.backing.mapPut('S', 'once', '1');
+    expect(heard).toEqual(['once']);
+  });
+
   it('listeners requested while offline are registered once the link is up', async () => {
     const { link, bus } = setup({ connected: false });
     const heard: string[] = [];

@@ -87,10 +87,9 @@ export class ReconnectingStateBus implements StateBus {
     if (this.closed || up === this.connected) return;
     this.connected = up;
     if (up) void this.onConnected();
-    else {
-      this.lastError = this.lastError || 'disconnected';
-      for (const s of this.subscriptions) s.remove = null;
-    }
+    // Registered listeners are kept: hazelcast-client re-registers them on every new
+    // connection itself; only those never registered are registered on CONNECTED.
+    else this.lastError = this.lastError || 'disconnected';
   }
 
   noteError(message: string): void {
