@@ -1,0 +1,22 @@
+-- One row per scan: the decision log of ALGORITHM.md §4 plus hashes (parity audit).
+CREATE TABLE IF NOT EXISTS {db}.v7_decision_events
+(
+    ts DateTime64(3, 'UTC'),
+    strategy LowCardinality(String),
+    run_id LowCardinality(String),
+    event_seq UInt64,
+    scan Int64,
+    fired Bool,
+    action LowCardinality(String),
+    asset LowCardinality(String),
+    side LowCardinality(String),
+    leverage Float64,
+    reason LowCardinality(String),
+    bars_held UInt32,
+    decision_hash String,
+    chain_hash String
+)
+ENGINE = MergeTree
+PARTITION BY toYYYYMM(ts)
+ORDER BY (strategy, ts, scan)
+SETTINGS non_replicated_deduplication_window = 10000;

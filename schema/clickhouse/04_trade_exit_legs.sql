@@ -1,0 +1,37 @@
+-- One row per exit leg, per-leg (not cumulative) deltas. Exactly the BLUE-legacy column
+-- set (_LEG_COLUMNS of reference_test_pink_multi_exit_groundwork.py); nothing added.
+CREATE TABLE IF NOT EXISTS {db}.trade_exit_legs
+(
+    ts DateTime64(3, 'UTC'),
+    date Date,
+    strategy LowCardinality(String),
+    trade_id String,
+    chain_root_trade_id String,
+    chain_head_leg_id String,
+    chain_prev_leg_id String,
+    chain_seq UInt32,
+    chain_token String,
+    chain_mode LowCardinality(String),
+    exit_leg_id String,
+    exit_seq UInt32,
+    command_id String,
+    source LowCardinality(String),
+    reason LowCardinality(String),
+    asset LowCardinality(String),
+    side LowCardinality(String),
+    entry_price Float64,
+    exit_price Float64,
+    fraction Float64,
+    capital_before Float64,
+    capital_after Float64,
+    exit_notional Float64,
+    remaining_notional Float64,
+    remaining_qty Float64,
+    pnl_pct_leg Float64,
+    pnl_leg Float64,
+    pnl_realized_total Float64,
+    bars_held UInt32
+)
+ENGINE = MergeTree
+ORDER BY (trade_id, ts, exit_seq)
+SETTINGS non_replicated_deduplication_window = 10000;

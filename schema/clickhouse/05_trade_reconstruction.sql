@@ -1,0 +1,34 @@
+-- One row per trade with its full story as JSON text (decisions, intents, lifecycle,
+-- orders, fills, funding, legs, corrections, latencies). Keyed by (trade_id, run_id): within
+-- one process run a later, more complete story (higher story_version) replaces an earlier one
+-- (read with FINAL); a trade that spans a restart keeps one story per run.
+CREATE TABLE IF NOT EXISTS {db}.trade_reconstruction
+(
+    ts DateTime64(3, 'UTC'),
+    strategy LowCardinality(String),
+    run_id LowCardinality(String),
+    event_seq UInt64,
+    story_version UInt64,
+    trade_id String,
+    status LowCardinality(String),
+    asset LowCardinality(String),
+    side LowCardinality(String),
+    entry_ts Nullable(DateTime64(3, 'UTC')),
+    exit_ts Nullable(DateTime64(3, 'UTC')),
+    exit_reason LowCardinality(String),
+    pnl Float64,
+    fees Float64,
+    funding Float64,
+    decisions String,
+    intents String,
+    lifecycle String,
+    orders String,
+    fills String,
+    funding_events String,
+    legs String,
+    corrections String,
+    latencies String
+)
+ENGINE = ReplacingMergeTree(story_version)
+ORDER BY (trade_id, run_id)
+SETTINGS non_replicated_deduplication_window = 10000;

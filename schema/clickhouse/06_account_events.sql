@@ -1,0 +1,29 @@
+-- Material account changes only, rate-limited (DESIGN.md §7). write_reason says why the
+-- volume control let the row through.
+CREATE TABLE IF NOT EXISTS {db}.account_events
+(
+    ts DateTime64(3, 'UTC'),
+    strategy LowCardinality(String),
+    run_id LowCardinality(String),
+    event_seq UInt64,
+    capital Float64,
+    equity Float64,
+    open_notional Float64,
+    leverage Float64,
+    open_positions UInt32,
+    position_qty Float64,
+    avg_entry_price Float64,
+    mark_price Float64,
+    realized_pnl Float64,
+    unrealized_pnl Float64,
+    fees Float64,
+    funding Float64,
+    adjustments Float64,
+    fingerprint String,
+    cause LowCardinality(String),
+    write_reason String
+)
+ENGINE = MergeTree
+PARTITION BY toYYYYMM(ts)
+ORDER BY (strategy, ts, event_seq)
+SETTINGS non_replicated_deduplication_window = 10000;

@@ -1,0 +1,23 @@
+-- Status ticks (kind TICK) and operator capital changes (kind SET_CAPITAL /
+-- CAPITAL_UPDATE, with capital_delta): the capital path capital replay starts from.
+CREATE TABLE IF NOT EXISTS {db}.status_snapshots
+(
+    ts DateTime64(3, 'UTC'),
+    strategy LowCardinality(String),
+    run_id LowCardinality(String),
+    event_seq UInt64,
+    kind LowCardinality(String),
+    capital Float64,
+    equity Float64,
+    capital_delta Float64,
+    command_id String,
+    posture LowCardinality(String),
+    trades_executed UInt64,
+    open_trade_id String,
+    heartbeat_age_ms UInt64,
+    last_scan Int64
+)
+ENGINE = MergeTree
+PARTITION BY toYYYYMM(ts)
+ORDER BY (strategy, ts, event_seq)
+SETTINGS non_replicated_deduplication_window = 10000;

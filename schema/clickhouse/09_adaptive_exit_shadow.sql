@@ -1,0 +1,22 @@
+-- Shadow-only exit analysis per open-trade bar: what an adaptive exit would have done.
+-- Never acts.
+CREATE TABLE IF NOT EXISTS {db}.adaptive_exit_shadow
+(
+    ts DateTime64(3, 'UTC'),
+    strategy LowCardinality(String),
+    run_id LowCardinality(String),
+    event_seq UInt64,
+    trade_id String,
+    scan Int64,
+    asset LowCardinality(String),
+    bars_held UInt32,
+    price Float64,
+    move_bps Float64,
+    peak_move_bps Float64,
+    shadow_action LowCardinality(String),
+    shadow_reason LowCardinality(String)
+)
+ENGINE = MergeTree
+PARTITION BY toYYYYMM(ts)
+ORDER BY (trade_id, ts, event_seq)
+SETTINGS non_replicated_deduplication_window = 10000;

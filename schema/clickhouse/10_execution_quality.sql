@@ -1,0 +1,44 @@
+-- One row per order (DESIGN.md §8). Latency legs in microseconds from the process's
+-- monotonic clock (NULL when the leg never happened, e.g. no fill on a reject); the
+-- "decision" point is the REQUESTED milestone, taken right after the decision. Exchange
+-- timestamps are the venue's fill times. Slippage in bps, positive = cost: against the
+-- decision reference price and against the arrival price (see arrival_price_source).
+CREATE TABLE IF NOT EXISTS {db}.execution_quality
+(
+    ts DateTime64(3, 'UTC'),
+    strategy LowCardinality(String),
+    run_id LowCardinality(String),
+    event_seq UInt64,
+    trade_id String,
+    client_order_id String,
+    exchange_order_id String,
+    asset LowCardinality(String),
+    purpose LowCardinality(String),
+    order_side LowCardinality(String),
+    final_status LowCardinality(String),
+    qty Float64,
+    filled_qty Float64,
+    fills UInt32,
+    avg_fill_price Float64,
+    reference_price Float64,
+    arrival_price Float64,
+    arrival_price_source LowCardinality(String),
+    slippage_vs_reference_bps Nullable(Float64),
+    slippage_vs_arrival_bps Nullable(Float64),
+    decision_to_submit_us Nullable(Int64),
+    submit_to_ack_us Nullable(Int64),
+    ack_to_first_fill_us Nullable(Int64),
+    first_fill_to_done_us Nullable(Int64),
+    requested_ts DateTime64(3, 'UTC'),
+    submit_ts Nullable(DateTime64(3, 'UTC')),
+    ack_ts Nullable(DateTime64(3, 'UTC')),
+    done_ts Nullable(DateTime64(3, 'UTC')),
+    exchange_first_fill_ts Nullable(DateTime64(3, 'UTC')),
+    exchange_last_fill_ts Nullable(DateTime64(3, 'UTC')),
+    fees Float64,
+    funding Float64
+)
+ENGINE = MergeTree
+PARTITION BY toYYYYMM(ts)
+ORDER BY (strategy, ts, event_seq)
+SETTINGS non_replicated_deduplication_window = 10000;

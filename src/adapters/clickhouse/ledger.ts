@@ -1,0 +1,285 @@
+/**
+ * The ClickHouse ledger (LedgerStore): per-table batches bounded by rows and time,
+ * inserted as JSONEachRow with an insert_deduplication_token per batch, so a retried
+ * insert never duplicates. When an insert fails the batch goes to the durable spool and
+ * is re-inserted, in order and with the same token, when ClickHouse answers again.
+ * `insert()` only queues (trading never waits on ClickHouse); `flush()` awaits.
+ */
+import { randomBytes } from 'node:crypto';
+import type { WriteGuard } from '../../domain/namespaces.js';
+import type { LedgerHealth, LedgerStore, Row } from '../../ports/ledger.js';
+import type { ChClient } from './schema.js';
+import { FileSpool, type SpoolBatch, SpoolCorrupt, type SpoolEntry } from './spool.js';
+
+export const DEFAULT_SPOOL_DIR = './var/spool';
+
+export interface ClickHouseLedgerOptions {
+  readonly client: ChClient;
+  /** The namespace database (the guard refuses any other). */
+  readonly database: string;
+  readonly guard: WriteGuard;
+  readonly engine: 'embedded' | 'server';
+  /** Durable spool directory (default `./var/spool`). */
+  readonly spoolDir?: string;
+  /** Unique per process run; deduplication tokens are `<runId>:<batch seq>`. */
+  readonly runId?: string;
+  /** A table's batch is written once it holds this many rows (default 5000). */
+  readonly batchRows?: number;
+  /** ... or this long after its first queued row (default 1000 ms). */
+  readonly flushIntervalMs?: number;
+  /** Spool retry back-off: base, doubled per failed attempt, capped (defaults 500 ms / 30 s). */
+  readonly retryBaseMs?: number;
+  readonly retryMaxMs?: number;
+  /** Called with every insert error (already free of credentials: ClickHouse messages only). */
+  readonly onError?: (message: string) => void;
+  /** Close the client on close() (default true). */
+  readonly ownsClient?: boolean;
+}
+
+type Batch = SpoolBatch;
+
+/** ClickHouse error codes that no retry can fix: the data itself is unacceptable. */
+const PERMANENT_CODES = new Set(['6', '26', '27', '38', '41', '53', '69', '70', '72', '117']);
+
+function isPermanent(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return err instanceof SpoolCorrupt || (typeof code === 'string' && PERMANENT_CODES.has(code));
+}
+
+export function newRunId(): string {
+  return `${Date.now().toString(36)}-${process.pid.toString(36)}-${randomBytes(4).toString('hex')}`;
+}
+
+export interface SpoolRecovery {
+  readonly batches: number;
+  readonly rows: number;
+  readonly remaining: number;
+}
+
+export class ClickHouseLedger implements LedgerStore {
+  readonly database: string;
+  readonly runId: string;
+  private readonly client: ChClient;
+  private readonly guard: WriteGuard;
+  private readonly spool: FileSpool;
+  private readonly batchRows: number;
+  private readonly flushIntervalMs: number;
+  private readonly retryBaseMs: number;
+  private readonly retryMaxMs: number;
+  private readonly queues = new Map<string, Row[]>();
+  private batchSeq = 0;
+  /** Every write and drain runs on this chain, one at a time: that is what keeps order. */
+  private chain: Promise<void> = Promise.resolve();
+  private flushTimer: NodeJS.Timeout | null = null;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private retryAttempt = 0;
+  private spoolCount: number;
+  private reachable = true;
+  private rowsWritten = 0;
+  private rowsQuarantined = 0;
+  private lastError = '';
+  private closed = false;
+
+  constructor(private readonly o: ClickHouseLedgerOptions) {
+    this.database = o.database;
+    this.client = o.client;
+    this.guard = o.guard;
+    this.runId = o.runId ?? newRunId();
+    this.spool = new FileSpool(o.spoolDir ?? DEFAULT_SPOOL_DIR);
+    this.spoolCount = this.spool.depth();
+    this.batchRows = o.batchRows ?? 5000;
+    this.flushIntervalMs = o.flushIntervalMs ?? 1000;
+    this.retryBaseMs = o.retryBaseMs ?? 500;
+    this.retryMaxMs = o.retryMaxMs ?? 30_000;
+  }
+
+  insert(table: string, rows: readonly Row[]): void {
+    if (this.closed) throw new Error(`ledger closed: ${rows.length} rows for ${table} not accepted`);
+    this.guard.check({ kind: 'clickhouse', database: this.database, table });
+    if (rows.length === 0) return;
+    const q = this.queues.get(table) ?? [];
+    this.queues.set(table, q);
+    for (const r of rows) q.push(r);
+    if (q.length >= this.batchRows) this.enqueue(() => this.writeQueued(true));
+    else this.armFlushTimer();
+  }
+
+  async flush(): Promise<void> {
+    this.disarmFlushTimer();
+    await this.enqueue(() => this.writeQueued(false));
+  }
+
+  /** Inserts what an earlier run left in the spool (call at start-up); same tokens, same order. */
+  async recoverSpool(): Promise<SpoolRecovery> {
+    let result: SpoolRecovery = { batches: 0, rows: 0, remaining: this.spoolCount };
+    await this.enqueue(async () => {
+      result = await this.drainSpool();
+    });
+    return result;
+  }
+
+  async query<T = Row>(sql: string, params?: Record<string, unknown>): Promise<T[]> {
+    const rs = await this.client.query({ query: sql, query_params: params, format: 'JSONEachRow' });
+    return rs.json<T>();
+  }
+
+  health(): LedgerHealth & { readonly rowsQuarantined: number; readonly queuedRows: number } {
+    let queuedRows = 0;
+    for (const q of this.queues.values()) queuedRows += q.length;
+    return {
+      engine: this.o.engine,
+      reachable: this.reachable,
+      spoolDepth: this.spoolCount,
+      rowsWritten: this.rowsWritten,
+      lastError: this.lastError,
+      rowsQuarantined: this.rowsQuarantined,
+      queuedRows,
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.flush();
+    this.closed = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    await this.chain;
+    if (this.o.ownsClient ?? true) await this.client.close();
+  }
+
+  // ---- internals ------------------------------------------------------------------------------
+
+  private enqueue(job: () => Promise<void>): Promise<void> {
+    const run = this.chain.then(job);
+    // The chain itself never rejects, so one failure cannot stall later writes.
+    this.chain = run.catch((err) => this.noteError(`ledger: ${(err as Error).message}`));
+    return run;
+  }
+
+  private armFlushTimer(): void {
+    if (this.flushTimer || this.closed) return;
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = null;
+      void this.enqueue(() => this.writeQueued(false));
+    }, this.flushIntervalMs);
+    this.flushTimer.unref();
+  }
+
+  private disarmFlushTimer(): void {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+  }
+
+  /** Cuts the queues into batches and writes them; `fullOnly` leaves a partial tail queued. */
+  private async writeQueued(fullOnly: boolean): Promise<void> {
+    for (const [table, q] of this.queues) {
+      while (q.length >= (fullOnly ? this.batchRows : 1)) {
+        const rows = q.splice(0, this.batchRows);
+        this.batchSeq += 1;
+        await this.writeBatch({
+          database: this.database,
+          table,
+          token: `${this.runId}:${this.batchSeq}`,
+          rows,
+        });
+      }
+    }
+    if ([...this.queues.values()].some((q) => q.length > 0)) this.armFlushTimer();
+  }
+
+  private async writeBatch(batch: Batch): Promise<void> {
+    // Older batches wait in the spool: they go first, or this one queues behind them.
+    if (this.spoolCount > 0) await this.drainSpool();
+    if (this.spoolCount === 0) {
+      try {
+        await this.insertBatch(batch);
+        return;
+      } catch (err) {
+        this.noteFailure(batch.table, err);
+      }
+    }
+    await this.spool.append(batch);
+    this.spoolCount += 1;
+    this.scheduleRetry();
+  }
+
+  private async insertBatch(batch: Batch): Promise<void> {
+    this.guard.check({ kind: 'clickhouse', database: batch.database, table: batch.table });
+    await this.client.insert({
+      table: `${batch.database}.${batch.table}`,
+      values: batch.rows as Row[],
+      format: 'JSONEachRow',
+      clickhouse_settings: {
+        insert_deduplicate: 1,
+        insert_deduplication_token: batch.token,
+        input_format_skip_unknown_fields: 0,
+      },
+    });
+    this.rowsWritten += batch.rows.length;
+    this.reachable = true;
+  }
+
+  /** Inserts spooled batches oldest first; stops at the first retryable failure. */
+  private async drainSpool(): Promise<SpoolRecovery> {
+    let batches = 0;
+    let rows = 0;
+    for (const entry of this.spool.list()) {
+      const outcome = await this.drainOne(entry);
+      if (outcome === 'retry') {
+        this.scheduleRetry();
+        return { batches, rows, remaining: this.spoolCount };
+      }
+      if (outcome !== 'quarantined') {
+        batches += 1;
+        rows += outcome;
+      }
+    }
+    this.retryAttempt = 0;
+    return { batches, rows, remaining: this.spoolCount };
+  }
+
+  private async drainOne(entry: SpoolEntry): Promise<number | 'retry' | 'quarantined'> {
+    let rows = 0;
+    try {
+      const b = await this.spool.read(entry);
+      rows = b.rows.length;
+      await this.insertBatch(b);
+    } catch (err) {
+      if (!isPermanent(err) && (err as Error).name !== 'WriteRefused') {
+        this.noteFailure(`spool ${entry.name}`, err);
+        return 'retry';
+      }
+      const to = await this.spool.quarantine(entry);
+      this.spoolCount -= 1;
+      this.rowsQuarantined += rows;
+      this.noteError(`spool ${entry.name} rejected for good, moved to ${to}: ${(err as Error).message}`);
+      return 'quarantined';
+    }
+    await this.spool.remove(entry);
+    this.spoolCount -= 1;
+    return rows;
+  }
+
+  private scheduleRetry(): void {
+    if (this.retryTimer || this.closed || this.spoolCount === 0) return;
+    const delay = Math.min(this.retryMaxMs, this.retryBaseMs * 2 ** this.retryAttempt);
+    this.retryAttempt += 1;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      void this.enqueue(async () => {
+        await this.drainSpool();
+      });
+    }, delay);
+    this.retryTimer.unref();
+  }
+
+  private noteFailure(what: string, err: unknown): void {
+    this.reachable = false;
+    this.noteError(`insert ${this.database}.${what} failed: ${(err as Error).message}`);
+  }
+
+  private noteError(message: string): void {
+    this.lastError = message;
+    this.o.onError?.(message);
+  }
+}

@@ -1,0 +1,471 @@
+/**
+ * TradeStoryCollector: accumulates each trade's events and turns them into
+ *  - one `trade_reconstruction` row per trade (decisions, intents, lifecycle, orders,
+ *    fills, funding, legs, corrections, latencies as JSON text), written once the trade
+ *    has ended (closed, rejected, expired or refused) and again, as an OPEN story, when
+ *    the sink drains on shutdown;
+ *  - one `execution_quality` row per order once the order is done (reflected on the
+ *    exchange, rejected, cancelled or expired), with the DESIGN.md §8 latency legs.
+ * Pure bookkeeping over canonical events; no I/O.
+ */
+import type { DecisionRecord, Side } from '../../domain/decision.js';
+import { tradeIdFor } from '../../domain/decision.js';
+import type { CanonicalEvent, FillEvent, OrderEvent } from '../../domain/events.js';
+import type { ExitLegRow } from '../../domain/exit-legs.js';
+import type { Row } from '../../ports/ledger.js';
+import { chTs, chTsOrNull, type MappedRow } from './rows.js';
+
+interface Mark {
+  readonly mono: bigint;
+  readonly ts: number;
+}
+
+interface OrderTrack {
+  readonly tradeId: string;
+  readonly clientOrderId: string;
+  exchangeOrderId: string;
+  asset: string;
+  purpose: string;
+  qty: number;
+  filledQty: number;
+  avgPrice: number;
+  referencePrice: number;
+  lastMilestone: string;
+  requested?: Mark;
+  sent?: Mark;
+  ack?: Mark;
+  firstFill?: Mark;
+  filled?: Mark;
+  done?: Mark;
+  fills: number;
+  fees: number;
+  exchangeFirstFillTs: number;
+  exchangeLastFillTs: number;
+  arrivalPrice: number;
+  arrivalSource: string;
+  emitted: boolean;
+}
+
+interface Story {
+  readonly tradeId: string;
+  asset: string;
+  side: Side | '';
+  status: string;
+  entryTs: number | null;
+  exitTs: number | null;
+  exitReason: string;
+  pnl: number;
+  fees: number;
+  funding: number;
+  lastTs: number;
+  dirty: boolean;
+  terminal: boolean;
+  readonly decisions: unknown[];
+  readonly intents: unknown[];
+  readonly lifecycle: unknown[];
+  readonly orders: unknown[];
+  readonly fills: unknown[];
+  readonly fundingEvents: unknown[];
+  readonly legs: ExitLegRow[];
+  readonly corrections: unknown[];
+  readonly latencies: unknown[];
+}
+
+const ORDER_DONE = new Set(['REFLECTED', 'REJECTED', 'CANCELLED', 'EXPIRED']);
+const FILL_MILESTONES = new Set(['PARTIALLY_FILLED', 'FILLED']);
+
+function micros(from: Mark | undefined, to: Mark | undefined): number | null {
+  return from && to ? Number((to.mono - from.mono) / 1000n) : null;
+}
+
+/** Order side from the trade side and the order's purpose. */
+function orderSide(tradeSide: Side | '', purpose: string): 'BUY' | 'SELL' | '' {
+  if (tradeSide === '') return '';
+  const opening = purpose === 'ENTRY';
+  return (tradeSide === 'SHORT') === opening ? 'SELL' : 'BUY';
+}
+
+/** Positive = cost: paid more on a buy, received less on a sell. */
+export function slippageBps(side: 'BUY' | 'SELL' | '', fillPrice: number, benchmark: number): number | null {
+  if (side === '' || !(fillPrice > 0) || !(benchmark > 0)) return null;
+  const diff = side === 'BUY' ? fillPrice - benchmark : benchmark - fillPrice;
+  return (diff / benchmark) * 10_000;
+}
+
+export interface CollectorOptions {
+  /** Decisions kept per story (HOLDs of a long trade); the rest are counted, not stored. */
+  readonly maxDecisionsPerTrade?: number;
+  /** Ended stories kept for late events (re-emitted with a higher version). */
+  readonly keepEnded?: number;
+}
+
+export class TradeStoryCollector {
+  private readonly stories = new Map<string, Story>();
+  private readonly orders = new Map<string, OrderTrack>();
+  private readonly lastPrice = new Map<string, number>();
+  private strategyTrade = '';
+  private version = 0;
+  private readonly maxDecisions: number;
+  private readonly keepEnded: number;
+
+  constructor(opts: CollectorOptions = {}) {
+    this.maxDecisions = opts.maxDecisionsPerTrade ?? 1000;
+    this.keepEnded = opts.keepEnded ?? 16;
+  }
+
+  /** Feeds one event; returns the rows it completes (unstamped). */
+  observe(e: CanonicalEvent): MappedRow[] {
+    const out: MappedRow[] = [];
+    if (e.type === 'decision') out.push(...this.emitEnded());
+    this.notePrice(e);
+    this.record(e, out);
+    return out;
+  }
+
+  /** Rows for every story not yet written: ended ones and, with `includeOpen`, open ones. */
+  drain(includeOpen: boolean): MappedRow[] {
+    const out = this.emitEnded();
+    if (!includeOpen) return out;
+    for (const s of this.stories.values()) if (!s.terminal && s.dirty) out.push(this.storyRow(s));
+    return out;
+  }
+
+  private story(tradeId: string, ts: number): Story | null {
+    if (tradeId === '') return null;
+    let s = this.stories.get(tradeId);
+    if (!s) {
+      s = {
+        tradeId,
+        asset: '',
+        side: '',
+        status: 'OPEN',
+        entryTs: null,
+        exitTs: null,
+        exitReason: '',
+        pnl: 0,
+        fees: 0,
+        funding: 0,
+        lastTs: ts,
+        dirty: true,
+        terminal: false,
+        decisions: [],
+        intents: [],
+        lifecycle: [],
+        orders: [],
+        fills: [],
+        fundingEvents: [],
+        legs: [],
+        corrections: [],
+        latencies: [],
+      };
+      this.stories.set(tradeId, s);
+    }
+    s.lastTs = Math.max(s.lastTs, ts);
+    s.dirty = true;
+    return s;
+  }
+
+  private record(e: CanonicalEvent, out: MappedRow[]): void {
+    switch (e.type) {
+      case 'decision':
+        this.onDecision(e.record, e.decisionHash);
+        return;
+      case 'lifecycle': {
+        const s = this.story(e.tradeId, e.ts)!;
+        s.asset = e.asset;
+        s.side = e.side;
+        if (e.state === 'POSITION_OPENED' && s.entryTs === null) s.entryTs = e.ts;
+        if (e.state === 'EMPTY' && !s.terminal) this.endStory(s, this.endStatus(s));
+        s.lifecycle.push({
+          ts: e.ts,
+          state: e.state,
+          size: e.size,
+          client_order_id: e.clientOrderId,
+          exchange_order_id: e.exchangeOrderId,
+          detail: e.detail,
+        });
+        return;
+      }
+      case 'order':
+        this.onOrder(e, out);
+        return;
+      case 'fill':
+        this.onFill(e);
+        return;
+      case 'funding': {
+        const s = this.story(e.tradeId, e.ts);
+        if (!s) return;
+        s.funding += e.amount;
+        s.fundingEvents.push({ ts: e.ts, id: e.id, amount: e.amount });
+        return;
+      }
+      case 'exit_leg':
+        this.story(e.row.trade_id, e.ts)?.legs.push(e.row);
+        return;
+      case 'trade_closed': {
+        const s = this.story(e.trade.tradeId, e.ts)!;
+        const t = e.trade;
+        Object.assign(s, { asset: t.asset, side: t.side, entryTs: t.entryTs, exitTs: t.exitTs });
+        Object.assign(s, { exitReason: t.exitReason, pnl: t.pnl, fees: t.fees, funding: t.funding });
+        this.endStory(s, 'CLOSED');
+        out.push(...this.flushOrders(s));
+        return;
+      }
+      case 'correction':
+        this.story(e.tradeId, e.ts)?.corrections.push({
+          ts: e.ts,
+          kind: 'correction',
+          what: e.what,
+          detail: e.detail,
+        });
+        return;
+      case 'strategy_override':
+        this.story(e.tradeId, e.ts)?.corrections.push({
+          ts: e.ts,
+          kind: 'override',
+          what: e.kind,
+          detail: e.venueFact,
+        });
+        return;
+      case 'intent_refused': {
+        const s = this.story(e.tradeId, e.ts);
+        if (!s) return;
+        s.intents.push({ ts: e.ts, intent: e.intent, refused: e.reason });
+        s.corrections.push({ ts: e.ts, kind: 'intent_refused', what: e.intent, detail: e.reason });
+        if (e.intent === 'ENTER' && s.lifecycle.length === 0) this.endStory(s, 'REFUSED');
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  private onDecision(r: DecisionRecord, hash: string): void {
+    if (r.action === 'ENTER') this.strategyTrade = tradeIdFor(r.asset, r.scan);
+    if (r.action === 'NONE' || this.strategyTrade === '') return;
+    const s = this.story(this.strategyTrade, r.ts)!;
+    if (s.asset === '') s.asset = r.asset;
+    if (s.side === '') s.side = r.side;
+    if (s.decisions.length < this.maxDecisions) s.decisions.push({ ...r, decision_hash: hash });
+    if (r.action === 'ENTER' || r.action === 'EXIT')
+      s.intents.push({ ts: r.ts, intent: r.action, scan: r.scan, reason: r.reason });
+  }
+
+  private endStatus(s: Story): string {
+    const states = s.lifecycle.map((l) => (l as { state: string }).state);
+    if (states.includes('ORDER_REJECTED')) return 'REJECTED';
+    if (states.includes('ENTRY_EXPIRED')) return 'EXPIRED';
+    return 'ENDED';
+  }
+
+  private endStory(s: Story, status: string): void {
+    s.status = status;
+    s.terminal = true;
+  }
+
+  private notePrice(e: CanonicalEvent): void {
+    if (e.type === 'shadow_exit') this.lastPrice.set(e.asset, e.price);
+    else if (e.type === 'fill') this.lastPrice.set(e.asset, e.price);
+    else if (e.type === 'account' && e.snapshot.openPositions > 0 && e.snapshot.markPrice > 0) {
+      const open = [...this.stories.values()].find((s) => !s.terminal && s.asset !== '');
+      if (open) this.lastPrice.set(open.asset, e.snapshot.markPrice);
+    }
+  }
+
+  private track(e: { tradeId: string; clientOrderId: string; asset: string; ts: number }): OrderTrack {
+    let o = this.orders.get(e.clientOrderId);
+    if (!o) {
+      o = {
+        tradeId: e.tradeId,
+        clientOrderId: e.clientOrderId,
+        exchangeOrderId: '',
+        asset: e.asset,
+        purpose: '',
+        qty: 0,
+        filledQty: 0,
+        avgPrice: 0,
+        referencePrice: 0,
+        lastMilestone: '',
+        fills: 0,
+        fees: 0,
+        exchangeFirstFillTs: 0,
+        exchangeLastFillTs: 0,
+        arrivalPrice: 0,
+        arrivalSource: '',
+        emitted: false,
+      };
+      this.orders.set(e.clientOrderId, o);
+    }
+    return o;
+  }
+
+  private onOrder(e: OrderEvent, out: MappedRow[]): void {
+    const s = this.story(e.tradeId, e.ts);
+    s?.orders.push({
+      ts: e.ts,
+      mono_ns: e.monoNs.toString(),
+      milestone: e.milestone,
+      client_order_id: e.clientOrderId,
+      exchange_order_id: e.exchangeOrderId,
+      purpose: e.purpose,
+      qty: e.qty,
+      filled_qty: e.filledQty,
+      avg_price: e.avgPrice,
+      reference_price: e.referencePrice,
+      reason: e.reason,
+    });
+    if (e.clientOrderId === '') return;
+    const o = this.track(e);
+    Object.assign(o, { asset: e.asset, purpose: e.purpose, qty: e.qty, filledQty: e.filledQty });
+    if (e.exchangeOrderId) o.exchangeOrderId = e.exchangeOrderId;
+    if (e.avgPrice > 0) o.avgPrice = e.avgPrice;
+    if (e.referencePrice > 0) o.referencePrice = e.referencePrice;
+    o.lastMilestone = e.milestone;
+    this.markMilestone(o, e);
+    if (ORDER_DONE.has(e.milestone) && !o.emitted) out.push(this.qualityRow(o, s));
+  }
+
+  private markMilestone(o: OrderTrack, e: OrderEvent): void {
+    const at: Mark = { mono: e.monoNs, ts: e.ts };
+    if (e.milestone === 'REQUESTED') o.requested ??= at;
+    if (e.milestone === 'SENT') {
+      o.sent ??= at;
+      if (o.arrivalSource === '') this.takeArrival(o);
+    }
+    if (e.milestone === 'ACKNOWLEDGED') o.ack ??= at;
+    if (FILL_MILESTONES.has(e.milestone)) o.firstFill ??= at;
+    if (e.milestone === 'FILLED') o.filled ??= at;
+    if (ORDER_DONE.has(e.milestone)) o.done = o.filled ?? at;
+  }
+
+  /** Arrival price: the latest price seen for the asset before the submit, else the decision reference. */
+  private takeArrival(o: OrderTrack): void {
+    const seen = this.lastPrice.get(o.asset);
+    if (seen !== undefined && seen > 0) {
+      o.arrivalPrice = seen;
+      o.arrivalSource = 'last_seen_price';
+    } else {
+      o.arrivalPrice = o.referencePrice;
+      o.arrivalSource = 'decision_reference';
+    }
+  }
+
+  private onFill(e: FillEvent): void {
+    const s = this.story(e.tradeId, e.ts);
+    if (s) {
+      s.fills.push({
+        ts: e.ts,
+        fill_id: e.fillId,
+        client_order_id: e.clientOrderId,
+        exchange_order_id: e.exchangeOrderId,
+        purpose: e.purpose,
+        qty: e.qty,
+        price: e.price,
+        fee: e.fee,
+        realized_pnl: e.realizedPnl,
+      });
+      s.fees += s.terminal ? 0 : e.fee;
+    }
+    if (e.clientOrderId === '') return;
+    const o = this.track(e);
+    o.fills += 1;
+    o.fees += e.fee;
+    if (o.exchangeFirstFillTs === 0) o.exchangeFirstFillTs = e.ts;
+    o.exchangeLastFillTs = Math.max(o.exchangeLastFillTs, e.ts);
+  }
+
+  /** Orders of an ended trade that never reached a done milestone: written as they stand. */
+  private flushOrders(s: Story): MappedRow[] {
+    return [...this.orders.values()]
+      .filter((o) => o.tradeId === s.tradeId && !o.emitted)
+      .map((o) => this.qualityRow(o, s));
+  }
+
+  private qualityRow(o: OrderTrack, s: Story | null): MappedRow {
+    o.emitted = true;
+    const side = orderSide(s?.side ?? '', o.purpose);
+    const latency = {
+      decision_to_submit_us: micros(o.requested, o.sent),
+      submit_to_ack_us: micros(o.sent, o.ack),
+      ack_to_first_fill_us: micros(o.ack, o.firstFill),
+      first_fill_to_done_us: micros(o.firstFill, o.done),
+    };
+    s?.latencies.push({ client_order_id: o.clientOrderId, ...latency });
+    const row: Row = {
+      ts: chTs(o.done?.ts ?? s?.lastTs ?? o.requested?.ts ?? 0),
+      trade_id: o.tradeId,
+      client_order_id: o.clientOrderId,
+      exchange_order_id: o.exchangeOrderId,
+      asset: o.asset,
+      purpose: o.purpose,
+      order_side: side,
+      final_status: o.lastMilestone,
+      qty: o.qty,
+      filled_qty: o.filledQty,
+      fills: o.fills,
+      avg_fill_price: o.avgPrice,
+      reference_price: o.referencePrice,
+      arrival_price: o.arrivalPrice,
+      arrival_price_source: o.arrivalSource,
+      slippage_vs_reference_bps: o.filledQty > 0 ? slippageBps(side, o.avgPrice, o.referencePrice) : null,
+      slippage_vs_arrival_bps: o.filledQty > 0 ? slippageBps(side, o.avgPrice, o.arrivalPrice) : null,
+      ...latency,
+      requested_ts: chTs(o.requested?.ts ?? o.sent?.ts ?? o.done?.ts ?? 0),
+      submit_ts: chTsOrNull(o.sent?.ts),
+      ack_ts: chTsOrNull(o.ack?.ts),
+      done_ts: chTsOrNull(o.done?.ts),
+      exchange_first_fill_ts: chTsOrNull(o.exchangeFirstFillTs),
+      exchange_last_fill_ts: chTsOrNull(o.exchangeLastFillTs),
+      fees: o.fees,
+      funding: s?.funding ?? 0,
+    };
+    return { table: 'execution_quality', row };
+  }
+
+  private emitEnded(): MappedRow[] {
+    const out: MappedRow[] = [];
+    for (const s of this.stories.values()) if (s.terminal && s.dirty) out.push(this.storyRow(s));
+    this.forgetOldEnded();
+    return out;
+  }
+
+  private storyRow(s: Story): MappedRow {
+    s.dirty = false;
+    this.version += 1;
+    const json = (v: unknown) => JSON.stringify(v);
+    return {
+      table: 'trade_reconstruction',
+      row: {
+        ts: chTs(s.exitTs ?? s.lastTs),
+        story_version: this.version,
+        trade_id: s.tradeId,
+        status: s.status,
+        asset: s.asset,
+        side: s.side,
+        entry_ts: chTsOrNull(s.entryTs),
+        exit_ts: chTsOrNull(s.exitTs),
+        exit_reason: s.exitReason,
+        pnl: s.pnl,
+        fees: s.fees,
+        funding: s.funding,
+        decisions: json(s.decisions),
+        intents: json(s.intents),
+        lifecycle: json(s.lifecycle),
+        orders: json(s.orders),
+        fills: json(s.fills),
+        funding_events: json(s.fundingEvents),
+        legs: json(s.legs),
+        corrections: json(s.corrections),
+        latencies: json(s.latencies),
+      },
+    };
+  }
+
+  private forgetOldEnded(): void {
+    const ended = [...this.stories.values()].filter((s) => s.terminal && !s.dirty);
+    for (const s of ended.slice(0, Math.max(0, ended.length - this.keepEnded))) {
+      this.stories.delete(s.tradeId);
+      for (const [id, o] of this.orders) if (o.tradeId === s.tradeId) this.orders.delete(id);
+    }
+  }
+}
