@@ -70,6 +70,7 @@ export async function createVenue(c: VenueChoice, marks: LatestPrices): Promise<
       environment: c.env ?? process.env,
       assets: c.assets,
       log: c.log,
+      ...(c.baseUrl ? { baseUrl: c.baseUrl, rateLimitMs: 1, fillGraceMs: 200 } : {}),
       ...cadence,
     });
     return { venue, realTime: true };

@@ -159,7 +159,14 @@ export async function wireRunParts(ctx: WiringContext): Promise<RunParts> {
     makeVenue: async (marks, assets) =>
       (
         await createVenue(
-          { kind: cfg.venue, sim: cfg.sim, assets, log, pollMs: cfg.venue === 'bingx-sim' ? 100 : 1000 },
+          {
+            kind: cfg.venue,
+            sim: cfg.sim,
+            assets,
+            log,
+            pollMs: cfg.venue === 'bingx-sim' ? 100 : cfg.bingx.pollMs,
+            baseUrl: cfg.bingx.baseUrl,
+          },
           marks,
         )
       ).venue,

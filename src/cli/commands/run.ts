@@ -21,10 +21,20 @@ interface RunCliOptions {
   intervalMs?: string;
 }
 
-/** A recorded file replayed at the live cadence (ts restamped with the wall clock). */
-async function* pacedFile(path: string, intervalMs: number): AsyncGenerator<ScanInput> {
+/**
+ * A recorded file replayed at the live cadence (ts restamped with the wall clock).
+ * After a restart, scans the journal already processed are skipped without waiting.
+ */
+async function* pacedFile(
+  path: string,
+  intervalMs: number,
+  skipThrough: () => number | null,
+): AsyncGenerator<ScanInput> {
   const { lines } = readScanLines(path);
   for await (const line of lines) {
+    const done = skipThrough();
+    const n = (line.value as { scan?: unknown } | undefined)?.scan;
+    if (done !== null && typeof n === 'number' && n <= done) continue;
     await new Promise((r) => setTimeout(r, intervalMs));
     const value =
       line.value && typeof line.value === 'object'
@@ -72,7 +82,8 @@ export async function runCommand(o: RunCliOptions): Promise<number> {
       throw new CliError(
         'no live scan source: pass --data FILE (the simulated market source is not wired in this build)',
       );
-    const source = o.data ? pacedFile(o.data, cfg.scanIntervalMs) : parts.liveSource!(cfg);
+    let resumeAfter: number | null = null;
+    const source = o.data ? pacedFile(o.data, cfg.scanIntervalMs, () => resumeAfter) : parts.liveSource!(cfg);
     const assets = o.data ? await assetsOf(o.data) : [];
     runtime = new Runtime({
       namespace: ns.strategy,
@@ -87,6 +98,7 @@ export async function runCommand(o: RunCliOptions): Promise<number> {
       log,
     });
     const report = await runtime.start();
+    resumeAfter = runtime.pipeline.lastScan;
     for (const c of report.corrections) log(`recovery: ${c}`);
     await parts.ready(runtime);
     log(
