@@ -6,7 +6,11 @@
  * it. From a baseline, capital = baseline capital + net PnL (pnl - fees - funding) of
  * every trade closed after it + the deltas of operator capital changes after it.
  * `fromTrades` replays from the first baseline (the whole trade history), `fromSnapshots`
- * from the last one. Both are compared with the live capital.
+ * from the last one. The target they must both reach:
+ *  - flat at the end (latest snapshot has no open trade): the live capital;
+ *  - a trade still open: the capital right after the last close (that trade's
+ *    capital_after), because the open trade's entry fee and partial legs are in the live
+ *    capital but in no trade_events row yet. Its effect is reported as openTradeEffect.
  */
 import type { LedgerStore } from '../../ports/ledger.js';
 import { msFromChTs } from './rows.js';
@@ -23,9 +27,16 @@ export interface CapitalReplayResult {
   readonly duplicateTradeRows: number;
   readonly adjustments: number;
   readonly liveCapital: number | null;
+  /** The open trade of the latest snapshot ('' when flat). */
+  readonly openTradeId: string;
+  /** What the replays are compared with: the live capital when flat, else the last close's capital_after. */
+  readonly target: number | null;
+  readonly targetSource: 'live_capital' | 'last_trade_capital_after' | 'none';
+  /** live capital - target: what the open trade has booked so far (0 when flat). */
+  readonly openTradeEffect: number | null;
   readonly diffSnapshots: number | null;
   readonly diffTrades: number | null;
-  /** Both replays within `tolerance` of the live capital (true when no live capital given). */
+  /** Both replays within `tolerance` of the target (true when there is no target). */
   readonly ok: boolean;
 }
 
@@ -47,6 +58,7 @@ interface TradeRow {
   ts: string;
   event_seq: number | string;
   net: number;
+  capital_after: number;
 }
 
 const after = (a: Point, b: Point) => a.ts > b.ts || (a.ts === b.ts && a.seq > b.seq);
@@ -65,7 +77,7 @@ export async function capitalReplay(
   );
   // FINAL: one row per trade_id however often the terminal row was stored.
   const trades = await ledger.query<TradeRow>(
-    `SELECT ts, event_seq, pnl - fees - funding AS net FROM ${db}.trade_events FINAL ORDER BY ts, event_seq`,
+    `SELECT ts, event_seq, pnl - fees - funding AS net, capital_after FROM ${db}.trade_events FINAL ORDER BY ts, event_seq`,
   );
   const [stored] = await ledger.query<{ n: number | string }>(`SELECT count() AS n FROM ${db}.trade_events`);
   const point = (r: { ts: string; event_seq: number | string }): Point => ({
@@ -78,19 +90,25 @@ export async function capitalReplay(
   if (!first || !last)
     throw new CapitalReplayError(`${db}.status_snapshots has no status tick taken while flat`);
   const adjustments = snaps.filter((s) => s.kind !== 'TICK');
+  const openTradeId = snaps.at(-1)?.open_trade_id ?? '';
+  const lastTrade = trades.at(-1);
+  // With a trade open, replay up to the last close only (later adjustments are not in its capital_after).
+  const until: Point | null = openTradeId !== '' && lastTrade ? point(lastTrade) : null;
+  const inRange = (p: Point, from: Point) => after(p, from) && (until === null || !after(p, until));
   const replayFrom = (b: SnapshotRow): number => {
     const from = point(b);
     let capital = b.capital;
-    for (const t of trades) if (after(point(t), from)) capital += t.net;
-    for (const a of adjustments) if (after(point(a), from)) capital += a.capital_delta;
+    for (const t of trades) if (inRange(point(t), from)) capital += t.net;
+    for (const a of adjustments) if (inRange(point(a), from)) capital += a.capital_delta;
     return capital;
   };
   const fromTrades = replayFrom(first);
-  const fromSnapshots = replayFrom(last);
+  const fromSnapshots = replayFrom(openTradeId !== '' ? lastBefore(baselines, until) : last);
   const live = opts.liveCapital ?? null;
+  const { target, targetSource } = chooseTarget(live, openTradeId, lastTrade);
   const tol = opts.tolerance ?? 1e-9;
-  const diffTrades = live === null ? null : fromTrades - live;
-  const diffSnapshots = live === null ? null : fromSnapshots - live;
+  const diffTrades = target === null ? null : fromTrades - target;
+  const diffSnapshots = target === null ? null : fromSnapshots - target;
   return {
     fromSnapshots,
     fromTrades,
@@ -100,8 +118,31 @@ export async function capitalReplay(
     duplicateTradeRows: Number(stored?.n ?? 0) - trades.length,
     adjustments: adjustments.length,
     liveCapital: live,
+    openTradeId,
+    target,
+    targetSource,
+    openTradeEffect: live === null || target === null ? null : live - target,
     diffSnapshots,
     diffTrades,
-    ok: live === null || (Math.abs(diffTrades!) <= tol && Math.abs(diffSnapshots!) <= tol),
+    ok: target === null || (Math.abs(diffTrades!) <= tol && Math.abs(diffSnapshots!) <= tol),
   };
+
+  function lastBefore(rows: SnapshotRow[], limit: Point | null): SnapshotRow {
+    const eligible = rows.filter((r) => limit === null || !after(point(r), limit));
+    return eligible.at(-1) ?? rows[0]!;
+  }
+}
+
+function chooseTarget(
+  live: number | null,
+  openTradeId: string,
+  lastTrade: TradeRow | undefined,
+): { target: number | null; targetSource: CapitalReplayResult['targetSource'] } {
+  if (openTradeId === '')
+    return live === null
+      ? { target: null, targetSource: 'none' }
+      : { target: live, targetSource: 'live_capital' };
+  return lastTrade
+    ? { target: lastTrade.capital_after, targetSource: 'last_trade_capital_after' }
+    : { target: null, targetSource: 'none' };
 }

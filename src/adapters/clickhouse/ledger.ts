@@ -209,6 +209,8 @@ export class ClickHouseLedger implements LedgerStore {
       table: `${batch.database}.${batch.table}`,
       values: batch.rows as Row[],
       format: 'JSONEachRow',
+      // Always explicit: on chDB a per-query setting stays on the session, so every insert
+      // must carry its own token or it would inherit the previous batch's and be dropped.
       clickhouse_settings: {
         insert_deduplicate: 1,
         insert_deduplication_token: batch.token,
