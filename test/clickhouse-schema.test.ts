@@ -138,4 +138,24 @@ describe('applySchema on chDB', () => {
     });
     await expect(applySchema(ch.client, 'x; DROP', guard)).rejects.toThrow(/not a plain identifier/);
   });
+
+  it('every SQL statement of docs/RUNBOOK.md runs against the applied schema', async () => {
+    await applySchema(ch.client, DB, ch.guard);
+    const md = readFileSync(path.join(DEFAULT_SCHEMA_DIR, '../../docs/RUNBOOK.md'), 'utf8');
+    const statements = [...md.matchAll(/```sql\n([\s\S]*?)```/g)].flatMap((m) =>
+      (m[1] ?? '')
+        .replace(/--[^\n]*/g, '')
+        .split(';')
+        .map((q) => q.trim())
+        .filter(Boolean),
+    );
+    expect(statements.length).toBeGreaterThan(5);
+    for (const q of statements) {
+      const sql = q.replace("'BTCUSDT-…'", "'BTCUSDT-1'");
+      await expect(
+        ch.client.query({ query: sql, format: 'JSONEachRow' }).then((r) => r.json()),
+        sql,
+      ).resolves.toBeDefined();
+    }
+  });
 });
