@@ -61,7 +61,8 @@ describe('pink replay', () => {
   it('writes a decision log equal to the reference path and prints the summary', () => {
     const out = join(dir, 'decisions.jsonl');
     const r = pink(['replay', '--data', scans, '--decisions', out]);
-    expect(r.stderr).toBe('');
+    expect(r.stderr).not.toMatch(/error|refused|ALERT/i);
+    expect(r.stdout).toMatch(/ledger\s+dolphin_pink/);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/scans accepted\s+6000/);
     expect(r.stdout).toMatch(/trades completed\s+\d+/);

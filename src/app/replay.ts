@@ -26,6 +26,8 @@ export interface ReplayOptions {
   readonly sim?: Partial<SimVenueConfig>;
   readonly sinks?: readonly EventSink[];
   readonly onProgress?: (p: { lines: number; bytes: number }) => void;
+  /** End flat: FLATTEN whatever is open after the last scan, so every trade is terminal. */
+  readonly flattenAtEnd?: boolean;
   /** Called between scans, e.g. to poll operator commands. */
   readonly between?: (pipeline: Pipeline, lastTs: number) => Promise<void>;
 }
@@ -79,6 +81,10 @@ export async function runReplay(o: ReplayOptions): Promise<ReplayResult> {
       if (o.between) await o.between(pipeline, 0);
     }
     if (o.realTimeVenue) await pipeline.settle(pipeline.lastTs);
+    if (o.flattenAtEnd && pipeline.kernel.hasTrade) {
+      await pipeline.flatten(pipeline.lastTs + 1000);
+      if (o.realTimeVenue) await pipeline.settle(pipeline.lastTs + 1000);
+    }
     await pipeline.finish();
   } finally {
     await venue.close();

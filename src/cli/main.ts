@@ -3,10 +3,13 @@
 import { Command } from 'commander';
 import { register as registerConfig } from './commands/config.js';
 import { register as registerCtl } from './commands/ctl.js';
+import { register as registerDemo } from './commands/demo.js';
 import { register as registerParity } from './commands/parity.js';
 import { register as registerReplay } from './commands/replay.js';
 import { register as registerRun } from './commands/run.js';
+import { register as registerSchema } from './commands/schema.js';
 import { register as registerSimtest } from './commands/simtest.js';
+import { register as registerSimulate } from './commands/simulate.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -25,6 +28,9 @@ export function buildProgram(): Command {
   registerRun(program);
   registerCtl(program);
   registerConfig(program);
+  registerSchema(program);
+  registerSimulate(program);
+  registerDemo(program);
   return program;
 }
 

@@ -1,5 +1,8 @@
 /** Runs the built CLI (dist/) as a child process, the way an operator does. */
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const REPO = fileURLToPath(new URL('../..', import.meta.url));
@@ -11,10 +14,19 @@ export interface CliResult {
   readonly stderr: string;
 }
 
+/** Each call gets its own var directory (embedded ClickHouse allows one process per data directory). */
 export function pink(args: string[], env: Record<string, string> = {}, timeoutMs = 120_000): CliResult {
+  const varDir = mkdtempSync(join(tmpdir(), 'pink-var-'));
   const r = spawnSync(process.execPath, [CLI, ...args], {
     cwd: REPO,
-    env: { ...process.env, CI: '1', ...env },
+    env: {
+      ...process.env,
+      CI: '1',
+      PINK_VAR_DIR: varDir,
+      PINK_CLICKHOUSE_DIR: join(varDir, 'clickhouse'),
+      PINK_METRICS_PORT: '0',
+      ...env,
+    },
     encoding: 'utf8',
     timeout: timeoutMs,
   });

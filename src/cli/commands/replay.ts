@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { DecisionLogWriter } from '../../adapters/files/decision-log.js';
 import { fileSize } from '../../adapters/files/scan-lines.js';
 import { loadConfig } from '../../app/config.js';
+import { openLedger } from '../../app/ledger.js';
 import { runReplay, StrictReplayStop } from '../../app/replay.js';
 import { formatSummary } from '../../app/summary.js';
 import { assetsOf, createVenue } from '../../app/venues.js';
@@ -18,6 +19,8 @@ export interface ReplayCliOptions {
   strict?: boolean;
   config?: string;
   venue?: string;
+  /** commander's --no-ledger */
+  ledger?: boolean;
 }
 
 export async function replayCommand(opts: ReplayCliOptions): Promise<number> {
@@ -33,6 +36,9 @@ export async function replayCommand(opts: ReplayCliOptions): Promise<number> {
       "replay runs on --venue sim or bingx-sim (recorded prices are not the exchange's); use `pink run --venue bingx` to trade VST",
     );
   const strategy = await loadStrategy(cfg.algorithm, cfg.algorithmParams);
+  const log = (m: string) => process.stderr.write(`pink: ${m}\n`);
+  const ledger = opts.ledger === false ? null : await openLedger({ cfg, ns, log });
+  if (ledger) log(`ledger: ${ledger.handle.describe}, database ${ledger.ledger.database}`);
   const decisions = opts.decisions ? new DecisionLogWriter(opts.decisions) : null;
   const total = fileSize(opts.data);
   const progress = createProgress(total, 'replay', 'bytes');
@@ -51,12 +57,19 @@ export async function replayCommand(opts: ReplayCliOptions): Promise<number> {
             realTimeVenue: true,
           }
         : {}),
-      sinks: decisions ? [decisions.sink] : [],
+      sinks: [...(decisions ? [decisions.sink] : []), ...(ledger ? [ledger.sink.sink] : [])],
       onProgress: (p) => progress.update(p.bytes, `${p.lines} lines`),
     });
     progress.stop();
     process.stdout.write(`${formatSummary(result.summary)}\n`);
     if (opts.decisions) process.stdout.write(`decision log        ${opts.decisions}\n`);
+    if (ledger) {
+      await ledger.sink.flush();
+      const health = ledger.ledger.health();
+      process.stdout.write(
+        `ledger              ${ledger.ledger.database} (${ledger.handle.describe}): ${health.rowsWritten} rows written, spool depth ${health.spoolDepth}\n`,
+      );
+    }
     return EXIT.OK;
   } catch (err) {
     progress.stop();
@@ -65,6 +78,7 @@ export async function replayCommand(opts: ReplayCliOptions): Promise<number> {
     throw err;
   } finally {
     await decisions?.close();
+    await ledger?.close();
   }
 }
 
@@ -80,5 +94,6 @@ export function register(program: Command): void {
       'execution venue: sim (default) | bingx-sim (ccxt against the loopback BingX simulator)',
     )
     .option('--config <file>', 'configuration file (JSON)')
+    .option('--no-ledger', 'do not write the ClickHouse ledger (decision log and summary only)')
     .action(action((opts: ReplayCliOptions) => replayCommand(opts)));
 }

@@ -1,0 +1,76 @@
+/**
+ * Opens the namespace's ClickHouse ledger (embedded chDB or a server): client,
+ * schema applied idempotently, spool recovered, and the event sink that turns
+ * canonical events into rows. One place, used by run, replay, demo, soak, report.
+ */
+import { join } from 'node:path';
+import {
+  type ClickHouseHandle,
+  createClickHouseClient,
+  ledgerDatabase,
+} from '../adapters/clickhouse/client.js';
+import { ClickHouseLedger, type SpoolRecovery } from '../adapters/clickhouse/ledger.js';
+import { applySchema, type SchemaReport } from '../adapters/clickhouse/schema.js';
+import { ClickHouseEventSink } from '../adapters/clickhouse/sink.js';
+import type { AccountVolumeConfig } from '../domain/account-volume.js';
+import { type Namespace, WriteGuard } from '../domain/namespaces.js';
+import type { PinkConfig } from './config.js';
+
+export interface OpenLedger {
+  readonly handle: ClickHouseHandle;
+  readonly ledger: ClickHouseLedger;
+  readonly sink: ClickHouseEventSink;
+  readonly schema: SchemaReport;
+  readonly recovered: SpoolRecovery;
+  /** Writes every queued row (and open trade stories), then closes the client. */
+  close(): Promise<void>;
+}
+
+export interface OpenLedgerOptions {
+  readonly cfg: PinkConfig;
+  readonly ns: Namespace;
+  readonly log: (message: string) => void;
+  readonly volume?: Partial<AccountVolumeConfig>;
+}
+
+export async function openLedger(o: OpenLedgerOptions): Promise<OpenLedger> {
+  const { cfg, ns, log } = o;
+  const database = ledgerDatabase(cfg.clickhouse, ns);
+  const guard = new WriteGuard(ns, (refusal) => log(`ALERT ${refusal.message}`));
+  const handle = await createClickHouseClient(cfg.clickhouse);
+  try {
+    const schema = await applySchema(handle.client, database, guard);
+    const ledger = new ClickHouseLedger({
+      client: handle.client,
+      database,
+      guard,
+      engine: handle.engine,
+      spoolDir: join(cfg.varDir, 'spool'),
+      onError: (m) => log(`ledger: ${m}`),
+    });
+    const recovered = await ledger.recoverSpool();
+    if (recovered.batches)
+      log(`ledger: re-inserted ${recovered.rows} spooled rows (${recovered.batches} batches)`);
+    const sink = new ClickHouseEventSink({
+      ledger,
+      strategy: ns.strategy,
+      runId: ledger.runId,
+      volume: o.volume,
+      onAlert: (m) => log(`ALERT ${m}`),
+    });
+    return {
+      handle,
+      ledger,
+      sink,
+      schema,
+      recovered,
+      close: async () => {
+        await sink.close();
+        await ledger.close();
+      },
+    };
+  } catch (err) {
+    await handle.client.close();
+    throw err;
+  }
+}
