@@ -116,9 +116,12 @@ export function leadingEigen(
   start: Float64Array | null,
 ): { value: number; vector: Float64Array } {
   if (k === 0) return { value: 0, vector: new Float64Array(0) };
+  // Start from the previous vector plus a small fixed irregular component: a symmetric
+  // start can sit exactly on a lesser eigenvector (e.g. [1,1] for a negative 2x2 correlation).
   let v = new Float64Array(k);
-  if (start && start.length === k) v.set(start);
-  else v.fill(1 / Math.sqrt(k));
+  const warm = start && start.length === k;
+  for (let a = 0; a < k; a++)
+    v[a] = (warm ? start[a]! : 0) + (warm ? 1e-3 : 1) * (1 + ((a * 7919) % 17) / 17);
   let next = new Float64Array(k);
   let value = 0;
   for (let iter = 0; iter < 2000; iter++) {
