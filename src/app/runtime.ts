@@ -208,13 +208,19 @@ export class Runtime {
   }
 }
 
-/** Paces scans from a generator in real time, restamped with the wall clock. */
+/**
+ * Paces scans from a generator in real time, restamped with the wall clock. Scans a
+ * restarted runtime already processed (`skipThrough`) pass without waiting.
+ */
 export async function* pacedScans(
   scans: Iterable<{ ts: number; scan: number }>,
   intervalMs: number,
+  skipThrough: () => number | null = () => null,
   now: () => number = Date.now,
 ): AsyncGenerator<ScanInput> {
   for (const scan of scans) {
+    const done = skipThrough();
+    if (done !== null && scan.scan <= done) continue;
     await new Promise((r) => setTimeout(r, intervalMs));
     yield { value: { ...scan, ts: now() }, where: `live scan ${scan.scan}` };
   }

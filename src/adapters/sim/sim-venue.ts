@@ -90,6 +90,14 @@ interface Position {
   entry: number;
 }
 
+/** What survives a restart of the process that hosts the sim venue (orders in flight do not). */
+export interface SimBook {
+  readonly positions: Array<[string, { qty: number; entry: number }]>;
+  readonly orderSeq: number;
+  readonly fillSeq: number;
+  readonly clock: number;
+}
+
 export class SimVenue implements VenuePort {
   readonly name = 'sim';
   private readonly cfg: SimVenueConfig;
@@ -390,6 +398,23 @@ export class SimVenue implements VenuePort {
   }
 
   async close(): Promise<void> {}
+
+  /** The book (positions and counters), so a simulated exchange outlives a runtime restart. */
+  exportBook(): SimBook {
+    return {
+      positions: [...this.positions].filter(([, p]) => p.qty !== 0),
+      orderSeq: this.orderSeq,
+      fillSeq: this.fillSeq,
+      clock: this.clock,
+    };
+  }
+
+  importBook(book: SimBook): void {
+    for (const [asset, p] of book.positions) this.positions.set(asset, { qty: p.qty, entry: p.entry });
+    this.orderSeq = book.orderSeq;
+    this.fillSeq = book.fillSeq;
+    this.clock = book.clock;
+  }
 
   /** The venue's own position for an asset, signed (tests and invariant checks). */
   positionOf(asset: string): number {

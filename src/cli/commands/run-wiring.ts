@@ -4,6 +4,10 @@
  * runtime its sinks and idle jobs. Everything here is wiring; behaviour lives in
  * app/ and adapters/.
  */
+import { existsSync, readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { SimBook } from '../../adapters/sim/sim-venue.js';
 import { removeDiscovery, writeDiscovery } from '../../adapters/statebus/discovery.js';
 import { GuardedStateBus } from '../../adapters/statebus/guarded.js';
 import { createHazelcastStateBus } from '../../adapters/statebus/hazelcast.js';
@@ -11,14 +15,17 @@ import { MemoryStateBus } from '../../adapters/statebus/memory.js';
 import { startStateServer } from '../../adapters/statebus/state-server.js';
 import type { PinkConfig } from '../../app/config.js';
 import { CommandProcessor, type RuntimeControl } from '../../app/control/processor.js';
+import { openLedger } from '../../app/ledger.js';
 import type { LatestPrices } from '../../app/pipeline.js';
-import type { Runtime, ScanInput } from '../../app/runtime.js';
+import { simVenueFor } from '../../app/replay.js';
+import { pacedScans, type Runtime, type ScanInput } from '../../app/runtime.js';
 import { type DayPnlView, type EngineView, StatePublisher } from '../../app/state-publisher.js';
 import { createVenue } from '../../app/venues.js';
 import type { CanonicalEvent, EventSink } from '../../domain/events.js';
 import { utcDate } from '../../domain/exit-legs.js';
 import { type Namespace, WriteGuard } from '../../domain/namespaces.js';
 import type { VenuePort } from '../../domain/venue.js';
+import { simulateScans, symbolsFor } from '../../market/simulator.js';
 import type { StateBus } from '../../ports/state-bus.js';
 
 export interface RunParts {
@@ -26,7 +33,9 @@ export interface RunParts {
   readonly onIdle: Array<(rt: Runtime) => Promise<void>>;
   readonly bus: StateBus;
   /** The simulated market as a live source (paced), when no --data file is given. */
-  liveSource: ((cfg: PinkConfig) => AsyncIterable<ScanInput>) | null;
+  liveSource(skipThrough: () => number | null): AsyncIterable<ScanInput>;
+  /** The symbols the live source trades. */
+  readonly liveAssets: readonly string[];
   makeVenue(marks: LatestPrices, assets: readonly string[]): Promise<VenuePort>;
   ready(rt: Runtime): Promise<void>;
   close(): Promise<void>;
@@ -137,6 +146,11 @@ export async function wireRunParts(ctx: WiringContext): Promise<RunParts> {
     : new MemoryStateBus();
   const bus = new GuardedStateBus(raw, guard);
   closers.push(() => bus.close());
+  const ledger = await openLedger({ cfg, ns, log });
+  closers.push(() => ledger.close());
+  log(
+    `ledger: ${ledger.handle.describe}, database ${ledger.ledger.database}${ledger.recovered.batches ? `, ${ledger.recovered.rows} spooled rows re-inserted` : ''}`,
+  );
   const days = new DayPnl();
   const publisher = new StatePublisher({ bus, ns, log });
   closers.push(async () => {
@@ -144,20 +158,37 @@ export async function wireRunParts(ctx: WiringContext): Promise<RunParts> {
     await publisher.flush();
   });
   let processor: CommandProcessor | null = null;
+  let simBook: (() => Promise<void>) | null = null;
+  closers.push(async () => simBook?.());
   let runtime: Runtime | null = null;
   return {
-    sinks: [days.sink],
+    sinks: [days.sink, ledger.sink.sink],
     bus,
     onIdle: [
       async (rt) => {
+        await simBook?.();
         await processor?.poll();
         const view = engineView(rt, cfg, days.recent());
         if (view) await publisher.publish(view);
       },
     ],
-    liveSource: null,
-    makeVenue: async (marks, assets) =>
-      (
+    liveSource: (skipThrough) =>
+      pacedScans(
+        simulateScans({ scans: Number.POSITIVE_INFINITY, assets: cfg.assets, seed: cfg.seed }),
+        cfg.scanIntervalMs,
+        skipThrough,
+      ),
+    liveAssets: symbolsFor(cfg.assets),
+    makeVenue: async (marks, assets) => {
+      if (cfg.venue === 'sim') {
+        const sim = simVenueFor(marks, cfg.sim);
+        const bookPath = join(ctx.runDir, `${ns.strategy}-sim-venue.json`);
+        if (existsSync(bookPath)) sim.importBook(JSON.parse(readFileSync(bookPath, 'utf8')) as SimBook);
+        // The simulated exchange keeps its positions across restarts, like a real one.
+        simBook = () => writeFile(bookPath, JSON.stringify(sim.exportBook()));
+        return sim;
+      }
+      return (
         await createVenue(
           {
             kind: cfg.venue,
@@ -169,7 +200,8 @@ export async function wireRunParts(ctx: WiringContext): Promise<RunParts> {
           },
           marks,
         )
-      ).venue,
+      ).venue;
+    },
     ready: async (rt) => {
       runtime = rt;
       processor = new CommandProcessor({ bus, ns, control: runtimeControl(rt), persistIds: true, log });

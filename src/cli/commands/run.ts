@@ -78,13 +78,11 @@ export async function runCommand(o: RunCliOptions): Promise<number> {
   try {
     const strategy = await loadStrategy(cfg.algorithm, cfg.algorithmParams);
     parts = await wireRunParts({ cfg, ns, log, runDir });
-    if (!o.data && !parts.liveSource)
-      throw new CliError(
-        'no live scan source: pass --data FILE (the simulated market source is not wired in this build)',
-      );
     let resumeAfter: number | null = null;
-    const source = o.data ? pacedFile(o.data, cfg.scanIntervalMs, () => resumeAfter) : parts.liveSource!(cfg);
-    const assets = o.data ? await assetsOf(o.data) : [];
+    const source = o.data
+      ? pacedFile(o.data, cfg.scanIntervalMs, () => resumeAfter)
+      : parts.liveSource(() => resumeAfter);
+    const assets = o.data ? await assetsOf(o.data) : parts.liveAssets;
     runtime = new Runtime({
       namespace: ns.strategy,
       strategy,
