@@ -10,6 +10,7 @@ import { register as registerRun } from './commands/run.js';
 import { register as registerSchema } from './commands/schema.js';
 import { register as registerSimtest } from './commands/simtest.js';
 import { register as registerSimulate } from './commands/simulate.js';
+import { register as registerSoak } from './commands/soak.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerSchema(program);
   registerSimulate(program);
   registerDemo(program);
+  registerSoak(program);
   return program;
 }
 
