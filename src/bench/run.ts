@@ -11,6 +11,7 @@ import {
   writeScanFile,
 } from './core-benches.js';
 import { type Figure, machine, median, printFigure, repeat, writeResults } from './harness.js';
+import { benchLedgerInsert, benchReplayWithLedger, benchSensing, benchSoak } from './system-benches.js';
 
 const REPLAY_SCANS = Number(process.env.PINK_BENCH_REPLAY_SCANS ?? 300_000);
 
@@ -21,6 +22,7 @@ async function replayFigures(dir: string): Promise<Figure[]> {
   const bare = median(await repeat(3, () => replayRate(path, () => ({ sinks: [], done: async () => {} }))));
   const detail = `${REPLAY_SCANS.toLocaleString('en-US')} scans x 20 assets, median of 3`;
   return [
+    ...benchReplayWithLedger(path, REPLAY_SCANS, ceiling),
     {
       name: 'JSON.parse ceiling (same file)',
       value: Math.round(ceiling),
@@ -62,6 +64,10 @@ async function main(): Promise<void> {
     add(await benchDecisions());
     add(await replayFigures(dir));
     add(await benchHotPath());
+    add(await benchSensing(50, 10_000, 10_000));
+    add(await benchSensing(400, 400, 200));
+    add(benchLedgerInsert());
+    add(benchSoak());
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** `pink`: the command line. Each command lives in its own module under commands/. */
 import { Command } from 'commander';
+import { registerBenchChildren } from './commands/bench-children.js';
 import { register as registerConfig } from './commands/config.js';
 import { register as registerCtl } from './commands/ctl.js';
 import { register as registerDemo } from './commands/demo.js';
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerSimulate(program);
   registerDemo(program);
   registerSoak(program);
+  registerBenchChildren(program);
   return program;
 }
 

@@ -1,0 +1,177 @@
+/** Benchmarks that need the market simulator, the ledger or a child process. */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ConfigSchema } from '../app/config.js';
+import { openLedger } from '../app/ledger.js';
+import { runReplay } from '../app/replay.js';
+import type { SoakResult } from '../app/soak.js';
+import { lookupNamespace } from '../domain/namespaces.js';
+import { Sensor } from '../market/sensing.js';
+import { MarketSimulator } from '../market/simulator.js';
+import { BlueV7Ref } from '../strategy/blue-v7-ref.js';
+import { type Figure, median, repeat } from './harness.js';
+
+const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+
+export async function benchSensing(assets: number, scans: number, target: number): Promise<Figure> {
+  const market = new MarketSimulator({ assets, seed: 3 });
+  const bars = Array.from({ length: scans + 152 }, () => {
+    const b = market.next();
+    return { ts: b.ts, prices: Float64Array.from(b.prices) };
+  });
+  const runs = await repeat(3, () => {
+    const sensor = new Sensor(market.symbols);
+    let emitted = 0;
+    const t0 = process.hrtime.bigint();
+    for (const b of bars) if (sensor.push(b.ts, b.prices)) emitted++;
+    return emitted / (Number(process.hrtime.bigint() - t0) / 1e9);
+  });
+  const v = median(runs);
+  return {
+    name: `sensing throughput (${assets} assets)`,
+    value: Math.round(v),
+    unit: 'scans/s',
+    target: `>= ${target.toLocaleString('en-US')}`,
+    met: v >= target,
+    detail: `${scans} scans from a generated ${assets}-asset panel, median of 3`,
+  };
+}
+
+/** Full replay with every ledger row into embedded ClickHouse (a child process: one chDB per process). */
+export function benchReplayWithLedger(path: string, scans: number, ceiling: number): Figure[] {
+  const out = execFileSync(process.execPath, [CLI, '__bench-replay-ledger', path], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 24,
+  });
+  const r = JSON.parse(out.trim().split('\n').at(-1)!) as { rate: number; rows: number; seconds: number };
+  const detail = `${scans.toLocaleString('en-US')} scans x 20 assets, ${r.rows.toLocaleString('en-US')} ledger rows, ${r.seconds.toFixed(1)} s`;
+  return [
+    {
+      name: 'full replay throughput (with ledger)',
+      value: Math.round(r.rate),
+      unit: 'scans/s',
+      target: '>= 50,000',
+      met: r.rate >= 50_000,
+      detail,
+    },
+    {
+      name: 'full replay share of JSON.parse ceiling',
+      value: r.rate / ceiling,
+      unit: 'ratio',
+      target: '>= 0.5',
+      met: r.rate / ceiling >= 0.5,
+      detail,
+    },
+  ];
+}
+
+/** Runs inside the child: replay `path` into a fresh embedded ledger, print one JSON line. */
+export async function replayWithLedgerChild(path: string): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'pink-bench-ledger-'));
+  const cfg = ConfigSchema.parse({ varDir: dir, clickhouse: { dataDir: join(dir, 'clickhouse') } });
+  const ns = lookupNamespace('pink');
+  const ledger = await openLedger({ cfg, ns, log: () => {} });
+  const t0 = process.hrtime.bigint();
+  const r = await runReplay({
+    dataPath: path,
+    strategy: new BlueV7Ref(),
+    namespace: 'pink',
+    initialCapital: 25_000,
+    strict: false,
+    sinks: [ledger.sink.sink],
+  });
+  await ledger.close();
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const rows = Object.values(ledger.sink.counters().rows).reduce((a, b) => a + b, 0);
+  process.stdout.write(`${JSON.stringify({ rate: r.summary.scans / seconds, rows, seconds })}\n`);
+}
+
+/** Batched insert rate of the ledger path on the embedded engine (child process). */
+export function benchLedgerInsert(): Figure {
+  const out = execFileSync(process.execPath, [CLI, '__bench-ledger-insert'], { encoding: 'utf8' });
+  const r = JSON.parse(out.trim().split('\n').at(-1)!) as { rate: number; rows: number };
+  return {
+    name: 'ledger insert path (embedded ClickHouse)',
+    value: Math.round(r.rate),
+    unit: 'rows/s',
+    target: '>= 500,000',
+    met: r.rate >= 500_000,
+    detail: `${r.rows.toLocaleString('en-US')} v7_decision_events rows through ClickHouseLedger, batched`,
+  };
+}
+
+export async function ledgerInsertChild(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'pink-bench-insert-'));
+  const cfg = ConfigSchema.parse({ varDir: dir, clickhouse: { dataDir: join(dir, 'clickhouse') } });
+  const ledger = await openLedger({ cfg, ns: lookupNamespace('pink'), log: () => {} });
+  const rows = 1_000_000;
+  const batch = Array.from({ length: 50_000 }, (_, i) => ({
+    ts: '2026-05-20 12:00:00.000',
+    strategy: 'pink',
+    scan: i,
+    fired: 1,
+    action: 'HOLD',
+    asset: 'BTCUSDT',
+    side: 'SHORT',
+    leverage: 2.5,
+    reason: 'HOLD',
+    bars_held: 3,
+    decision_hash: 'x'.repeat(64),
+    chain_hash: 'y'.repeat(64),
+  }));
+  const t0 = process.hrtime.bigint();
+  for (let n = 0; n < rows; n += batch.length) ledger.ledger.insert('v7_decision_events', batch);
+  await ledger.ledger.flush();
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  await ledger.close();
+  process.stdout.write(`${JSON.stringify({ rate: rows / seconds, rows })}\n`);
+}
+
+/** The 24 h accelerated soak in a child with --expose-gc: account-event volume and memory. */
+export function benchSoak(): Figure[] {
+  const out = execFileSync(process.execPath, ['--expose-gc', CLI, 'soak', '--hours', '24', '--json'], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 24,
+  });
+  const r = JSON.parse(out) as SoakResult;
+  const acct = r.tables.find((t) => t.table === 'account_events');
+  const bytes = acct?.bytesPerDay ?? 0;
+  const detail = `${r.scans} scans (5 s) + ${r.polls} account polls (2 s), simulated day`;
+  return [
+    {
+      name: 'account_events per simulated day',
+      value: bytes / 1e6,
+      unit: 'MB/day',
+      target: '<= 5 (7,410 base)',
+      met: bytes <= 5e6 && r.materialSuppressed === 0,
+      detail: `${detail}; ${acct?.rows ?? 0} rows, ${r.materialSuppressed} material rows suppressed`,
+    },
+    {
+      name: 'soak peak RSS (incl. embedded ClickHouse)',
+      value: r.peakRssMb,
+      unit: 'MB',
+      target: '<= 250',
+      met: r.peakRssMb <= 250,
+      detail: `JS heap peak ${r.peakHeapMb.toFixed(1)} MB`,
+    },
+    {
+      name: 'soak RSS growth hour 2 -> 24',
+      value: r.growthPct,
+      unit: '%',
+      target: '< 5',
+      met: r.growthPct < 5,
+      detail: `JS heap growth ${r.heapGrowthPct.toFixed(2)} %`,
+    },
+    {
+      name: 'soak invariant violations',
+      value: r.violations.length,
+      unit: 'count',
+      target: '0',
+      met: r.violations.length === 0,
+      detail: `${r.trades} trades`,
+    },
+  ];
+}
