@@ -42,13 +42,23 @@ class Window {
   push(r: Float64Array): void {
     const { n } = this;
     const slot = this.head * n;
-    const leaving = this.full ? this.ring.subarray(slot, slot + n) : null;
-    for (let i = 0; i < n; i++) {
-      const ri = r[i]!;
-      const li = leaving ? leaving[i]! : 0;
-      this.sum[i]! += ri - li;
-      const row = i * n;
-      for (let j = i; j < n; j++) this.cross[row + j]! += ri * r[j]! - li * (leaving ? leaving[j]! : 0);
+    const { sum, cross } = this;
+    if (this.full) {
+      const out = this.ring.subarray(slot, slot + n);
+      for (let i = 0; i < n; i++) {
+        const ri = r[i]!;
+        const li = out[i]!;
+        sum[i]! += ri - li;
+        const row = i * n;
+        for (let j = i; j < n; j++) cross[row + j]! += ri * r[j]! - li * out[j]!;
+      }
+    } else {
+      for (let i = 0; i < n; i++) {
+        const ri = r[i]!;
+        sum[i]! += ri;
+        const row = i * n;
+        for (let j = i; j < n; j++) cross[row + j]! += ri * r[j]!;
+      }
     }
     this.ring.set(r, slot);
     this.head = (this.head + 1) % this.size;
@@ -78,10 +88,14 @@ class Window {
   }
 
   /** Correlation matrix over the assets with variance; returns the included indices. */
+  private sd: Float64Array | null = null;
+  private matrix = new Float64Array(0);
+
   correlation(): { idx: number[]; m: Float64Array } {
     const { n } = this;
     const w = this.count;
-    const sd = new Float64Array(n);
+    this.sd ??= new Float64Array(n);
+    const sd = this.sd;
     const idx: number[] = [];
     for (let i = 0; i < n; i++) {
       const v = this.variance(i);
@@ -91,7 +105,8 @@ class Window {
       }
     }
     const k = idx.length;
-    const m = new Float64Array(k * k);
+    if (this.matrix.length !== k * k) this.matrix = new Float64Array(k * k);
+    const m = this.matrix;
     for (let a = 0; a < k; a++) {
       const i = idx[a]!;
       m[a * k + a] = 1;
@@ -122,16 +137,22 @@ export function leadingEigen(
   const warm = start && start.length === k;
   for (let a = 0; a < k; a++)
     v[a] = (warm ? start[a]! : 0) + (warm ? 1e-3 : 1) * (1 + ((a * 7919) % 17) / 17);
+  let len = 0;
+  for (let a = 0; a < k; a++) len += v[a]! * v[a]!;
+  len = Math.sqrt(len);
+  for (let a = 0; a < k; a++) v[a] = v[a]! / len;
   let next = new Float64Array(k);
   let value = 0;
   for (let iter = 0; iter < 2000; iter++) {
     let norm = 0;
+    let rayleigh = 0;
     for (let a = 0; a < k; a++) {
       let s = 0;
       const row = a * k;
       for (let b = 0; b < k; b++) s += m[row + b]! * v[b]!;
       next[a] = s;
       norm += s * s;
+      rayleigh += s * v[a]!;
     }
     norm = Math.sqrt(norm);
     if (norm === 0) {
@@ -145,9 +166,9 @@ export function leadingEigen(
       next[a] = x;
     }
     [v, next] = [next, v];
-    const converged = Math.abs(norm - value) <= 1e-13 * norm && delta <= 1e-11;
-    value = norm;
-    if (converged) break;
+    // The Rayleigh quotient is accurate to the square of the vector's error.
+    value = rayleigh;
+    if (delta <= 1e-8) break;
   }
   return { value, vector: v };
 }
