@@ -11,7 +11,13 @@ import {
   writeScanFile,
 } from './core-benches.js';
 import { type Figure, machine, median, printFigure, repeat, writeResults } from './harness.js';
-import { benchLedgerInsert, benchReplayWithLedger, benchSensing, benchSoak } from './system-benches.js';
+import {
+  benchLedgerInsert,
+  benchParityMillion,
+  benchReplayWithLedger,
+  benchSensing,
+  benchSoak,
+} from './system-benches.js';
 
 const REPLAY_SCANS = Number(process.env.PINK_BENCH_REPLAY_SCANS ?? 300_000);
 
@@ -68,6 +74,7 @@ async function main(): Promise<void> {
     add(await benchSensing(400, 400, 200));
     add(benchLedgerInsert());
     add(benchSoak());
+    add(await benchParityMillion(dir));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
