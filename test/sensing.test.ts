@@ -16,7 +16,7 @@ import { BlueV7Ref } from '../src/strategy/blue-v7-ref.js';
 function jacobiMax(a: number[][]): { value: number; vector: number[] } {
   const n = a.length;
   const m = a.map((r) => [...r]);
-  const v = Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => (i === j ? 1 : 0)));
+  const v: number[][] = Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => (i === j ? 1 : 0)));
   for (let sweep = 0; sweep < 100; sweep++) {
     let off = 0;
     for (let p = 0; p < n; p++) for (let q = p + 1; q < n; q++) off += m[p]![q]! ** 2;
@@ -131,7 +131,9 @@ describe('sensing (ALGORITHM.md §5)', () => {
         const ref = directScan(panel, t);
         expect(scan.vel_div).toBeCloseTo(ref.velDiv, 9);
         expect(scan.vol_ok).toBe(ref.volOk);
-        Object.values(scan.assets).forEach((q, i) => expect(q.irp).toBeCloseTo(ref.irp[i]!, 6));
+        Object.values(scan.assets).forEach((q, i) => {
+          expect(q.irp).toBeCloseTo(ref.irp[i]!, 6);
+        });
         if (constant >= 0) expect(scan.assets[`S${constant}`]!.irp).toBe(0);
       });
     }

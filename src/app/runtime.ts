@@ -70,13 +70,14 @@ export class Runtime {
     if (saved && saved.strategyName === this.o.strategy.name)
       this.o.strategy.restoreState(saved.strategyState);
     this.venue = await this.o.makeVenue(this.marks);
-    const sink = (this.emit = fanOut([
+    const sink = fanOut([
       (e: CanonicalEvent) => {
         this.lastEvent = e;
         if (e.type === 'decision') this.lastDecision = e;
       },
       ...this.o.sinks,
-    ]));
+    ]);
+    this.emit = sink;
     this.pipeline = new Pipeline({
       strategy: this.o.strategy,
       venue: this.venue,

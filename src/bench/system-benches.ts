@@ -189,7 +189,7 @@ export async function benchParityMillion(dir: string): Promise<Figure[]> {
       o.ts += block * 50_000_000;
       return JSON.stringify(o);
     });
-    if (!out.write(`${lines.join('\n')}\n`)) await new Promise((r) => out.once('drain', r));
+    if (!out.write(`${lines.join('\n')}\n`)) await new Promise<void>((r) => out.once('drain', () => r()));
   }
   await new Promise<void>((r) => out.end(() => r()));
   const t0 = Date.now();
