@@ -65,6 +65,8 @@ export interface EngineView extends AccountFigures {
   readonly lastDecision: DecisionView | null;
   /** Days to publish in the pnl map (typically today, plus yesterday around midnight). */
   readonly pnlByDay: readonly DayPnlView[];
+  /** Component health (ledger spool depth, state bus, venue), published in latest_nautilus. */
+  readonly health?: Readonly<Record<string, unknown>>;
 }
 
 export interface StatePublisherOptions {
@@ -194,6 +196,7 @@ export class StatePublisher {
           stage: view.slot?.stage ?? null,
           capital: view.capital,
           equity: view.equity,
+          health: view.health ?? null,
         },
       },
     ];

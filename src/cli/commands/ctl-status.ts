@@ -98,6 +98,7 @@ async function statusCommand(o: StatusOptions): Promise<number> {
     `slot           ${s.slot ? JSON.stringify(s.slot) : 'empty'}`,
     `capital        ${String(s.capital ?? '?')}  equity ${String(s.equity ?? '?')}`,
     `heartbeat age  ${age === null ? '?' : `${age} ms`}`,
+    `spool depth    ${String((nautilus?.health as { clickhouse?: { spool_depth?: number } } | undefined)?.clickhouse?.spool_depth ?? '?')}`,
     `last decision  ${s.last_decision ? JSON.stringify(s.last_decision) : '-'}`,
     `health         ${nautilus ? JSON.stringify(nautilus) : '-'}`,
   ];
@@ -108,8 +109,13 @@ async function statusCommand(o: StatusOptions): Promise<number> {
 async function healthcheckCommand(o: StatusOptions): Promise<number> {
   const maxAge = Number(o.maxHeartbeatAgeMs ?? 30_000);
   if (!(maxAge > 0)) throw new CliError(`--max-heartbeat-age-ms must be > 0, got "${o.maxHeartbeatAgeMs}"`);
-  const { snapshot } = await readSnapshot(o);
+  const { snapshot, nautilus } = await readSnapshot(o);
   const age = heartbeatAge(snapshot);
+  const h = (nautilus?.health ?? {}) as {
+    clickhouse?: { reachable?: boolean; spool_depth?: number; last_error?: string };
+    state_bus?: { connected?: boolean; kind?: string };
+    account_events?: { windowsOverCap?: number; alerts?: number };
+  };
   const checks: Array<[string, boolean, string]> = [
     ['state published', snapshot !== null, snapshot ? 'engine_snapshot present' : 'no engine_snapshot'],
     ['heartbeat fresh', age !== null && age <= maxAge, `${age ?? '?'} ms (max ${maxAge})`],
@@ -117,6 +123,22 @@ async function healthcheckCommand(o: StatusOptions): Promise<number> {
       'runtime running',
       snapshot?.posture === 'RUNNING' || snapshot?.posture === 'PAUSED',
       String(snapshot?.posture ?? '?'),
+    ],
+    [
+      'clickhouse',
+      h.clickhouse?.reachable !== false,
+      `reachable ${String(h.clickhouse?.reachable ?? '?')}, spool depth ${String(h.clickhouse?.spool_depth ?? '?')}${h.clickhouse?.last_error ? `, last error: ${h.clickhouse.last_error}` : ''}`,
+    ],
+    [
+      'state bus',
+      h.state_bus?.connected !== false,
+      `${h.state_bus?.kind ?? '?'} connected ${String(h.state_bus?.connected ?? '?')}`,
+    ],
+    ['venue', typeof snapshot?.venue === 'string', String(snapshot?.venue ?? '?')],
+    [
+      'data-rate cap',
+      (h.account_events?.alerts ?? 0) === 0,
+      `account_events cap alerts ${h.account_events?.alerts ?? 0}, windows over cap ${h.account_events?.windowsOverCap ?? 0}`,
     ],
   ];
   for (const [name, ok, detail] of checks)

@@ -80,7 +80,12 @@ class DayPnl {
   }
 }
 
-export function engineView(rt: Runtime, cfg: PinkConfig, days: readonly DayPnlView[]): EngineView | null {
+export function engineView(
+  rt: Runtime,
+  cfg: PinkConfig,
+  days: readonly DayPnlView[],
+  health: Readonly<Record<string, unknown>> = {},
+): EngineView | null {
   if (!rt.pipeline) return null;
   const snap = rt.account.snapshot();
   const view = rt.pipeline.kernel.view();
@@ -115,6 +120,7 @@ export function engineView(rt: Runtime, cfg: PinkConfig, days: readonly DayPnlVi
     openNotional: snap.openNotional,
     leverage: snap.leverage,
     pnlByDay: days,
+    health,
   };
 }
 
@@ -158,6 +164,28 @@ export async function wireRunParts(ctx: WiringContext): Promise<RunParts> {
     await publisher.flush();
   });
   let processor: CommandProcessor | null = null;
+  const health = () => {
+    const l = ledger.ledger.health();
+    const b = raw.health();
+    return {
+      clickhouse: {
+        engine: l.engine,
+        reachable: l.reachable,
+        spool_depth: l.spoolDepth,
+        rows_written: l.rowsWritten,
+        last_error: l.lastError,
+      },
+      state_bus: {
+        kind: b.kind,
+        connected: b.connected,
+        pending_keys: b.pendingKeys,
+        last_error: b.lastError,
+      },
+      venue: cfg.venue,
+      bingx_env: process.env.DOLPHIN_BINGX_ENV || 'VST',
+      account_events: ledger.sink.counters().volume,
+    };
+  };
   let simBook: (() => Promise<void>) | null = null;
   closers.push(async () => simBook?.());
   let runtime: Runtime | null = null;
@@ -168,7 +196,7 @@ export async function wireRunParts(ctx: WiringContext): Promise<RunParts> {
       async (rt) => {
         await simBook?.();
         await processor?.poll();
-        const view = engineView(rt, cfg, days.recent());
+        const view = engineView(rt, cfg, days.recent(), health());
         if (view) await publisher.publish(view);
       },
     ],
@@ -206,9 +234,9 @@ export async function wireRunParts(ctx: WiringContext): Promise<RunParts> {
       runtime = rt;
       processor = new CommandProcessor({ bus, ns, control: runtimeControl(rt), persistIds: true, log });
       publisher.startHeartbeat(cfg.heartbeatMs, () =>
-        runtime ? engineView(runtime, cfg, days.recent()) : null,
+        runtime ? engineView(runtime, cfg, days.recent(), health()) : null,
       );
-      const first = engineView(rt, cfg, days.recent());
+      const first = engineView(rt, cfg, days.recent(), health());
       if (first) await publisher.publish(first);
       if (!cfg.hazelcast.members.length) {
         const server = await startStateServer(raw, { ns, port: cfg.statePort, host: '127.0.0.1' });
