@@ -310,17 +310,27 @@ export class ExecutionKernel {
     const side: Side = position.qty < 0 ? 'SHORT' : 'LONG';
     this.venuePositions.set(position.asset, position.qty);
     this.account.applyFill(position.qty, position.entryPrice, 0, position.ts);
-    this.trade = {
+    this.trade = this.newTrade({
       id: tradeId,
       asset: position.asset,
       side,
       leverage,
       entryTs: position.ts,
       legCount,
+    });
+    this.trade.initialQty = qty;
+    this.trade.remainingQty = qty;
+    this.trade.entryNotional = qty * position.entryPrice;
+    this.move(this.trade, 'RECOVERED', `venue position ${position.qty} @ ${position.entryPrice}`);
+  }
+
+  private newTrade(id: Pick<Trade, 'id' | 'asset' | 'side' | 'leverage' | 'entryTs' | 'legCount'>): Trade {
+    return {
+      ...id,
       stage: 'EMPTY',
-      initialQty: qty,
-      remainingQty: qty,
-      entryNotional: qty * position.entryPrice,
+      initialQty: 0,
+      remainingQty: 0,
+      entryNotional: 0,
       exitNotional: 0,
       exitQty: 0,
       realized: 0,
@@ -336,7 +346,6 @@ export class ExecutionKernel {
       externalExcess: 0,
       retry: null,
     };
-    this.move(this.trade, 'RECOVERED', `venue position ${position.qty} @ ${position.entryPrice}`);
   }
 
   // ---- intents ---------------------------------------------------------------------------------
@@ -357,32 +366,14 @@ export class ExecutionKernel {
       this.hooks.override('ENTRY_REFUSED', intent.tradeId, refusal);
       return { accepted: false, reason: refusal };
     }
-    const t: Trade = {
+    const t = this.newTrade({
       id: intent.tradeId,
       asset: intent.asset,
       side: intent.side,
       leverage: intent.leverage,
       entryTs: intent.ts,
       legCount: intent.legRatios.length,
-      stage: 'EMPTY',
-      initialQty: 0,
-      remainingQty: 0,
-      entryNotional: 0,
-      exitNotional: 0,
-      exitQty: 0,
-      realized: 0,
-      fees: 0,
-      funding: 0,
-      barsHeld: 0,
-      exitReason: null,
-      order: null,
-      queue: [],
-      legChain: startLegChain(this.account.capital),
-      legSeq: 0,
-      venueFlatSince: null,
-      externalExcess: 0,
-      retry: null,
-    };
+    });
     this.trade = t;
     this.move(t, 'DECISION_CREATED', `ENTER ${intent.side} lev ${intent.leverage}`);
     const order = this.newOrder(t, 'ENTRY', intent.targetSize, 'ENTER', 0, 0, intent.referencePrice, false);
