@@ -112,6 +112,22 @@ describe('pink parity', () => {
     expect(readFileSync(join(out, 'parity.md'), 'utf8')).toContain('PASS');
   });
 
+  it('runs the PINK path through ccxt against the BingX simulator (--venue bingx-sim) with 100% identical tuples', () => {
+    const small = join(dir, 'scans-small.jsonl');
+    writeFileSync(small, `${readFileSync(scans, 'utf8').split('\n').slice(0, 800).join('\n')}\n`);
+    const out = join(dir, 'par-bingx');
+    const r = pink(['parity', '--data', small, '--venue', 'bingx-sim', '--out', out]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const report = JSON.parse(readFileSync(join(out, 'parity.json'), 'utf8'));
+    expect(report.venue).toBe('bingx-sim');
+    expect(report.identicalPct).toBe(100);
+    // The venue path was exercised: orders were sent and filled through ccxt.
+    expect(report.pinkOrders).toBeGreaterThan(0);
+    expect(report.pinkFills).toBeGreaterThanOrEqual(report.pinkOrders);
+    expect(pink(['parity', '--data', small, '--venue', 'bingx']).code).toBe(2);
+  });
+
   it('excuses only venue-made divergences under injected faults, each annotated with the venue fact', () => {
     const out = join(dir, 'par-faults');
     const r = pink(['parity', '--data', scans, '--faults', 'rejects-and-closes', '--out', out]);

@@ -17,6 +17,7 @@ import { AccountProjection } from '../domain/account.js';
 import type { DecisionRecord } from '../domain/decision.js';
 import type { CanonicalEvent, EventSink, StrategyOverrideEvent } from '../domain/events.js';
 import { type Scan, type ScanCheck, validateScan } from '../domain/scan.js';
+import type { VenuePort } from '../domain/venue.js';
 import { ChainHasher, decisionHash, decisionTuple, parameterHash } from '../strategy/decision-log.js';
 import type { Strategy } from '../strategy/strategy.js';
 import { LatestPrices, Pipeline } from './pipeline.js';
@@ -60,6 +61,10 @@ export interface ParityReport {
     | (Divergence & { context: Array<{ scan: number; reference: string; pink: string }> })
     | null;
   readonly excusedSamples: Divergence[];
+  /** Venue activity on the PINK path: proves the orders really went through the venue. */
+  readonly pinkOrders: number;
+  readonly pinkFills: number;
+  readonly pinkTrades: number;
   readonly passed: boolean;
 }
 
@@ -75,6 +80,11 @@ export interface ParityOptions {
   readonly faults: string;
   readonly sinks?: readonly EventSink[];
   readonly onProgress?: (scans: number) => void;
+  /** Another venue for the PINK path (e.g. ccxt -> the BingX simulator); default the sim venue with the faults. */
+  readonly venue?: (marks: LatestPrices) => Promise<VenuePort>;
+  /** The venue answers in wall-clock time: wait for each order's facts. */
+  readonly realTimeVenue?: boolean;
+  readonly venueName?: string;
 }
 
 const CONTEXT = 3;
@@ -89,12 +99,16 @@ export async function runParity(o: ParityOptions): Promise<ParityReport> {
     );
   const overrides: StrategyOverrideEvent[] = [];
   let lastPink: DecisionRecord | null = null;
+  const activity = { orders: 0, fills: 0, trades: 0 };
   const capture: EventSink = (e: CanonicalEvent) => {
     if (e.type === 'decision') lastPink = e.record;
     else if (e.type === 'strategy_override') overrides.push(e);
+    else if (e.type === 'order' && e.milestone === 'SENT') activity.orders++;
+    else if (e.type === 'fill') activity.fills++;
+    else if (e.type === 'trade_closed') activity.trades++;
   };
   const marks = new LatestPrices();
-  const venue = simVenueFor(marks, { seed: 1, ...faults });
+  const venue = o.venue ? await o.venue(marks) : simVenueFor(marks, { seed: 1, ...faults });
   const pipeline = new Pipeline({
     strategy: o.pinkStrategy,
     venue,
@@ -134,6 +148,7 @@ export async function runParity(o: ParityOptions): Promise<ParityReport> {
     const scan: Scan = check.scan;
     lastAccepted = scan.scan;
     await pipeline.process(scan, `${o.dataPath}:${line.lineNo}`);
+    if (o.realTimeVenue) await pipeline.settle(scan.ts);
     const pink = lastPink as DecisionRecord | null;
     if (!pink) throw new Error(`scan ${scan.scan}: the PINK path produced no decision`);
     const ref = o.referenceStrategy
@@ -185,6 +200,7 @@ export async function runParity(o: ParityOptions): Promise<ParityReport> {
     o.onProgress?.(scans);
   }
   await pipeline.finish();
+  await venue.close();
   if (firstPending) first = { ...firstPending.d, context: [...recent] };
   const params = o.pinkStrategy.params;
   return {
@@ -193,7 +209,7 @@ export async function runParity(o: ParityOptions): Promise<ParityReport> {
     datasetHash: dataHash.digest('hex'),
     parameterHash: parameterHash(params),
     strategy: o.pinkStrategy.name,
-    venue: 'sim',
+    venue: o.venueName ?? 'sim',
     faults: o.faults,
     scans,
     rejectedScans: rejected,
@@ -205,6 +221,9 @@ export async function runParity(o: ParityOptions): Promise<ParityReport> {
     pinkChainHash: pinkChain.value,
     firstDivergence: first,
     excusedSamples: samples,
+    pinkOrders: activity.orders,
+    pinkFills: activity.fills,
+    pinkTrades: activity.trades,
     passed: divergent === 0,
   };
 }
@@ -304,6 +323,7 @@ export function parityMarkdown(r: ParityReport): string {
     `| identical | ${r.identical} (${r.identicalPct.toFixed(4)} %) |`,
     `| excused (venue-made) | ${r.excused} |`,
     `| divergent | ${r.divergent} |`,
+    `| PINK venue activity | ${r.pinkOrders} orders sent, ${r.pinkFills} fills, ${r.pinkTrades} trades closed |`,
     `| reference chain hash | \`${r.referenceChainHash}\` |`,
     `| PINK chain hash | \`${r.pinkChainHash}\` |`,
     '',

@@ -10,6 +10,7 @@ import {
   readBlueLog,
   runParity,
 } from '../../app/parity.js';
+import { assetsOf, createVenue } from '../../app/venues.js';
 import { resolveNamespace } from '../../domain/namespaces.js';
 import { loadStrategy } from '../../strategy/loader.js';
 import { action, CliError, EXIT } from '../errors.js';
@@ -45,7 +46,12 @@ export async function parityCommand(o: ParityCliOptions): Promise<number> {
     throw new CliError(
       `--faults "${o.faults}" is not a profile (known: ${Object.keys(FAULT_PROFILES).join(', ')})`,
     );
-  if (o.venue !== 'sim') throw new CliError(`--venue ${o.venue}: parity runs on the sim venue in this build`);
+  if (o.venue !== 'sim' && o.venue !== 'bingx-sim')
+    throw new CliError(`--venue "${o.venue}" is not a parity venue (known: sim, bingx-sim)`);
+  if (o.venue === 'bingx-sim' && o.faults !== 'none')
+    throw new CliError(
+      '--faults applies to the sim venue only; bingx-sim runs the ccxt path without injected faults',
+    );
   const ns = resolveNamespace(process.env);
   const cfg = loadConfig({ file: o.config, env: process.env });
   const pinkParams = { ...cfg.algorithmParams, ...parseParams(o.pinkParam) };
@@ -61,6 +67,14 @@ export async function parityCommand(o: ParityCliOptions): Promise<number> {
       namespace: ns.strategy,
       capital: cfg.capital,
       faults: o.faults,
+      ...(o.venue === 'bingx-sim'
+        ? {
+            venue: async (marks) =>
+              (await createVenue({ kind: 'bingx-sim', assets: await assetsOf(o.data) }, marks)).venue,
+            realTimeVenue: true,
+            venueName: 'bingx-sim',
+          }
+        : {}),
     });
   } catch (err) {
     if (err instanceof ParityInputError) throw new CliError(err.message, EXIT.BAD_INPUT);
@@ -92,7 +106,11 @@ export function register(program: Command): void {
     .requiredOption('--data <file>', 'scan file (.jsonl or .jsonl.gz)')
     .option('--blue-log <file>', 'compare against a recorded BLUE decision log (JSON Lines or CSV export)')
     .option('--faults <profile>', `venue fault profile: ${Object.keys(FAULT_PROFILES).join(' | ')}`, 'none')
-    .option('--venue <venue>', 'venue for the PINK path (sim)', 'sim')
+    .option(
+      '--venue <venue>',
+      'venue for the PINK path: sim (in process) | bingx-sim (ccxt against the loopback BingX simulator)',
+      'sim',
+    )
     .option('--out <dir>', 'where to write parity.json and parity.md', './var/parity')
     .option('--config <file>', 'configuration file (JSON)')
     .option(
