@@ -196,6 +196,61 @@ describe('pink parity', () => {
     expect(c.stdout).toMatch(/PARITY: 6000\/6000/);
   });
 
+  it("compares against BLUE's v7_decision_events read from ClickHouse (--blue-clickhouse) for a time range", () => {
+    const small = join(dir, 'scans-blue-ch.jsonl');
+    writeFileSync(small, `${readFileSync(scans, 'utf8').split('\n').slice(0, 500).join('\n')}\n`);
+    const decisions = join(dir, 'blue-ch-decisions.jsonl');
+    expect(pink(['replay', '--no-ledger', '--data', small, '--decisions', decisions]).code).toBe(0);
+    const fixture = join(REPO, 'test/support/blue-decisions.mjs');
+    const chDir = join(dir, 'blue-ch');
+    const env = { PINK_CLICKHOUSE_DIR: chDir };
+    expect(execFileSync(process.execPath, [fixture, chDir, decisions], { encoding: 'utf8' }).trim()).toBe(
+      '500',
+    );
+    const from = new Date(
+      JSON.parse(readFileSync(decisions, 'utf8').split('\n')[0] as string).ts,
+    ).toISOString();
+    const ok = pink(
+      ['parity', '--data', small, '--blue-clickhouse', '--from', from, '--out', join(dir, 'pbc')],
+      env,
+    );
+    expect(ok.stderr).toBe('');
+    expect(ok.stdout).toMatch(/PARITY: 500\/500 identical/);
+    expect(JSON.parse(readFileSync(join(dir, 'pbc', 'parity.json'), 'utf8')).mode).toBe('blue-log');
+    // A range with no BLUE decisions in it is bad input (exit 2), not an empty pass.
+    const later = pink(
+      [
+        'parity',
+        '--data',
+        small,
+        '--blue-clickhouse',
+        '--from',
+        '2100-01-01T00:00:00Z',
+        '--to',
+        '2100-01-02T00:00:00Z',
+      ],
+      env,
+    );
+    expect(later.code).toBe(2);
+    expect(later.stderr).toMatch(/dolphin\.v7_decision_events has no decisions between/);
+    expect(pink(['parity', '--data', small, '--blue-clickhouse', '--from', 'yesterday'], env).stderr).toMatch(
+      /--from "yesterday" is not an ISO-8601 time/,
+    );
+
+    // BLUE decided differently at scan 300 -> divergence, exit 1, pointing at that scan.
+    const altered = join(dir, 'blue-ch-altered');
+    const scan300 = JSON.parse(readFileSync(decisions, 'utf8').split('\n')[300] as string).scan;
+    execFileSync(process.execPath, [fixture, altered, decisions, String(scan300)]);
+    const bad = pink(
+      ['parity', '--data', small, '--blue-clickhouse', '--from', from, '--out', join(dir, 'pbc2')],
+      {
+        PINK_CLICKHOUSE_DIR: altered,
+      },
+    );
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toContain(`first divergence at scan ${scan300}`);
+  });
+
   it('exits 2 when it cannot run: bad fault profile, broken BLUE log', () => {
     expect(pink(['parity', '--data', scans, '--faults', 'chaos']).code).toBe(2);
     writeFileSync(join(dir, 'broken.jsonl'), '{"scan": 0, "ts": 1}\n');

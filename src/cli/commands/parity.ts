@@ -2,7 +2,9 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { loadConfig } from '../../app/config.js';
+import { createClickHouseClient } from '../../adapters/clickhouse/client.js';
+import { parseInstant, readBlueClickHouse } from '../../app/blue-clickhouse.js';
+import { loadConfig, type PinkConfig } from '../../app/config.js';
 import {
   FAULT_PROFILES,
   ParityInputError,
@@ -11,6 +13,7 @@ import {
   runParity,
 } from '../../app/parity.js';
 import { assetsOf, createVenue } from '../../app/venues.js';
+import type { DecisionRecord } from '../../domain/decision.js';
 import { resolveNamespace } from '../../domain/namespaces.js';
 import { loadStrategy } from '../../strategy/loader.js';
 import { action, CliError, EXIT } from '../errors.js';
@@ -18,6 +21,9 @@ import { action, CliError, EXIT } from '../errors.js';
 interface ParityCliOptions {
   data: string;
   blueLog?: string;
+  blueClickhouse?: boolean;
+  from?: string;
+  to?: string;
   faults: string;
   out: string;
   venue: string;
@@ -39,6 +45,28 @@ function parseParams(pairs: string[]): Record<string, unknown> {
   return out;
 }
 
+/** The BLUE side when one is given: a recorded log file, or BLUE's ClickHouse table (read-only). */
+async function openBlueSource(
+  o: ParityCliOptions,
+  cfg: PinkConfig,
+): Promise<{ log: AsyncIterable<DecisionRecord>; close: () => Promise<void> } | null> {
+  if (o.blueLog && o.blueClickhouse)
+    throw new CliError('give either --blue-log or --blue-clickhouse, not both');
+  if ((o.from || o.to) && !o.blueClickhouse)
+    throw new CliError('--from/--to apply to --blue-clickhouse only');
+  if (o.blueLog) return { log: readBlueLog(o.blueLog), close: async () => {} };
+  if (!o.blueClickhouse) return null;
+  if (!o.from) throw new CliError('--blue-clickhouse needs --from (ISO-8601 time; --to defaults to now)');
+  let range: { fromMs: number; toMs: number };
+  try {
+    range = { fromMs: parseInstant('--from', o.from), toMs: o.to ? parseInstant('--to', o.to) : Date.now() };
+  } catch (err) {
+    throw new CliError((err as Error).message, EXIT.BAD_INPUT);
+  }
+  const handle = await createClickHouseClient(cfg.clickhouse);
+  return { log: readBlueClickHouse(handle.client, range), close: () => handle.client.close() };
+}
+
 export async function parityCommand(o: ParityCliOptions): Promise<number> {
   if (!existsSync(o.data)) throw new CliError(`--data ${o.data}: no such file`);
   if (o.blueLog && !existsSync(o.blueLog)) throw new CliError(`--blue-log ${o.blueLog}: no such file`);
@@ -56,14 +84,15 @@ export async function parityCommand(o: ParityCliOptions): Promise<number> {
   const cfg = loadConfig({ file: o.config, env: process.env });
   const pinkParams = { ...cfg.algorithmParams, ...parseParams(o.pinkParam) };
   const pinkStrategy = await loadStrategy(cfg.algorithm, pinkParams);
-  const referenceStrategy = o.blueLog ? undefined : await loadStrategy(cfg.algorithm, cfg.algorithmParams);
+  const blue = await openBlueSource(o, cfg);
+  const referenceStrategy = blue ? undefined : await loadStrategy(cfg.algorithm, cfg.algorithmParams);
   let report: Awaited<ReturnType<typeof runParity>>;
   try {
     report = await runParity({
       dataPath: o.data,
       pinkStrategy,
       referenceStrategy,
-      blueLog: o.blueLog ? readBlueLog(o.blueLog) : undefined,
+      blueLog: blue?.log,
       namespace: ns.strategy,
       capital: cfg.capital,
       faults: o.faults,
@@ -79,6 +108,8 @@ export async function parityCommand(o: ParityCliOptions): Promise<number> {
   } catch (err) {
     if (err instanceof ParityInputError) throw new CliError(err.message, EXIT.BAD_INPUT);
     throw err;
+  } finally {
+    await blue?.close();
   }
   mkdirSync(o.out, { recursive: true });
   writeFileSync(join(o.out, 'parity.json'), `${JSON.stringify(report, null, 2)}\n`);
@@ -105,6 +136,12 @@ export function register(program: Command): void {
     .description('prove PINK decides exactly like BLUE: reference path (or a BLUE log) vs the full PINK path')
     .requiredOption('--data <file>', 'scan file (.jsonl or .jsonl.gz)')
     .option('--blue-log <file>', 'compare against a recorded BLUE decision log (JSON Lines or CSV export)')
+    .option(
+      '--blue-clickhouse',
+      "compare against BLUE's v7_decision_events in ClickHouse (read-only; needs --from)",
+    )
+    .option('--from <iso>', 'with --blue-clickhouse: first decision time, inclusive (ISO-8601)')
+    .option('--to <iso>', 'with --blue-clickhouse: end time, exclusive (ISO-8601; default now)')
     .option('--faults <profile>', `venue fault profile: ${Object.keys(FAULT_PROFILES).join(' | ')}`, 'none')
     .option(
       '--venue <venue>',
