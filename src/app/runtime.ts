@@ -16,6 +16,8 @@ import { fanOut } from './replay.js';
 export interface ScanInput {
   readonly value: unknown;
   readonly where: string;
+  /** Set when the input could not even be parsed: it is refused with this reason. */
+  readonly parseError?: string;
 }
 
 export interface RuntimeOptions {
@@ -114,7 +116,9 @@ export class Runtime {
       if (next && typeof next === 'object' && 'done' in next) {
         pending = null;
         if (next.done) break;
-        await this.pipeline.process(next.value.value, next.value.where);
+        const input = next.value;
+        if (input.parseError !== undefined) this.pipeline.refuse(input.where, input.parseError);
+        else await this.pipeline.process(input.value, input.where);
         await this.saveJournal();
       } else {
         await this.pipeline.syncVenue(this.now());
