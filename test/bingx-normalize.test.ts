@@ -1,5 +1,5 @@
 /**
- * Normalization against every recorded BingX payload in ../shared/data/bingx: each
+ * Normalization against every recorded BingX payload (test/fixtures/bingx-recorded, copied from ../shared/data/bingx): each
  * response is normalized by its endpoint and its fields are checked; error payloads
  * map to the canonical error outcome; unparsed samples are refused with a clear error.
  */
@@ -20,7 +20,8 @@ import {
   withFillIds,
 } from '../src/adapters/bingx/normalize.js';
 
-const DATA_DIR = path.resolve(import.meta.dirname, '../../shared/data/bingx');
+// A verbatim copy of ../shared/data/bingx, so a clone of this repository is self-contained.
+const DATA_DIR = path.resolve(import.meta.dirname, 'fixtures/bingx-recorded');
 
 interface Recorded {
   endpoint: string;
