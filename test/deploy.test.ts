@@ -205,6 +205,12 @@ describe('Containerfile', () => {
     expect(install).toContain('npm ci --omit=dev --omit=optional');
   });
 
+  it('ships what the runtime reads at run time: the schema files and the lock-file stand-ins', () => {
+    const copies = ins.filter((i) => i.op === 'COPY').map((i) => i.args);
+    expect(copies).toContain('schema ./schema');
+    expect(copies.filter((c) => c === 'vendor ./vendor')).toHaveLength(2);
+  });
+
   it('runs as a non-root user with the CLI as entrypoint and `run` as default command', () => {
     const user = last('USER');
     expect(user).toBeDefined();
