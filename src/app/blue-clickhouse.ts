@@ -6,7 +6,7 @@
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { DecisionRecord } from '../domain/decision.js';
-import { lookupNamespace } from '../domain/namespaces.js';
+import { lookupNamespace, PARITY_REFERENCE_STRATEGY } from '../domain/namespaces.js';
 import { ParityInputError } from './parity.js';
 
 export interface BlueClickHouseRange {
@@ -14,7 +14,7 @@ export interface BlueClickHouseRange {
   readonly fromMs: number;
   /** Exclusive end, epoch ms. */
   readonly toMs: number;
-  /** Which namespace's decisions to read (default blue). */
+  /** Which namespace's decisions to read (default: the parity reference, BLUE). */
   readonly strategy?: string;
 }
 
@@ -68,7 +68,7 @@ export async function* readBlueClickHouse(
 ): AsyncGenerator<DecisionRecord> {
   if (!(range.toMs > range.fromMs))
     throw new ParityInputError('--to must be later than --from for --blue-clickhouse');
-  const ns = lookupNamespace(range.strategy ?? 'blue');
+  const ns = lookupNamespace(range.strategy ?? PARITY_REFERENCE_STRATEGY);
   const table = `${ns.clickhouseDb}.v7_decision_events`;
   const sql =
     `SELECT scan, toUnixTimestamp64Milli(ts) AS ts_ms, fired, action, asset, side, leverage, reason, bars_held ` +

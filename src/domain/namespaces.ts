@@ -47,6 +47,9 @@ export const SHARED_READ_ONLY_MAPS: readonly string[] = [
 
 export const DEFAULT_STRATEGY = 'pink';
 
+/** The production system PINK must decide like: `pink parity --blue-clickhouse` reads its decisions (read-only). */
+export const PARITY_REFERENCE_STRATEGY = 'blue';
+
 export class NamespaceError extends Error {
   override name = 'NamespaceError';
 }

@@ -8,7 +8,7 @@
  * Safety: the environment and credentials come from `resolveBingxEnv` before the
  * first request; VST (demo) by default, MAINNET only with both flags.
  */
-import ccxt, { type bingx as BingxExchange, type MarketInterface as Market } from 'ccxt';
+import type { bingx as BingxExchange, MarketInterface as Market } from 'ccxt';
 import type {
   AckFact,
   FillFact,
@@ -109,6 +109,8 @@ export async function createBingxVenue(cfg: BingxVenueConfig = {}): Promise<Bing
     throw new BingxFatalError('baseUrl (the loopback simulator) is only allowed with DOLPHIN_BINGX_ENV=VST');
   const { environment: _e, baseUrl: _b, assets: _a, log: _l, rateLimitMs: _r, ...rest } = cfg;
   const settings: Settings = { ...BINGX_VENUE_DEFAULTS, ...definedOnly(rest) };
+  // Loaded on first use: ccxt takes about 2 s to import, which every other command would pay.
+  const { default: ccxt } = await import('ccxt');
   const exchange = new ccxt.bingx({
     apiKey: env.apiKey.reveal(),
     secret: env.apiSecret.reveal(),

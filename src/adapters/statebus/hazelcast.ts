@@ -4,7 +4,7 @@
  * starts asynchronously and reconnects forever; while it is disconnected the
  * ReconnectingStateBus keeps the latest value per key and republishes it.
  */
-import { Client, type ClientConfig, type EntryEvent, LifecycleState, ReconnectMode } from 'hazelcast-client';
+import type { Client, ClientConfig, EntryEvent } from 'hazelcast-client';
 import type { EntryListener } from '../../ports/state-bus.js';
 import { ReconnectingStateBus, type RemoteStore } from './reconnecting.js';
 
@@ -43,13 +43,19 @@ export function hazelcastSettingsFromEnv(
   return { members, clusterName: env.HAZELCAST_CLUSTER_NAME?.trim() || 'dev' };
 }
 
-function clientConfig(o: HazelcastStateBusOptions, onState: (s: string) => void): ClientConfig {
+type HazelcastModule = typeof import('hazelcast-client');
+
+function clientConfig(
+  hz: HazelcastModule,
+  o: HazelcastStateBusOptions,
+  onState: (s: string) => void,
+): ClientConfig {
   return {
     clusterName: o.clusterName,
     network: { clusterMembers: [...o.members], connectionTimeout: 3000 },
     connectionStrategy: {
       asyncStart: true,
-      reconnectMode: ReconnectMode.ON,
+      reconnectMode: hz.ReconnectMode.ON,
       connectionRetry: {
         initialBackoffMillis: o.initialBackoffMs ?? 250,
         maxBackoffMillis: o.maxBackoffMs ?? 5000,
@@ -113,6 +119,9 @@ function storeOf(client: Client): RemoteStore {
 export async function createHazelcastStateBus(o: HazelcastStateBusOptions): Promise<ReconnectingStateBus> {
   if (o.members.length === 0) throw new HazelcastConfigError('Hazelcast members list is empty');
   const bus = new ReconnectingStateBus({ kind: 'hazelcast', opTimeoutMs: o.opTimeoutMs });
+  // Loaded on first use: the client takes about a second to import.
+  const hz = await import('hazelcast-client');
+  const { LifecycleState } = hz;
   const onState = (s: string) => {
     if (s === LifecycleState.CONNECTED) bus.setConnected(true);
     else if (s === LifecycleState.DISCONNECTED || s === LifecycleState.SHUTTING_DOWN) {
@@ -120,7 +129,7 @@ export async function createHazelcastStateBus(o: HazelcastStateBusOptions): Prom
       bus.setConnected(false);
     }
   };
-  const client = await Client.newHazelcastClient(clientConfig(o, onState));
+  const client = await hz.Client.newHazelcastClient(clientConfig(hz, o, onState));
   bus.attach(storeOf(client));
   if (!bus.health().connected)
     bus.noteError(`connecting to ${o.members.join(',')} (cluster "${o.clusterName}")`);
