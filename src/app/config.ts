@@ -5,6 +5,23 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { describeJsonTextProblem, jsonTextProblem } from '../adapters/files/scan-lines.js';
+import { lookupNamespace } from '../domain/namespaces.js';
+
+/** An http(s) URL: `localhost:8123` or `ftp://…` parse as URLs but name no server the clients can use. */
+const httpUrl = z
+  .string()
+  .url()
+  .refine((u) => /^https?:\/\//i.test(u), 'must be an http:// or https:// URL');
+
+/** `host` or `host:port` (IPv6 in brackets), port 1-65535. */
+const memberAddress = z
+  .string()
+  .regex(/^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::\d{1,5})?$/, 'must be host or host:port')
+  .refine((m) => {
+    const port = /:(\d+)$/.exec(m)?.[1];
+    return port === undefined || (Number(port) >= 1 && Number(port) <= 65535);
+  }, 'port must be in 1-65535');
 
 const SimSchema = z
   .object({
@@ -22,7 +39,17 @@ const SimSchema = z
 
 export const ConfigSchema = z
   .object({
-    strategy: z.string().min(1).default('pink'),
+    strategy: z
+      .string()
+      .min(1)
+      .superRefine((s, ctx) => {
+        try {
+          lookupNamespace(s);
+        } catch (err) {
+          ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        }
+      })
+      .default('pink'),
     algorithm: z.string().min(1).default('blue-v7-ref'),
     algorithmParams: z.record(z.string(), z.unknown()).default({}),
     venue: z.enum(['sim', 'bingx-sim', 'bingx']).default('sim'),
@@ -30,7 +57,7 @@ export const ConfigSchema = z
     varDir: z.string().min(1).default('./var'),
     clickhouse: z
       .object({
-        url: z.string().url().optional(),
+        url: httpUrl.optional(),
         user: z.string().optional(),
         password: z.string().optional(),
         database: z.string().optional(),
@@ -40,20 +67,32 @@ export const ConfigSchema = z
       .default({ dataDir: './var/clickhouse' }),
     hazelcast: z
       .object({
-        members: z.array(z.string().min(1)).default([]),
+        members: z.array(memberAddress).default([]),
         clusterName: z.string().min(1).default('dev'),
       })
       .strict()
       .default({ members: [], clusterName: 'dev' }),
     bingx: z
       .object({
-        baseUrl: z.string().url().optional(),
+        baseUrl: httpUrl.optional(),
         pollMs: z.number().int().min(20).max(60_000).default(1000),
       })
       .strict()
       .default({ pollMs: 1000 }),
     unknownPosition: z.enum(['manage', 'flatten']).default('manage'),
-    metricsPort: z.number().int().min(0).max(65535).default(9464),
+    /** -1 (or "off") = no metrics server, 0 = an ephemeral port. */
+    metricsPort: z
+      .union([z.number().int().min(-1).max(65535), z.literal('off')])
+      .transform((v) => (v === 'off' ? -1 : v))
+      .default(9464),
+    logFormat: z.enum(['json', 'text']).default('json'),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** A file name under <varDir>/logs/; unset = stderr. */
+    logFile: z
+      .string()
+      .min(1)
+      .regex(/^(?!\.{1,2}$)[^/\\]+$/, 'a file name (no directories): the file goes under <varDir>/logs/')
+      .optional(),
     statePort: z.number().int().min(0).max(65535).default(0),
     scanIntervalMs: z.number().int().min(10).max(3_600_000).default(5000),
     assets: z.number().int().min(1).max(1000).default(20),
@@ -94,7 +133,16 @@ export const CONFIG_DOCS: Readonly<Record<string, readonly [string, string]>> = 
     'PINK_UNKNOWN_POSITION',
     'start-up: a venue position no journal explains is `manage`d as RECOVERED or `flatten`ed',
   ],
-  metricsPort: ['PINK_METRICS_PORT', 'Prometheus /metrics port on 127.0.0.1 (0 = off)'],
+  metricsPort: [
+    'PINK_METRICS_PORT',
+    '`pink run` Prometheus /metrics and /healthz port on 127.0.0.1 (0 = ephemeral, -1 or `off` = disabled); see docs/observability.md',
+  ],
+  logFormat: [
+    'PINK_LOG_FORMAT',
+    '`pink run` log lines: `json` (pino JSON lines) or `text` (one readable line each)',
+  ],
+  logLevel: ['PINK_LOG_LEVEL', 'log level: fatal | error | warn | info | debug | trace | silent'],
+  logFile: ['PINK_LOG_FILE', '`pink run` logs to `<varDir>/logs/<this file name>` instead of stderr'],
   statePort: ['PINK_STATE_PORT', 'read-only state server port on 127.0.0.1 (0 = random)'],
   scanIntervalMs: ['PINK_SCAN_INTERVAL_MS', '`pink run` simulated scan cadence'],
   assets: ['PINK_ASSETS', '`pink run` simulated market size'],
@@ -114,7 +162,9 @@ type Env = Readonly<Record<string, string | undefined>>;
 
 function numberFromEnv(name: string, value: string): number {
   const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n)) throw new ConfigError(`${name}="${value}" is not a number`);
+  // Decimal only: Number() would also read "0x10" as 16 and "0b11" as 3.
+  if (!/^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/.test(value.trim()) || !Number.isFinite(n))
+    throw new ConfigError(`${name}="${value}" is not a number`);
   return n;
 }
 
@@ -129,13 +179,19 @@ function fromEnv(env: Env): Record<string, unknown> {
   if (str('PINK_VENUE')) out.venue = env.PINK_VENUE;
   if (str('PINK_VAR_DIR')) out.varDir = env.PINK_VAR_DIR;
   if (str('PINK_UNKNOWN_POSITION')) out.unknownPosition = env.PINK_UNKNOWN_POSITION;
+  if (str('PINK_LOG_FORMAT')) out.logFormat = env.PINK_LOG_FORMAT;
+  if (str('PINK_LOG_LEVEL')) out.logLevel = env.PINK_LOG_LEVEL;
+  if (str('PINK_LOG_FILE')) out.logFile = env.PINK_LOG_FILE;
+  const metricsPort = str('PINK_METRICS_PORT')?.trim();
+  if (metricsPort !== undefined)
+    out.metricsPort =
+      metricsPort.toLowerCase() === 'off' ? 'off' : numberFromEnv('PINK_METRICS_PORT', metricsPort);
   const bingx: Record<string, unknown> = {};
   if (str('PINK_BINGX_BASE_URL')) bingx.baseUrl = env.PINK_BINGX_BASE_URL;
   if (str('PINK_BINGX_POLL_MS')) bingx.pollMs = numberFromEnv('PINK_BINGX_POLL_MS', env.PINK_BINGX_POLL_MS!);
   if (Object.keys(bingx).length) out.bingx = bingx;
   for (const [k, name] of [
     ['capital', 'PINK_CAPITAL'],
-    ['metricsPort', 'PINK_METRICS_PORT'],
     ['statePort', 'PINK_STATE_PORT'],
     ['scanIntervalMs', 'PINK_SCAN_INTERVAL_MS'],
     ['assets', 'PINK_ASSETS'],
@@ -150,11 +206,13 @@ function fromEnv(env: Env): Record<string, unknown> {
   if (str('CLICKHOUSE_PASSWORD')) ch.password = env.CLICKHOUSE_PASSWORD;
   if (str('CLICKHOUSE_DATABASE')) ch.database = env.CLICKHOUSE_DATABASE;
   if (str('PINK_CLICKHOUSE_DIR')) ch.dataDir = env.PINK_CLICKHOUSE_DIR;
-  if (str('HAZELCAST_MEMBERS'))
-    hz.members = env
-      .HAZELCAST_MEMBERS!.split(',')
-      .map((m) => m.trim())
-      .filter(Boolean);
+  if (str('HAZELCAST_MEMBERS')) {
+    hz.members = env.HAZELCAST_MEMBERS!.split(',').map((m) => m.trim());
+    // An empty member would be dropped, and "," alone would mean the in-process store.
+    const empty = (hz.members as string[]).indexOf('');
+    if (empty !== -1)
+      throw new ConfigError(`HAZELCAST_MEMBERS="${env.HAZELCAST_MEMBERS}": member ${empty + 1} is empty`);
+  }
   if (str('HAZELCAST_CLUSTER_NAME')) hz.clusterName = env.HAZELCAST_CLUSTER_NAME;
   if (Object.keys(ch).length) out.clickhouse = ch;
   if (Object.keys(hz).length) out.hazelcast = hz;
@@ -173,9 +231,23 @@ function merge(base: Record<string, unknown>, over: Record<string, unknown>): Re
   return out;
 }
 
-function describeIssues(err: z.ZodError, origin: string): string {
+/** Each issue with where its value came from: the environment variable when it set the value, else `origin`. */
+function describeIssues(err: z.ZodError, origin: string, envValues: Record<string, unknown>): string {
+  const fromEnvVar = (path: readonly PropertyKey[]): string | null => {
+    for (let n = path.length; n > 0; n--) {
+      const setting = path.slice(0, n).join('.');
+      const variable = CONFIG_DOCS[setting]?.[0];
+      if (variable === undefined || variable === '-') continue;
+      let v: unknown = envValues;
+      for (const k of path.slice(0, n)) v = (v as Record<PropertyKey, unknown> | undefined)?.[k];
+      return v === undefined ? null : variable;
+    }
+    return null;
+  };
   return err.issues
-    .map((i) => `${origin}: ${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`)
+    .map(
+      (i) => `${fromEnvVar(i.path) ?? origin}: ${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`,
+    )
     .join('\n');
 }
 
@@ -200,9 +272,13 @@ export function loadConfig(opts: {
     }
     if (!fileValues || typeof fileValues !== 'object' || Array.isArray(fileValues))
       throw new ConfigError(`config file ${opts.file} must hold a JSON object`);
+    const twice = jsonTextProblem(text);
+    if (twice) throw new ConfigError(`config file ${opts.file}: ${describeJsonTextProblem(twice)}`);
   }
-  const merged = merge(merge(fileValues, fromEnv(opts.env)), opts.overrides ?? {});
+  const envValues = fromEnv(opts.env);
+  const merged = merge(merge(fileValues, envValues), opts.overrides ?? {});
   const parsed = ConfigSchema.safeParse(merged);
-  if (!parsed.success) throw new ConfigError(describeIssues(parsed.error, opts.file ?? 'configuration'));
+  if (!parsed.success)
+    throw new ConfigError(describeIssues(parsed.error, opts.file ?? 'configuration', envValues));
   return parsed.data;
 }

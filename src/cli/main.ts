@@ -7,11 +7,13 @@ import { register as registerCtl } from './commands/ctl.js';
 import { register as registerDemo } from './commands/demo.js';
 import { register as registerParity } from './commands/parity.js';
 import { register as registerReplay } from './commands/replay.js';
+import { register as registerReport } from './commands/report.js';
 import { register as registerRun } from './commands/run.js';
 import { register as registerSchema } from './commands/schema.js';
 import { register as registerSimtest } from './commands/simtest.js';
 import { register as registerSimulate } from './commands/simulate.js';
 import { register as registerSoak } from './commands/soak.js';
+import { register as registerTui } from './commands/tui.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -34,6 +36,8 @@ export function buildProgram(): Command {
   registerSimulate(program);
   registerDemo(program);
   registerSoak(program);
+  registerReport(program);
+  registerTui(program);
   registerBenchChildren(program);
   return program;
 }

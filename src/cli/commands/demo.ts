@@ -17,6 +17,7 @@ import { writeSimulatedScans } from '../../market/scan-file.js';
 import { loadStrategy } from '../../strategy/loader.js';
 import { action, EXIT } from '../errors.js';
 import { createProgress } from '../progress.js';
+import { writeReport } from './report.js';
 
 export const DEFAULT_DATASET = { scans: 20_000, assets: 20, seed: 42 } as const;
 
@@ -77,6 +78,12 @@ export async function demoCommand(o: DemoOptions): Promise<number> {
       out(`    ${ledger.ledger.database}.${t.padEnd(22)} ${byTable.get(t) ?? '0'} rows`);
     out(`decision log: ${decisionsPath}`);
     out(`ledger:       ${ledger.handle.describe} (database ${ledger.ledger.database})`);
+    const report = await writeReport(ledger.ledger, {
+      out: join(cfg.varDir, 'report'),
+      runId: ledger.ledger.runId,
+      fallbackCapital: cfg.capital,
+    });
+    out(`report: ${report.htmlPath}`);
     return replay.ok ? EXIT.OK : EXIT.FAILED;
   } finally {
     bar.stop();

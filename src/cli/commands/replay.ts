@@ -31,6 +31,11 @@ export async function replayCommand(opts: ReplayCliOptions): Promise<number> {
     env: process.env,
     overrides: opts.venue ? { venue: opts.venue } : {},
   });
+  // As in `pink run`: a config file naming another namespace is refused, not silently replaced by ours.
+  if (cfg.strategy !== ns.strategy)
+    throw new CliError(
+      `config strategy "${cfg.strategy}" differs from the namespace "${ns.strategy}" (DOLPHIN_STRATEGY_NAME)`,
+    );
   if (cfg.venue === 'bingx')
     throw new CliError(
       "replay runs on --venue sim or bingx-sim (recorded prices are not the exchange's); use `pink run --venue bingx` to trade VST",

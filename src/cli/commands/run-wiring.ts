@@ -24,14 +24,25 @@ import { createVenue } from '../../app/venues.js';
 import type { CanonicalEvent, EventSink } from '../../domain/events.js';
 import { utcDate } from '../../domain/exit-legs.js';
 import { type Namespace, WriteGuard } from '../../domain/namespaces.js';
-import type { VenuePort } from '../../domain/venue.js';
+import { SubmitOutcomeUnknown, type VenuePort } from '../../domain/venue.js';
 import { simulateScans, symbolsFor } from '../../market/simulator.js';
+import type { PinkLogger } from '../../observability/logger.js';
+import {
+  type HealthSample,
+  type MetricsServer,
+  PinkMetrics,
+  startMetricsServer,
+} from '../../observability/metrics.js';
 import type { StateBus } from '../../ports/state-bus.js';
+import { CliError, EXIT } from '../errors.js';
 
 export interface RunParts {
   readonly sinks: EventSink[];
   readonly onIdle: Array<(rt: Runtime) => Promise<void>>;
   readonly bus: StateBus;
+  readonly metrics: PinkMetrics;
+  /** The /metrics server, or null when metricsPort is off. */
+  readonly metricsServer: MetricsServer | null;
   /** The simulated market as a live source (paced), when no --data file is given. */
   liveSource(skipThrough: () => number | null): AsyncIterable<ScanInput>;
   /** The symbols the live source trades. */
@@ -45,7 +56,138 @@ export interface WiringContext {
   readonly cfg: PinkConfig;
   readonly ns: Namespace;
   readonly runDir: string;
-  readonly log: (m: string) => void;
+  /** Root logger; the run id is set on it once the ledger is open. */
+  readonly logger: PinkLogger;
+}
+
+/**
+ * Venue health for /metrics: up once the venue exists, down after a failed poll,
+ * snapshot or lookup, or a submit whose outcome is unknown (timeout), until the next
+ * call succeeds. An order the venue rejects is an answer, not a failure.
+ */
+class VenueHealth {
+  private made = false;
+  private closed = false;
+  private ok = true;
+  lastError = '';
+
+  up(): boolean {
+    return this.made && !this.closed && this.ok;
+  }
+
+  track(v: VenuePort): VenuePort {
+    this.made = true;
+    const watch = <T>(fn: () => Promise<T>, failure: (err: unknown) => boolean = () => true): Promise<T> => {
+      const settle = (err: unknown) => {
+        if (!failure(err)) {
+          this.ok = true;
+          return;
+        }
+        this.ok = false;
+        this.lastError = (err as Error)?.message ?? String(err);
+      };
+      let p: Promise<T>;
+      try {
+        p = fn();
+      } catch (err) {
+        settle(err);
+        throw err;
+      }
+      return p.then(
+        (r) => {
+          this.ok = true;
+          return r;
+        },
+        (err: unknown) => {
+          settle(err);
+          throw err;
+        },
+      );
+    };
+    return {
+      name: v.name,
+      submit: (o) =>
+        watch(
+          () => v.submit(o),
+          (err) => err instanceof SubmitOutcomeUnknown,
+        ),
+      cancel: (id, asset) =>
+        watch(
+          () => v.cancel(id, asset),
+          () => false,
+        ),
+      drain: (now) => watch(() => v.drain(now)),
+      snapshot: () => watch(() => v.snapshot()),
+      lookup: (id, asset) => watch(() => v.lookup(id, asset)),
+      close: async () => {
+        this.closed = true;
+        await v.close();
+      },
+    };
+  }
+}
+
+/**
+ * Trade-level events as log lines carrying `trade_id` (a few per trade, none per scan).
+ * The lines are written on the next turn of the event loop, never inside the sink: an
+ * ORDER_REQUESTED event is emitted just before the venue call, and a log write (sync, to
+ * a pipe that may be slow) must not sit between the decision and the submit.
+ */
+function tradeLogSink(logger: PinkLogger): EventSink {
+  const log = logger.child({ component: 'trade' });
+  const pending: Array<() => void> = [];
+  const later = (write: () => void) => {
+    pending.push(write);
+    if (pending.length === 1)
+      setImmediate(() => {
+        for (const w of pending.splice(0)) w();
+      });
+  };
+  return (e) => {
+    switch (e.type) {
+      case 'lifecycle': {
+        const msg = `trade ${e.state}: ${e.side} ${e.size} ${e.asset}${e.detail ? ` (${e.detail})` : ''}`;
+        const fields = e.clientOrderId ? { client_order_id: e.clientOrderId } : undefined;
+        later(() => log.child({ trade_id: e.tradeId }).info(msg, fields));
+        return;
+      }
+      case 'order': {
+        if (e.milestone !== 'REJECTED' && e.milestone !== 'UNKNOWN' && e.milestone !== 'EXPIRED') return;
+        const msg = `order ${e.milestone}: ${e.purpose} ${e.qty} ${e.asset}${e.reason ? ` (${e.reason})` : ''}`;
+        later(() => log.child({ trade_id: e.tradeId }).warn(msg, { client_order_id: e.clientOrderId }));
+        return;
+      }
+      case 'trade_closed': {
+        const t = e.trade;
+        const fields = { asset: t.asset, pnl: t.pnl, fees: t.fees, capital_after: t.capitalAfter };
+        later(() => log.child({ trade_id: t.tradeId }).info(`trade closed: ${t.exitReason}`, fields));
+        return;
+      }
+      case 'correction':
+        later(() => log.child({ trade_id: e.tradeId }).warn(`correction: ${e.what}`, { detail: e.detail }));
+        return;
+      case 'strategy_override':
+        later(() =>
+          log
+            .child({ trade_id: e.tradeId })
+            .warn(`strategy override: ${e.kind}`, { venue_fact: e.venueFact }),
+        );
+        return;
+      case 'intent_refused':
+        later(() => log.child({ trade_id: e.tradeId }).warn(`${e.intent} refused: ${e.reason}`));
+        return;
+      default:
+        return;
+    }
+  };
+}
+
+/** The command processor logs `command <id> ...`: those lines carry `command_id`. */
+function commandLog(logger: PinkLogger): (m: string) => void {
+  return (m) => {
+    const id = /^command (\S+)/.exec(m)?.[1];
+    (id ? logger.child({ command_id: id }) : logger).line(m);
+  };
 }
 
 /** Per-day PnL from terminal trades (the DOLPHIN_PNL_<NS> surface). */
@@ -140,8 +282,22 @@ function runtimeControl(rt: Runtime): RuntimeControl {
 }
 
 export async function wireRunParts(ctx: WiringContext): Promise<RunParts> {
-  const { cfg, ns, log } = ctx;
   const closers: Array<() => Promise<void>> = [];
+  try {
+    return await wire(ctx, closers);
+  } catch (err) {
+    // A failed start closes what it opened (metrics server, state bus, ledger) so the process can exit.
+    for (const c of closers.reverse()) await c().catch(() => undefined);
+    throw err;
+  }
+}
+
+async function wire(ctx: WiringContext, closers: Array<() => Promise<void>>): Promise<RunParts> {
+  const { cfg, ns, logger } = ctx;
+  const log = logger.child({ component: 'runtime' }).line;
+  const venueHealth = new VenueHealth();
+  let sample: () => HealthSample | null = () => null;
+  const metrics = new PinkMetrics({ namespace: ns.strategy, health: () => sample() });
   const alert = (what: string) => log(`ALERT ${what}`);
   const guard = new WriteGuard(ns, (refusal) => alert(refusal.message));
   const raw: StateBus = cfg.hazelcast.members.length
@@ -152,13 +308,27 @@ export async function wireRunParts(ctx: WiringContext): Promise<RunParts> {
     : new MemoryStateBus();
   const bus = new GuardedStateBus(raw, guard);
   closers.push(() => bus.close());
-  const ledger = await openLedger({ cfg, ns, log });
+  const ledger = await openLedger({ cfg, ns, log: logger.child({ component: 'ledger' }).line });
   closers.push(() => ledger.close());
+  logger.setRunId(ledger.ledger.runId);
+  // The metrics server is up before recovery, so a slow start can be watched; a port
+  // conflict refuses the start (wireRunParts closes what was opened).
+  let metricsServer: MetricsServer | null = null;
+  if (cfg.metricsPort >= 0) {
+    try {
+      metricsServer = await startMetricsServer(metrics, { port: cfg.metricsPort, host: '127.0.0.1' });
+    } catch (err) {
+      throw new CliError((err as Error).message, EXIT.BAD_INPUT);
+    }
+    const server = metricsServer;
+    closers.push(() => server.close());
+    logger.info(`metrics: ${server.url}`, { component: 'metrics', metrics_port: server.port });
+  } else logger.info('metrics: off (metricsPort -1)', { component: 'metrics' });
   log(
     `ledger: ${ledger.handle.describe}, database ${ledger.ledger.database}${ledger.recovered.batches ? `, ${ledger.recovered.rows} spooled rows re-inserted` : ''}`,
   );
   const days = new DayPnl();
-  const publisher = new StatePublisher({ bus, ns, log });
+  const publisher = new StatePublisher({ bus, ns, log: logger.child({ component: 'statebus' }).line });
   closers.push(async () => {
     publisher.stopHeartbeat();
     await publisher.flush();
@@ -184,14 +354,27 @@ export async function wireRunParts(ctx: WiringContext): Promise<RunParts> {
       venue: cfg.venue,
       bingx_env: process.env.DOLPHIN_BINGX_ENV || 'VST',
       account_events: ledger.sink.counters().volume,
+      metrics_port: metricsServer?.port ?? null,
+    };
+  };
+  sample = () => {
+    const l = ledger.ledger.health();
+    const v = ledger.sink.counters().volume;
+    return {
+      components: { clickhouse: l.reachable, statebus: raw.health().connected, venue: venueHealth.up() },
+      spoolDepth: l.spoolDepth,
+      queuedRows: l.queuedRows,
+      accountEvents: { written: v.written, suppressed: v.suppressed, alerts: v.alerts },
     };
   };
   let simBook: (() => Promise<void>) | null = null;
   closers.push(async () => simBook?.());
   let runtime: Runtime | null = null;
   return {
-    sinks: [days.sink, ledger.sink.sink],
+    sinks: [days.sink, ledger.sink.sink, metrics.sink, tradeLogSink(logger)],
     bus,
+    metrics,
+    metricsServer,
     onIdle: [
       async (rt) => {
         await simBook?.();
@@ -214,25 +397,30 @@ export async function wireRunParts(ctx: WiringContext): Promise<RunParts> {
         if (existsSync(bookPath)) sim.importBook(JSON.parse(readFileSync(bookPath, 'utf8')) as SimBook);
         // The simulated exchange keeps its positions across restarts, like a real one.
         simBook = () => writeFile(bookPath, JSON.stringify(sim.exportBook()));
-        return sim;
+        return venueHealth.track(sim);
       }
-      return (
-        await createVenue(
-          {
-            kind: cfg.venue,
-            sim: cfg.sim,
-            assets,
-            log,
-            pollMs: cfg.venue === 'bingx-sim' ? 100 : cfg.bingx.pollMs,
-            baseUrl: cfg.bingx.baseUrl,
-          },
-          marks,
-        )
-      ).venue;
+      const made = await createVenue(
+        {
+          kind: cfg.venue,
+          sim: cfg.sim,
+          assets,
+          log: logger.child({ component: 'venue' }).line,
+          pollMs: cfg.venue === 'bingx-sim' ? 100 : cfg.bingx.pollMs,
+          baseUrl: cfg.bingx.baseUrl,
+        },
+        marks,
+      );
+      return venueHealth.track(made.venue);
     },
     ready: async (rt) => {
       runtime = rt;
-      processor = new CommandProcessor({ bus, ns, control: runtimeControl(rt), persistIds: true, log });
+      processor = new CommandProcessor({
+        bus,
+        ns,
+        control: runtimeControl(rt),
+        persistIds: true,
+        log: commandLog(logger.child({ component: 'control' })),
+      });
       publisher.startHeartbeat(cfg.heartbeatMs, () =>
         runtime ? engineView(runtime, cfg, days.recent(), health()) : null,
       );

@@ -2,6 +2,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import { readCredentialsFile } from '../../adapters/bingx/safety.js';
 import { FileJournal } from '../../adapters/files/journal.js';
 import { acquireLock, type RuntimeLock } from '../../adapters/files/lock.js';
 import { readScanLines } from '../../adapters/files/scan-lines.js';
@@ -9,6 +10,7 @@ import { loadConfig, type PinkConfig } from '../../app/config.js';
 import { Runtime, type ScanInput } from '../../app/runtime.js';
 import { assetsOf } from '../../app/venues.js';
 import { resolveNamespace } from '../../domain/namespaces.js';
+import { createLogger } from '../../observability/logger.js';
 import { loadStrategy } from '../../strategy/loader.js';
 import { action, CliError, EXIT } from '../errors.js';
 import { type RunParts, wireRunParts } from './run-wiring.js';
@@ -19,6 +21,19 @@ interface RunCliOptions {
   data?: string;
   scans?: string;
   intervalMs?: string;
+  logFormat?: string;
+}
+
+/** Keys from BINGX_CREDENTIALS_FILE are secrets too (masked in logs); an unreadable file is the venue's error to report. */
+function credentialsFileSecrets(env: NodeJS.ProcessEnv): string[] {
+  const file = env.BINGX_CREDENTIALS_FILE?.trim();
+  if (!file) return [];
+  try {
+    const c = readCredentialsFile(file);
+    return [c.apiKey, c.apiSecret];
+  } catch {
+    return [];
+  }
 }
 
 /**
@@ -49,6 +64,7 @@ export async function runCommand(o: RunCliOptions): Promise<number> {
   const overrides: Record<string, unknown> = {};
   if (o.venue) overrides.venue = o.venue;
   if (o.intervalMs) overrides.scanIntervalMs = Number(o.intervalMs);
+  if (o.logFormat) overrides.logFormat = o.logFormat;
   const cfg: PinkConfig = loadConfig({ file: o.config, env: process.env, overrides });
   if (cfg.strategy !== ns.strategy)
     throw new CliError(
@@ -58,7 +74,16 @@ export async function runCommand(o: RunCliOptions): Promise<number> {
   if (!(maxScans > 0)) throw new CliError(`--scans must be a positive number, got "${o.scans}"`);
   const runDir = join(cfg.varDir, 'run');
   mkdirSync(runDir, { recursive: true });
-  const log = (m: string) => process.stderr.write(`${new Date().toISOString()} pink[${ns.strategy}] ${m}\n`);
+  const logFile = cfg.logFile ? join(cfg.varDir, 'logs', cfg.logFile) : undefined;
+  const logger = createLogger({
+    namespace: ns.strategy,
+    level: cfg.logLevel,
+    format: cfg.logFormat,
+    file: logFile,
+    secrets: [cfg.clickhouse.password, ...credentialsFileSecrets(process.env)],
+  });
+  if (logFile) process.stderr.write(`pink[${ns.strategy}] logging to ${logFile}\n`);
+  const log = logger.child({ component: 'runtime' }).line;
 
   let lock: RuntimeLock;
   try {
@@ -77,7 +102,7 @@ export async function runCommand(o: RunCliOptions): Promise<number> {
   process.once('SIGINT', stopOn('SIGINT'));
   try {
     const strategy = await loadStrategy(cfg.algorithm, cfg.algorithmParams);
-    parts = await wireRunParts({ cfg, ns, log, runDir });
+    parts = await wireRunParts({ cfg, ns, logger, runDir });
     let resumeAfter: number | null = null;
     const source = o.data
       ? pacedFile(o.data, cfg.scanIntervalMs, () => resumeAfter)
@@ -110,6 +135,7 @@ export async function runCommand(o: RunCliOptions): Promise<number> {
     lock.release();
     writeFileSync(join(runDir, `${ns.strategy}.stopped`), `${new Date().toISOString()}\n`);
     log('stopped');
+    logger.flush();
   }
 }
 
@@ -137,5 +163,6 @@ export function register(program: Command): void {
     )
     .option('--scans <n>', 'stop after this many scans')
     .option('--interval-ms <ms>', 'scan cadence (default from config: 5000)')
+    .option('--log-format <format>', 'json (default) | text: JSON lines or one readable line per event')
     .action(action((opts: RunCliOptions) => runCommand(opts)));
 }

@@ -1,0 +1,169 @@
+/**
+ * `pink report [--out DIR] [--config FILE] [--run-id ID] [--from ISO] [--to ISO]`: KPIs per
+ * UTC day and overall, exits by reason, execution quality, data rate per table (account_events
+ * against the §7 cap), and plots (equity, drawdown, latency, slippage) from the ledger.
+ * Writes report.html (self-contained), report.json and one .svg per plot; only reads the ledger.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { createClickHouseClient, ledgerDatabase } from '../../adapters/clickhouse/client.js';
+import { loadConfig } from '../../app/config.js';
+import { resolveNamespace } from '../../domain/namespaces.js';
+import { type ChartName, renderCharts } from '../../reporting/charts.js';
+import type { ReportFigures } from '../../reporting/figures.js';
+import { renderHtml } from '../../reporting/html.js';
+import { collectFigures, type LedgerReader } from '../../reporting/queries.js';
+import { parseScope, ReportInputError } from '../../reporting/scope.js';
+import { action, CliError, EXIT } from '../errors.js';
+
+export interface WriteReportOptions {
+  /** Output directory (created). */
+  readonly out: string;
+  readonly runId?: string | null;
+  /** ISO 8601 bounds, UTC when no zone; see reporting/scope.ts. */
+  readonly from?: string | null;
+  readonly to?: string | null;
+  /** Initial capital when the ledger cannot tell (the configured capital). */
+  readonly fallbackCapital?: number;
+  /** Spooled batches not yet in ClickHouse (said in the report). */
+  readonly spoolDepth?: number | null;
+  readonly now?: Date;
+}
+
+export interface WrittenReport {
+  readonly htmlPath: string;
+  readonly jsonPath: string;
+  /** Plot name -> .svg path (the plots that had data). */
+  readonly svgPaths: Readonly<Partial<Record<ChartName, string>>>;
+  readonly figures: ReportFigures;
+}
+
+const CHART_FILES: readonly ChartName[] = ['equity', 'drawdown', 'latency', 'slippage'];
+
+/** Ledger (open, read-only use) -> report files. Throws ReportInputError on bad options. */
+export async function writeReport(ledger: LedgerReader, o: WriteReportOptions): Promise<WrittenReport> {
+  const scope = parseScope({ runId: o.runId, from: o.from, to: o.to });
+  const figures = await collectFigures(ledger, {
+    scope,
+    fallbackCapital: o.fallbackCapital,
+    spoolDepth: o.spoolDepth ?? null,
+    now: o.now,
+  });
+  const { charts, skipped } = await renderCharts(figures);
+  const out = resolve(o.out);
+  await mkdir(out, { recursive: true });
+  const svgPaths: Partial<Record<ChartName, string>> = {};
+  for (const name of CHART_FILES) {
+    const path = join(out, `${name}.svg`);
+    const chart = charts.find((c) => c.name === name);
+    if (chart) {
+      await writeFile(path, chart.svg, 'utf8');
+      svgPaths[name] = path;
+    } else await rm(path, { force: true }); // a plot of an earlier report must not pass for this one's
+  }
+  const jsonPath = join(out, 'report.json');
+  const htmlPath = join(out, 'report.html');
+  const json = {
+    ...figures,
+    plots: [
+      ...charts.map((c) => ({ name: c.name, title: c.title, file: `${c.name}.svg` })),
+      ...skipped.map((s) => ({ name: s.name, title: s.title, file: null, reason: s.reason })),
+    ],
+  };
+  await writeFile(jsonPath, `${JSON.stringify(json, null, 2)}\n`, 'utf8');
+  await writeFile(htmlPath, renderHtml(figures, charts, skipped), 'utf8');
+  return { htmlPath, jsonPath, svgPaths, figures };
+}
+
+/** Batches waiting in `<varDir>/spool` (read without touching it). */
+function spoolDepth(varDir: string): number | null {
+  const dir = join(varDir, 'spool');
+  if (!existsSync(dir)) return 0;
+  try {
+    return readdirSync(dir).filter((f) => /^\d{12}\.jsonl$/.test(f)).length;
+  } catch {
+    return null;
+  }
+}
+
+interface ReportCliOptions {
+  out?: string;
+  config?: string;
+  runId?: string;
+  from?: string;
+  to?: string;
+}
+
+const inputError = (err: unknown): unknown =>
+  err instanceof ReportInputError ? new CliError(err.message, EXIT.BAD_INPUT) : err;
+
+export async function reportCommand(o: ReportCliOptions): Promise<number> {
+  try {
+    parseScope({ runId: o.runId, from: o.from, to: o.to }); // bad options fail before the ledger opens
+  } catch (err) {
+    throw inputError(err);
+  }
+  const ns = resolveNamespace(process.env);
+  const cfg = loadConfig({ file: o.config, env: process.env });
+  const database = ledgerDatabase(cfg.clickhouse, ns);
+  // No openLedger: the report only reads (no schema apply, no spool recovery).
+  const handle = await createClickHouseClient(cfg.clickhouse);
+  const reader: LedgerReader = {
+    database,
+    query: async <T>(sql: string, params?: Record<string, unknown>) =>
+      (await handle.client.query({ query: sql, query_params: params, format: 'JSONEachRow' })).json<T>(),
+  };
+  try {
+    process.stderr.write(`pink: ledger: ${handle.describe}, database ${database} (read only)\n`);
+    const r = await writeReport(reader, {
+      out: o.out ?? join(cfg.varDir, 'report'),
+      runId: o.runId ?? null,
+      from: o.from ?? null,
+      to: o.to ?? null,
+      fallbackCapital: cfg.capital,
+      spoolDepth: spoolDepth(cfg.varDir),
+    });
+    const f = r.figures;
+    const out = (s: string) => process.stdout.write(`${s}\n`);
+    const roi = (v: number | null) => (v === null ? 'n/a' : `${v.toFixed(4)} %`);
+    if (f.noTrades) out('no trades in this scope');
+    else
+      out(
+        `trades ${f.overall.trades} (wins ${f.overall.wins}, losses ${f.overall.losses}), realized PnL ${f.overall.realizedPnl.toFixed(2)}, ` +
+          `net ${f.overall.netPnl.toFixed(2)}, realized ROI ${roi(f.overall.realizedRoiPct)}, cost-adjusted ROI ${roi(f.overall.costAdjustedRoiPct)}`,
+      );
+    const cap = f.dataRates.accountEvents;
+    out(
+      `account_events ${cap.bytesPerDay === null ? 'n/a' : `${(cap.bytesPerDay / 1e6).toFixed(3)} MB/day`} ` +
+        `(cap ${cap.capBytesPerDay / 1e6} MB/day): ${cap.verdict}`,
+    );
+    out(`report.json: ${r.jsonPath}`);
+    out(`report: ${r.htmlPath}`);
+    return EXIT.OK;
+  } catch (err) {
+    throw inputError(err);
+  } finally {
+    await handle.client.close();
+  }
+}
+
+export function register(program: Command): void {
+  program
+    .command('report')
+    .description(
+      'KPIs per UTC day and overall, exits by reason, execution quality, data rates (account_events vs the 5 MB/day cap) and plots, from the ledger',
+    )
+    .option('--out <dir>', 'output directory (default <varDir>/report)')
+    .option('--config <file>', 'configuration file (JSON)')
+    .option('--run-id <id>', 'only this run (run_id); default all runs')
+    .option('--from <iso>', 'from this UTC time, inclusive (2025-05-20 or 2025-05-20T12:00:00Z)')
+    .option('--to <iso>', 'until this UTC time, exclusive (a bare date includes that whole day)')
+    .addHelpText(
+      'after',
+      '\nWrites report.html (self-contained), report.json and equity/drawdown/latency/slippage .svg files.\n' +
+        'Reads CLICKHOUSE_URL (server) or the embedded chDB under PINK_CLICKHOUSE_DIR; see docs/report.md.',
+    )
+    .action(action((o: ReportCliOptions) => reportCommand(o)));
+}

@@ -1,0 +1,673 @@
+/**
+ * Ledger -> report figures. Read-only: SELECTs on the namespace database's tables and on
+ * system.tables / system.parts, nothing else. Tables are addressed `db.table` like the
+ * rest of the code; every value from the command line travels as a query parameter.
+ * A table that does not exist (a ledger never written) reads as empty.
+ */
+import { chTs, msFromChTs } from '../adapters/clickhouse/rows.js';
+import type { LedgerStore } from '../ports/ledger.js';
+import {
+  ACCOUNT_EVENTS_CAP_BYTES_PER_DAY,
+  ACCOUNT_EVENTS_CAP_ROWS_PER_SEC,
+  addAggregates,
+  type CapitalChange,
+  type DailyKpis,
+  type DistStats,
+  EMPTY_AGGREGATE,
+  type EquityPoint,
+  type EquitySource,
+  type ExitLegReasonRow,
+  type ExitReasonRow,
+  emptyStats,
+  equityCurve,
+  type InitialCapitalSource,
+  iso,
+  kpis,
+  LATENCY_LEGS,
+  type LatencyColumn,
+  maxDrawdown,
+  type OrderStatusRow,
+  type RawEquityPoint,
+  type ReportFigures,
+  type RunInfo,
+  rate,
+  SLIPPAGE_KINDS,
+  type SlippageColumn,
+  type TableRate,
+  type TradeAggregate,
+  verdict,
+} from './figures.js';
+import { ReportInputError, type ReportScope } from './scope.js';
+
+export type LedgerReader = Pick<LedgerStore, 'database' | 'query'>;
+
+export interface CollectOptions {
+  readonly scope: ReportScope;
+  /** Initial capital when the ledger cannot tell (no trade, no status tick): the configured one. */
+  readonly fallbackCapital?: number;
+  readonly spoolDepth?: number | null;
+  /** At most this many most recent orders feed the histograms (default 100,000). */
+  readonly samplesLimit?: number;
+  /** Status ticks are thinned to at most about this many points (default 4,000). */
+  readonly maxEquityPoints?: number;
+  readonly now?: Date;
+}
+
+/** Tables with a run_id column (trade_exit_legs has a fixed BLUE column set without one). */
+const RUN_TABLES = new Set([
+  'v7_decision_events',
+  'position_state',
+  'trade_events',
+  'trade_reconstruction',
+  'account_events',
+  'account_events_debug',
+  'status_snapshots',
+  'adaptive_exit_shadow',
+  'execution_quality',
+]);
+
+/** Display order of the data-rate table; tables not listed follow by name. */
+const TABLE_ORDER = [
+  'v7_decision_events',
+  'position_state',
+  'trade_events',
+  'trade_exit_legs',
+  'trade_reconstruction',
+  'account_events',
+  'account_events_debug',
+  'status_snapshots',
+  'adaptive_exit_shadow',
+  'execution_quality',
+];
+
+type Num = number | string | null;
+const num = (v: Num | undefined): number => (v === null || v === undefined ? 0 : Number(v));
+const numOrNull = (v: Num | undefined): number | null => {
+  if (v === null || v === undefined) return null;
+  const n = Number(v);
+  return Number.isFinite(n) ? n : null;
+};
+
+class Query {
+  readonly db: string;
+  readonly params: Record<string, unknown> = {};
+
+  constructor(
+    private readonly ledger: LedgerReader,
+    private readonly scope: ReportScope,
+    readonly tables: ReadonlySet<string>,
+  ) {
+    this.db = ledger.database;
+    if (scope.fromMs !== null) this.params.from = chTs(scope.fromMs);
+    if (scope.toMs !== null) this.params.to = chTs(scope.toMs);
+    if (scope.runId !== null) this.params.run = scope.runId;
+  }
+
+  has(table: string): boolean {
+    return this.tables.has(table);
+  }
+
+  t(table: string): string {
+    return `${this.db}.${table}`;
+  }
+
+  /** The scope as a WHERE condition on `table` (always valid SQL; `1` when unscoped). */
+  where(table: string, opts: { run?: boolean } = {}): string {
+    const c: string[] = [];
+    if (this.scope.fromMs !== null) c.push(`ts >= {from:DateTime64(3, 'UTC')}`);
+    if (this.scope.toMs !== null) c.push(`ts < {to:DateTime64(3, 'UTC')}`);
+    if (this.scope.runId !== null && opts.run !== false) {
+      if (RUN_TABLES.has(table)) c.push('run_id = {run:String}');
+      else if (this.has('position_state'))
+        // No run_id column: the rows of the trades the run handled.
+        c.push(`trade_id IN (SELECT trade_id FROM ${this.t('position_state')} WHERE run_id = {run:String})`);
+      else c.push('0');
+    }
+    return c.length ? c.join(' AND ') : '1';
+  }
+
+  rows<T>(sql: string, extra: Record<string, unknown> = {}): Promise<T[]> {
+    return this.ledger.query<T>(sql, { ...this.params, ...extra });
+  }
+}
+
+export async function collectFigures(ledger: LedgerReader, o: CollectOptions): Promise<ReportFigures> {
+  const db = ledger.database;
+  const tableRows = await ledger.query<{ name: string }>(
+    `SELECT name FROM system.tables WHERE database = {db:String} AND engine LIKE '%MergeTree' ORDER BY name`,
+    { db },
+  );
+  const q = new Query(ledger, o.scope, new Set(tableRows.map((r) => r.name)));
+  const notes: string[] = [];
+
+  const allRuns = await runs(q, false);
+  if (o.scope.runId !== null && !allRuns.some((r) => r.runId === o.scope.runId)) {
+    const known = allRuns.slice(-10).map((r) => r.runId);
+    throw new ReportInputError(
+      `--run-id ${o.scope.runId}: no such run in ${db}` +
+        (known.length ? ` (runs: ${known.join(', ')})` : ' (the ledger has no runs)'),
+    );
+  }
+  const runsInWindow = await runs(q, true);
+  if (o.scope.runId === null && overlapping(runsInWindow))
+    notes.push(
+      `${runsInWindow.length} runs overlap in time in this window (e.g. the same data replayed twice): ` +
+        'the equity curve mixes them; pick one with --run-id.',
+    );
+
+  const capital = await capitalFigures(q, o.fallbackCapital);
+  const initial = capital.initial;
+  const trades = await tradeFigures(q);
+  const equity = await equityFigures(q, capital, o.maxEquityPoints ?? 4000);
+  if (equity.source === 'trade_events')
+    notes.push(
+      'no status ticks in scope: the equity curve is initial capital + cumulative net PnL of the trades.',
+    );
+  if (initial === null) notes.push('initial capital unknown: ROI figures are left out.');
+  else if (capital.initialSource === 'config')
+    notes.push(`initial capital ${initial} is the configured one (the ledger has no trade or status tick).`);
+
+  // Open-equity ROI: the equity change, operator capital changes taken out.
+  const lastPerf = equity.curve.at(-1)?.performanceEquity;
+  const overallOpenChange =
+    equity.source === 'status_snapshots' && initial !== null && lastPerf !== undefined
+      ? lastPerf - initial
+      : null;
+  const days = new Set<string>([...trades.daily.keys(), ...equity.dayEnd.keys()]);
+  let prevEnd: number | null = initial;
+  const daily: DailyKpis[] = [...days].sort().map((day) => {
+    const agg = trades.daily.get(day) ?? EMPTY_AGGREGATE;
+    const end = equity.dayEnd.get(day);
+    let change: number | null = null;
+    if (end !== undefined) {
+      change = prevEnd === null ? null : end.performanceEquity - prevEnd;
+      prevEnd = end.performanceEquity;
+    }
+    return { day, ...kpis(agg, initial, change), endEquity: end?.equity ?? null };
+  });
+  if (capital.openTradeId !== '' && capital.final !== null && initial !== null) {
+    const effect = capital.final - initial - capitalChanges(capital) - trades.total.netPnl;
+    notes.push(
+      `trade ${capital.openTradeId} is open at the last status tick: its fees and exits so far ` +
+        `(${effect.toFixed(2)} USDT) are in the final capital and equity but in no trade_events row yet.`,
+    );
+  }
+  const dd = maxDrawdown(equity.curve);
+  const overall = {
+    ...kpis(trades.total, initial, overallOpenChange),
+    maxDrawdownPct: dd.pct,
+    maxDrawdown: dd.usd,
+  };
+  const noTrades = trades.total.trades === 0;
+  if (noTrades) notes.unshift('no trades: the ledger holds no completed trade (trade_events) in this scope.');
+
+  const execution = await executionFigures(q, o.samplesLimit ?? 100_000);
+  if (execution.samplesTruncated)
+    notes.push(
+      `the histograms show the ${execution.samplesLimit} most recent orders of ${execution.orders}; the statistics cover all of them.`,
+    );
+  const rates = await dataRates(q);
+  if (rates.spanSeconds !== null && rates.spanSeconds < 3600)
+    notes.push(
+      `the scope covers only ${rates.spanSeconds.toFixed(0)} s of ledger time: per-day rates are extrapolated from that span.`,
+    );
+  if (o.spoolDepth)
+    notes.push(`${o.spoolDepth} spooled batch(es) are not in ClickHouse yet, so not in this report.`);
+
+  return {
+    version: 1,
+    generatedAt: (o.now ?? new Date()).toISOString(),
+    database: db,
+    scope: {
+      runId: o.scope.runId,
+      from: o.scope.fromMs === null ? null : iso(o.scope.fromMs),
+      to: o.scope.toMs === null ? null : iso(o.scope.toMs),
+      coveredFrom: rates.coveredFrom,
+      coveredTo: rates.coveredTo,
+      spanSeconds: rates.spanSeconds,
+      runs: runsInWindow,
+    },
+    capital: {
+      initial,
+      initialSource: capital.initialSource,
+      initialTs: capital.initialTs === null ? null : iso(capital.initialTs),
+      final: capital.final,
+      finalEquity: equity.source === 'status_snapshots' ? (equity.curve.at(-1)?.equity ?? null) : null,
+      adjustments: capitalChanges(capital),
+      openTradeAtEnd: capital.openTradeId === '' ? null : capital.openTradeId,
+    },
+    noTrades,
+    overall,
+    daily,
+    exitsByReason: trades.byReason,
+    exitLegsByReason: trades.legsByReason,
+    execution: {
+      orders: execution.orders,
+      byStatus: execution.byStatus,
+      latency: execution.latency,
+      slippage: execution.slippage,
+    },
+    dataRates: { spanSeconds: rates.spanSeconds, tables: rates.tables, accountEvents: rates.accountEvents },
+    series: {
+      equitySource: equity.source,
+      equityBucketMs: equity.bucketMs,
+      equity: equity.curve,
+      latencySamples: execution.latencySamples,
+      slippageSamples: execution.slippageSamples,
+      samplesLimit: execution.samplesLimit,
+      samplesTruncated: execution.samplesTruncated,
+    },
+    spoolDepth: o.spoolDepth ?? null,
+    notes,
+  };
+}
+
+// ---- runs -------------------------------------------------------------------------------------
+
+async function runs(q: Query, windowed: boolean): Promise<RunInfo[]> {
+  const parts = [...RUN_TABLES]
+    .filter((t) => q.has(t))
+    .map((t) => `SELECT run_id, ts FROM ${q.t(t)} WHERE ${windowed ? q.where(t, { run: false }) : '1'}`);
+  if (parts.length === 0) return [];
+  const rows = await q.rows<{ run_id: string; first: string; last: string; n: Num }>(
+    `SELECT run_id, min(ts) AS first, max(ts) AS last, count() AS n FROM (${parts.join(' UNION ALL ')}) ` +
+      'GROUP BY run_id ORDER BY first, run_id',
+  );
+  return rows.map((r) => ({
+    runId: r.run_id,
+    firstTs: iso(msFromChTs(r.first)),
+    lastTs: iso(msFromChTs(r.last)),
+    rows: num(r.n),
+  }));
+}
+
+const capitalChanges = (c: CapitalInfo): number => c.changes.reduce((s, x) => s + x.delta, 0);
+
+function overlapping(rs: readonly RunInfo[]): boolean {
+  for (let i = 1; i < rs.length; i++) if (rs[i]!.firstTs < rs[i - 1]!.lastTs) return true;
+  return false;
+}
+
+// ---- capital ----------------------------------------------------------------------------------
+
+interface CapitalInfo {
+  readonly initial: number | null;
+  readonly initialSource: InitialCapitalSource;
+  readonly initialTs: number | null;
+  readonly final: number | null;
+  readonly changes: CapitalChange[];
+  /** The open trade of the last status tick ('' when flat or unknown). */
+  readonly openTradeId: string;
+}
+
+/**
+ * Initial capital, from the ledger: the capital at the earlier of the first status row
+ * (a tick's capital, or an operator change's capital before its delta) and the first
+ * trade's entry (its capital_after less its net PnL). The configured capital only when
+ * the ledger has neither.
+ */
+async function capitalFigures(q: Query, fallback: number | undefined): Promise<CapitalInfo> {
+  let snap: { ts: number; capital: number } | null = null;
+  let lastSnap: { ts: number; capital: number; openTradeId: string } | null = null;
+  let changes: CapitalChange[] = [];
+  if (q.has('status_snapshots')) {
+    const w = q.where('status_snapshots');
+    const t = q.t('status_snapshots');
+    type S = { ts: string; kind: string; capital: number; capital_delta: number; open_trade_id: string };
+    const [first] = await q.rows<S>(
+      `SELECT ts, kind, capital, capital_delta, open_trade_id FROM ${t} WHERE ${w} ORDER BY ts, event_seq LIMIT 1`,
+    );
+    const [last] = await q.rows<S>(
+      `SELECT ts, kind, capital, capital_delta, open_trade_id FROM ${t} WHERE ${w} AND kind = 'TICK' ORDER BY ts DESC, event_seq DESC LIMIT 1`,
+    );
+    if (first)
+      snap = {
+        ts: msFromChTs(first.ts),
+        capital: first.kind === 'TICK' ? first.capital : first.capital - first.capital_delta,
+      };
+    if (last) lastSnap = { ts: msFromChTs(last.ts), capital: last.capital, openTradeId: last.open_trade_id };
+    const adj = await q.rows<{ ts: string; capital_delta: number }>(
+      `SELECT ts, capital_delta FROM ${t} WHERE ${w} AND kind != 'TICK' ORDER BY ts, event_seq`,
+    );
+    changes = adj.map((a) => ({ ts: msFromChTs(a.ts), delta: a.capital_delta }));
+  }
+  let trade: { ts: number; capital: number } | null = null;
+  let lastTrade: { ts: number; capital: number } | null = null;
+  if (q.has('trade_events')) {
+    const w = q.where('trade_events');
+    const t = q.t('trade_events');
+    const [first] = await q.rows<{ entry_ts: string; before: number }>(
+      `SELECT entry_ts, capital_after - (pnl - fees - funding) AS before FROM ${t} FINAL WHERE ${w} ORDER BY entry_ts, ts LIMIT 1`,
+    );
+    const [last] = await q.rows<{ ts: string; capital_after: number }>(
+      `SELECT ts, capital_after FROM ${t} FINAL WHERE ${w} ORDER BY ts DESC, event_seq DESC LIMIT 1`,
+    );
+    if (first) trade = { ts: msFromChTs(first.entry_ts), capital: first.before };
+    if (last) lastTrade = { ts: msFromChTs(last.ts), capital: last.capital_after };
+  }
+  const snapLast = lastSnap && (!lastTrade || lastSnap.ts >= lastTrade.ts);
+  const final = snapLast ? lastSnap!.capital : (lastTrade?.capital ?? null);
+  const end = { final, changes, openTradeId: snapLast ? lastSnap!.openTradeId : '' };
+  if (snap && (!trade || snap.ts <= trade.ts))
+    return { initial: snap.capital, initialSource: 'status_snapshot', initialTs: snap.ts, ...end };
+  if (trade) return { initial: trade.capital, initialSource: 'first_trade', initialTs: trade.ts, ...end };
+  if (fallback !== undefined) return { initial: fallback, initialSource: 'config', initialTs: null, ...end };
+  return { initial: null, initialSource: 'none', initialTs: null, ...end };
+}
+
+// ---- trades -----------------------------------------------------------------------------------
+
+interface TradeFigures {
+  readonly total: TradeAggregate;
+  readonly daily: Map<string, TradeAggregate>;
+  readonly byReason: ExitReasonRow[];
+  readonly legsByReason: ExitLegReasonRow[];
+}
+
+/** trade_events read FINAL: one row per trade_id however often its terminal row was stored. */
+async function tradeFigures(q: Query): Promise<TradeFigures> {
+  const daily = new Map<string, TradeAggregate>();
+  let total = EMPTY_AGGREGATE;
+  const byReason: ExitReasonRow[] = [];
+  const legsByReason: ExitLegReasonRow[] = [];
+  const aggCols =
+    'count() AS trades, countIf(pnl - fees - funding > 0) AS wins, countIf(pnl - fees - funding < 0) AS losses, ' +
+    'sum(pnl) AS realized_sum, sum(fees) AS fees_sum, sum(funding) AS funding_sum, sum(pnl - fees - funding) AS net_sum';
+  type Agg = {
+    trades: Num;
+    wins: Num;
+    losses: Num;
+    realized_sum: number;
+    fees_sum: number;
+    funding_sum: number;
+    net_sum: number;
+  };
+  const agg = (r: Agg): TradeAggregate => ({
+    trades: num(r.trades),
+    wins: num(r.wins),
+    losses: num(r.losses),
+    realizedPnl: num(r.realized_sum),
+    fees: num(r.fees_sum),
+    funding: num(r.funding_sum),
+    netPnl: num(r.net_sum),
+  });
+  if (q.has('trade_events')) {
+    const t = q.t('trade_events');
+    const w = q.where('trade_events');
+    for (const r of await q.rows<Agg & { day: string }>(
+      `SELECT toString(toDate(ts)) AS day, ${aggCols} FROM ${t} FINAL WHERE ${w} GROUP BY day ORDER BY day`,
+    )) {
+      const a = agg(r);
+      daily.set(r.day, a);
+      total = addAggregates(total, a);
+    }
+    for (const r of await q.rows<Agg & { reason: string }>(
+      `SELECT exit_reason AS reason, ${aggCols} FROM ${t} FINAL WHERE ${w} GROUP BY reason ORDER BY trades DESC, reason`,
+    )) {
+      const a = agg(r);
+      byReason.push({
+        reason: r.reason,
+        trades: a.trades,
+        wins: a.wins,
+        losses: a.losses,
+        realizedPnl: a.realizedPnl,
+        netPnl: a.netPnl,
+        sharePct: total.trades ? (a.trades / total.trades) * 100 : 0,
+      });
+    }
+  }
+  if (q.has('trade_exit_legs')) {
+    for (const r of await q.rows<{ reason: string; legs: Num; pnl: number }>(
+      `SELECT reason, count() AS legs, sum(pnl_leg) AS pnl FROM ${q.t('trade_exit_legs')} WHERE ${q.where('trade_exit_legs')} ` +
+        'GROUP BY reason ORDER BY legs DESC, reason',
+    ))
+      legsByReason.push({ reason: r.reason, legs: num(r.legs), pnl: num(r.pnl) });
+  }
+  return { total, daily, byReason, legsByReason };
+}
+
+// ---- equity -----------------------------------------------------------------------------------
+
+interface EquityFigures {
+  readonly source: EquitySource;
+  readonly bucketMs: number;
+  readonly curve: EquityPoint[];
+  /** Per UTC day, the curve's state at the day's last status tick. */
+  readonly dayEnd: Map<string, { equity: number; performanceEquity: number }>;
+}
+
+async function equityFigures(q: Query, cap: CapitalInfo, maxPoints: number): Promise<EquityFigures> {
+  const none: EquityFigures = { source: 'none', bucketMs: 0, curve: [], dayEnd: new Map() };
+  const start: RawEquityPoint[] =
+    cap.initial !== null && cap.initialTs !== null
+      ? [{ ts: cap.initialTs, capital: cap.initial, equity: cap.initial }]
+      : [];
+  if (q.has('status_snapshots')) {
+    const t = q.t('status_snapshots');
+    const w = `${q.where('status_snapshots')} AND kind = 'TICK'`;
+    const [span] = await q.rows<{ n: Num; a: Num; b: Num }>(
+      `SELECT count() AS n, min(toUnixTimestamp64Milli(ts)) AS a, max(toUnixTimestamp64Milli(ts)) AS b FROM ${t} WHERE ${w}`,
+    );
+    if (num(span?.n) > 0) {
+      const n = num(span?.n);
+      const bucketMs =
+        n > maxPoints ? Math.max(1, Math.ceil((num(span?.b) - num(span?.a) + 1) / maxPoints)) : 0;
+      const key = bucketMs ? `intDiv(toUnixTimestamp64Milli(ts), ${bucketMs})` : 'toUnixTimestamp64Milli(ts)';
+      type B = { t: Num; cap_last: number; eq_last: number; lo: number; hi: number };
+      const rows = await q.rows<B>(
+        `SELECT max(toUnixTimestamp64Milli(ts)) AS t, argMax(capital, (ts, event_seq)) AS cap_last, ` +
+          `argMax(equity, (ts, event_seq)) AS eq_last, min(equity) AS lo, max(equity) AS hi ` +
+          `FROM ${t} WHERE ${w} GROUP BY ${key} ORDER BY t`,
+      );
+      const raw: RawEquityPoint[] = rows.map((r) => ({
+        ts: num(r.t),
+        capital: r.cap_last,
+        equity: r.eq_last,
+        minEquity: r.lo,
+        maxEquity: r.hi,
+      }));
+      const first = raw[0];
+      const points = first && start[0] && start[0].ts < first.ts ? [...start, ...raw] : raw;
+      const curve = equityCurve(points, cap.changes);
+      // Exact end-of-day equity, whatever the thinning.
+      const ends = await q.rows<{ day: string; t: Num; eq_last: number }>(
+        `SELECT toString(toDate(ts)) AS day, max(toUnixTimestamp64Milli(ts)) AS t, argMax(equity, (ts, event_seq)) AS eq_last ` +
+          `FROM ${t} WHERE ${w} GROUP BY day ORDER BY day`,
+      );
+      const adjUpTo = (ms: number) => cap.changes.filter((c) => c.ts <= ms).reduce((s, c) => s + c.delta, 0);
+      const dayEnd = new Map(
+        ends.map((e) => [e.day, { equity: e.eq_last, performanceEquity: e.eq_last - adjUpTo(num(e.t)) }]),
+      );
+      return { source: 'status_snapshots', bucketMs, curve, dayEnd };
+    }
+  }
+  if (q.has('trade_events') && cap.initial !== null) {
+    const rows = await q.rows<{ t: Num; net: number }>(
+      `SELECT toUnixTimestamp64Milli(ts) AS t, pnl - fees - funding AS net FROM ${q.t('trade_events')} FINAL ` +
+        `WHERE ${q.where('trade_events')} ORDER BY ts, event_seq`,
+    );
+    if (rows.length === 0) return none;
+    let c = cap.initial;
+    const raw: RawEquityPoint[] = [
+      ...start,
+      ...rows.map((r) => {
+        c += r.net;
+        return { ts: num(r.t), capital: c, equity: c };
+      }),
+    ];
+    return { source: 'trade_events', bucketMs: 0, curve: equityCurve(raw, []), dayEnd: new Map() };
+  }
+  return none;
+}
+
+// ---- execution quality ------------------------------------------------------------------------
+
+interface ExecutionFigures {
+  readonly orders: number;
+  readonly byStatus: OrderStatusRow[];
+  readonly latency: ReportFigures['execution']['latency'];
+  readonly slippage: ReportFigures['execution']['slippage'];
+  readonly latencySamples: Record<LatencyColumn, number[]>;
+  readonly slippageSamples: Record<SlippageColumn, number[]>;
+  readonly samplesLimit: number;
+  readonly samplesTruncated: boolean;
+}
+
+async function executionFigures(q: Query, samplesLimit: number): Promise<ExecutionFigures> {
+  const cols = [...LATENCY_LEGS.map((l) => l.column), ...SLIPPAGE_KINDS.map((s) => s.column)];
+  const stats = new Map<string, DistStats>(cols.map((c) => [c, emptyStats()]));
+  const samples = new Map<string, number[]>(cols.map((c) => [c, []]));
+  let orders = 0;
+  const byStatus: OrderStatusRow[] = [];
+  if (q.has('execution_quality')) {
+    const t = q.t('execution_quality');
+    const w = q.where('execution_quality');
+    for (const r of await q.rows<{ purpose: string; final_status: string; n: Num }>(
+      `SELECT purpose, final_status, count() AS n FROM ${t} WHERE ${w} GROUP BY purpose, final_status ORDER BY purpose, final_status`,
+    )) {
+      byStatus.push({ purpose: r.purpose, finalStatus: r.final_status, orders: num(r.n) });
+      orders += num(r.n);
+    }
+    const select = cols
+      .map(
+        (c, i) =>
+          `count(${c}) AS n${i}, avg(${c}) AS mean${i}, min(${c}) AS min${i}, max(${c}) AS max${i}, ` +
+          `quantilesExact(0.1, 0.5, 0.9, 0.99)(${c}) AS q${i}`,
+      )
+      .join(', ');
+    const [row] = await q.rows<Record<string, Num | Num[]>>(`SELECT ${select} FROM ${t} WHERE ${w}`);
+    cols.forEach((c, i) => {
+      const n = num(row?.[`n${i}`] as Num);
+      if (n === 0) return;
+      const qs = (row?.[`q${i}`] as Num[] | undefined) ?? [];
+      stats.set(c, {
+        count: n,
+        mean: numOrNull(row?.[`mean${i}`] as Num),
+        min: numOrNull(row?.[`min${i}`] as Num),
+        p10: numOrNull(qs[0]),
+        p50: numOrNull(qs[1]),
+        p90: numOrNull(qs[2]),
+        p99: numOrNull(qs[3]),
+        max: numOrNull(row?.[`max${i}`] as Num),
+      });
+    });
+    if (orders > 0) {
+      const recent = await q.rows<Record<string, Num>>(
+        `SELECT ${cols.join(', ')} FROM ${t} WHERE ${w} ORDER BY ts DESC, event_seq DESC LIMIT {lim:UInt32}`,
+        { lim: samplesLimit },
+      );
+      for (const r of recent.reverse())
+        for (const c of cols) {
+          const v = numOrNull(r[c]);
+          if (v !== null) samples.get(c)!.push(v);
+        }
+    }
+  }
+  return {
+    orders,
+    byStatus,
+    latency: LATENCY_LEGS.map((l) => ({ column: l.column, label: l.label, stats: stats.get(l.column)! })),
+    slippage: SLIPPAGE_KINDS.map((s) => ({ column: s.column, label: s.label, stats: stats.get(s.column)! })),
+    latencySamples: Object.fromEntries(LATENCY_LEGS.map((l) => [l.column, samples.get(l.column)!])) as Record<
+      LatencyColumn,
+      number[]
+    >,
+    slippageSamples: Object.fromEntries(
+      SLIPPAGE_KINDS.map((s) => [s.column, samples.get(s.column)!]),
+    ) as Record<SlippageColumn, number[]>,
+    samplesLimit,
+    samplesTruncated: orders > samplesLimit,
+  };
+}
+
+// ---- data rates -------------------------------------------------------------------------------
+
+interface DataRates {
+  readonly spanSeconds: number | null;
+  readonly coveredFrom: string | null;
+  readonly coveredTo: string | null;
+  readonly tables: TableRate[];
+  readonly accountEvents: ReportFigures['dataRates']['accountEvents'];
+}
+
+async function dataRates(q: Query): Promise<DataRates> {
+  const names = [...q.tables].sort((a, b) => order(a) - order(b) || a.localeCompare(b));
+  type P = { table: string; part_rows: Num; c: Num; u: Num };
+  const parts = new Map(
+    (
+      await q.rows<P>(
+        'SELECT table, sum(rows) AS part_rows, sum(data_compressed_bytes) AS c, sum(data_uncompressed_bytes) AS u ' +
+          'FROM system.parts WHERE database = {db:String} AND active GROUP BY table',
+        { db: q.db },
+      )
+    ).map((p) => [p.table, p]),
+  );
+  type C = { name: string; n: Num; a: Num; b: Num };
+  const counts = names.length
+    ? await q.rows<C>(
+        names
+          .map(
+            (t, i) =>
+              `SELECT {t${i}:String} AS name, count() AS n, min(toUnixTimestamp64Milli(ts)) AS a, ` +
+              `max(toUnixTimestamp64Milli(ts)) AS b FROM ${q.t(t)} WHERE ${q.where(t)}`,
+          )
+          .join(' UNION ALL '),
+        Object.fromEntries(names.map((t, i) => [`t${i}`, t])),
+      )
+    : [];
+  const byName = new Map(counts.map((c) => [c.name, c]));
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  for (const c of counts)
+    if (num(c.n) > 0) {
+      lo = Math.min(lo, num(c.a));
+      hi = Math.max(hi, num(c.b));
+    }
+  const covered = Number.isFinite(lo);
+  const spanSeconds = covered ? (hi - lo) / 1000 : null;
+  const tables: TableRate[] = names.map((table) => {
+    const c = byName.get(table);
+    const p = parts.get(table);
+    const rows = num(c?.n);
+    const tableRows = num(p?.part_rows);
+    const share = tableRows > 0 ? Math.min(1, rows / tableRows) : 0;
+    const compressedBytes = num(p?.c) * share;
+    const uncompressedBytes = num(p?.u) * share;
+    return {
+      table,
+      rows,
+      tableRows,
+      firstTs: rows > 0 ? iso(num(c?.a)) : null,
+      lastTs: rows > 0 ? iso(num(c?.b)) : null,
+      compressedBytes,
+      uncompressedBytes,
+      bytesEstimated: rows !== tableRows,
+      rowsPerSec: rate(rows, spanSeconds, 'second'),
+      compressedBytesPerDay: rate(compressedBytes, spanSeconds, 'day'),
+      uncompressedBytesPerDay: rate(uncompressedBytes, spanSeconds, 'day'),
+    };
+  });
+  const acct = tables.find((t) => t.table === 'account_events');
+  const bytesPerDay = acct ? acct.compressedBytesPerDay : null;
+  const rowsPerSec = acct ? acct.rowsPerSec : null;
+  return {
+    spanSeconds,
+    coveredFrom: covered ? iso(lo) : null,
+    coveredTo: covered ? iso(hi) : null,
+    tables,
+    accountEvents: {
+      capBytesPerDay: ACCOUNT_EVENTS_CAP_BYTES_PER_DAY,
+      bytesPerDay,
+      uncompressedBytesPerDay: acct ? acct.uncompressedBytesPerDay : null,
+      verdict: verdict(bytesPerDay, ACCOUNT_EVENTS_CAP_BYTES_PER_DAY),
+      capRowsPerSec: ACCOUNT_EVENTS_CAP_ROWS_PER_SEC,
+      rowsPerSec,
+      rowsVerdict: verdict(rowsPerSec, ACCOUNT_EVENTS_CAP_ROWS_PER_SEC),
+    },
+  };
+}
+
+function order(table: string): number {
+  const i = TABLE_ORDER.indexOf(table);
+  return i < 0 ? TABLE_ORDER.length : i;
+}
