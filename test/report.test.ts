@@ -38,6 +38,8 @@ describe('pink report on a replayed ledger', () => {
   let replay: CliResult;
   let report: CliResult;
   let windowed: CliResult;
+  let capitalOk: CliResult;
+  let capitalOff: CliResult;
   let json: Json;
   let html: string;
   let win: { from: string; to: string; runId: string };
@@ -71,6 +73,29 @@ describe('pink report on a replayed ledger', () => {
       env,
     );
     expect(windowed.code, windowed.stderr).toBe(0);
+    // Capital replay on a run that ends flat, against its final capital (a replay leaves no
+    // journal: the live capital is given explicitly).
+    const flatEnv = { PINK_VAR_DIR: join(dir, 'flat'), PINK_CLICKHOUSE_DIR: join(dir, 'flat', 'clickhouse') };
+    const flat = pink(['replay', '--data', scans, '--flatten-at-end'], flatEnv);
+    expect(flat.code, flat.stderr).toBe(0);
+    const finalCapital = /capital\s+[\d.]+ -> ([\d.]+)/.exec(flat.stdout)?.[1];
+    expect(finalCapital).toBeDefined();
+    // The summary prints capital to the cent.
+    capitalOk = pink(
+      ['report', '--capital-replay', '--live-capital', finalCapital as string, '--tolerance', '0.005'],
+      flatEnv,
+    );
+    capitalOff = pink(
+      [
+        'report',
+        '--capital-replay',
+        '--live-capital',
+        String(Number(finalCapital) + 1),
+        '--tolerance',
+        '0.005',
+      ],
+      flatEnv,
+    );
 
     const { client } = await createClickHouseClient({ dataDir: env.PINK_CLICKHOUSE_DIR });
     const rows = async <T>(query: string, query_params?: Record<string, unknown>) =>
@@ -112,6 +137,13 @@ describe('pink report on a replayed ledger', () => {
       await client.close();
     }
   }, 300_000);
+
+  it('--capital-replay recomputes capital from status_snapshots + deduplicated trade_events and checks the live capital', () => {
+    expect(capitalOk.code, capitalOk.stdout + capitalOk.stderr).toBe(0);
+    expect(capitalOk.stdout).toMatch(/EQUAL \(within 0\.005\)/);
+    expect(capitalOff.code).toBe(1);
+    expect(capitalOff.stdout).toMatch(/DIFFERENT/);
+  });
 
   it('writes report.html, report.json and one .svg per plot, and prints where report.html is last', () => {
     for (const f of [

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { describeJsonTextProblem, jsonTextProblem } from '../adapters/files/scan-lines.js';
+import { DEFAULT_ACCOUNT_VOLUME, TRACKED_FIELDS } from '../domain/account-volume.js';
 import { lookupNamespace } from '../domain/namespaces.js';
 
 /** An http(s) URL: `localhost:8123` or `ftp://…` parse as URLs but name no server the clients can use. */
@@ -34,6 +35,22 @@ const SimSchema = z
     slippageJitterBps: z.number().min(0).max(1000).default(1),
     rejectRate: z.number().min(0).max(1).default(0),
     externalCloseRate: z.number().min(0).max(1).default(0),
+  })
+  .strict();
+
+const Tolerance = z
+  .object({ abs: z.number().min(0).finite().optional(), rel: z.number().min(0).finite().optional() })
+  .strict();
+
+/** DESIGN.md §7: account_events volume control. Position, capital and open notional changes are never suppressed. */
+const AccountEventsSchema = z
+  .object({
+    minIntervalMs: z.number().int().min(0).max(3_600_000).default(DEFAULT_ACCOUNT_VOLUME.minIntervalMs),
+    capRowsPerSec: z.number().positive().finite().default(DEFAULT_ACCOUNT_VOLUME.capRowsPerSec),
+    windowMs: z.number().int().min(1000).max(86_400_000).default(DEFAULT_ACCOUNT_VOLUME.windowMs),
+    alertAfterWindows: z.number().int().min(1).max(1000).default(DEFAULT_ACCOUNT_VOLUME.alertAfterWindows),
+    debug: z.boolean().default(false),
+    tolerances: z.partialRecord(z.enum(TRACKED_FIELDS), Tolerance).default({}),
   })
   .strict();
 
@@ -99,6 +116,9 @@ export const ConfigSchema = z
     seed: z.number().int().default(42),
     heartbeatMs: z.number().int().min(100).default(5000),
     sim: SimSchema.default(SimSchema.parse({})),
+    accountEvents: AccountEventsSchema.default(AccountEventsSchema.parse({})),
+    scanSource: z.enum(['simulator', 'features']).default('simulator'),
+    featuresKey: z.string().min(1).default('latest_eigen_scan'),
   })
   .strict();
 
@@ -148,6 +168,35 @@ export const CONFIG_DOCS: Readonly<Record<string, readonly [string, string]>> = 
   assets: ['PINK_ASSETS', '`pink run` simulated market size'],
   seed: ['PINK_SEED', '`pink run` simulated market seed'],
   heartbeatMs: ['PINK_HEARTBEAT_MS', 'state heartbeat / status cadence'],
+  scanSource: [
+    'PINK_SCAN_SOURCE',
+    '`pink run` without --data: `simulator` (built-in market + sensing) or `features` (live scans from the read-only map DOLPHIN_FEATURES)',
+  ],
+  featuresKey: [
+    'PINK_FEATURES_KEY',
+    'the DOLPHIN_FEATURES key the features service writes the latest scan under',
+  ],
+  'accountEvents.minIntervalMs': [
+    'PINK_ACCOUNT_EVENTS_MIN_INTERVAL_MS',
+    'account_events: minimum spacing of rows without a never-suppressed change (DESIGN.md §7)',
+  ],
+  'accountEvents.capRowsPerSec': [
+    'PINK_ACCOUNT_EVENTS_CAP_ROWS_PER_SEC',
+    'account_events: rows/s cap, averaged over a window',
+  ],
+  'accountEvents.windowMs': ['PINK_ACCOUNT_EVENTS_WINDOW_MS', 'account_events: cap window length'],
+  'accountEvents.alertAfterWindows': [
+    'PINK_ACCOUNT_EVENTS_ALERT_AFTER_WINDOWS',
+    'account_events: alert after this many consecutive windows over the cap',
+  ],
+  'accountEvents.debug': [
+    'PINK_ACCOUNT_EVENTS_DEBUG',
+    'account_events: debug mode, every snapshot also to account_events_debug (`1`/`true`)',
+  ],
+  'accountEvents.tolerances': [
+    '-',
+    'account_events: per-field material-change tolerances {abs, rel} for capital, positionQty, openNotional, openPositions, equity, leverage, realizedPnl, fees, funding, adjustments',
+  ],
   sim: [
     '-',
     'sim venue: seed, latencyMs, ackMs, partialFills, feeRate, slippageBps, slippageJitterBps, rejectRate, externalCloseRate',
@@ -214,6 +263,27 @@ function fromEnv(env: Env): Record<string, unknown> {
       throw new ConfigError(`HAZELCAST_MEMBERS="${env.HAZELCAST_MEMBERS}": member ${empty + 1} is empty`);
   }
   if (str('HAZELCAST_CLUSTER_NAME')) hz.clusterName = env.HAZELCAST_CLUSTER_NAME;
+  const ae: Record<string, unknown> = {};
+  for (const [k, name] of [
+    ['minIntervalMs', 'PINK_ACCOUNT_EVENTS_MIN_INTERVAL_MS'],
+    ['capRowsPerSec', 'PINK_ACCOUNT_EVENTS_CAP_ROWS_PER_SEC'],
+    ['windowMs', 'PINK_ACCOUNT_EVENTS_WINDOW_MS'],
+    ['alertAfterWindows', 'PINK_ACCOUNT_EVENTS_ALERT_AFTER_WINDOWS'],
+  ] as const) {
+    const v = str(name);
+    if (v !== undefined) ae[k] = numberFromEnv(name, v);
+  }
+  const debug = str('PINK_ACCOUNT_EVENTS_DEBUG')?.trim().toLowerCase();
+  if (debug !== undefined) {
+    if (!['1', '0', 'true', 'false'].includes(debug))
+      throw new ConfigError(
+        `PINK_ACCOUNT_EVENTS_DEBUG="${env.PINK_ACCOUNT_EVENTS_DEBUG}" must be 1, 0, true or false`,
+      );
+    ae.debug = debug === '1' || debug === 'true';
+  }
+  if (Object.keys(ae).length) out.accountEvents = ae;
+  if (str('PINK_SCAN_SOURCE')) out.scanSource = env.PINK_SCAN_SOURCE;
+  if (str('PINK_FEATURES_KEY')) out.featuresKey = env.PINK_FEATURES_KEY;
   if (Object.keys(ch).length) out.clickhouse = ch;
   if (Object.keys(hz).length) out.hazelcast = hz;
   return out;

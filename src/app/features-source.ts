@@ -6,6 +6,7 @@
  * re-published scan (same scan number as the last one passed on) is skipped, not
  * treated as bad input.
  */
+import { parseScanJson } from '../adapters/files/scan-lines.js';
 import type { StateBus } from '../ports/state-bus.js';
 import type { ScanInput } from './runtime.js';
 
@@ -65,13 +66,13 @@ export async function* featuresScans(
         continue;
       }
       const where = `${FEATURES_MAP}[${o.key}]`;
-      let value: unknown;
-      try {
-        value = JSON.parse(text);
-      } catch (err) {
-        yield { value: undefined, where, parseError: `not valid JSON (${(err as Error).message})` };
+      // The replay reader's parser: also refuses duplicate keys and integers written as fractions.
+      const parsed = parseScanJson(text);
+      if ('parseError' in parsed) {
+        yield { value: undefined, where, parseError: parsed.parseError };
         continue;
       }
+      const value = parsed.value;
       const scan = (value as { scan?: unknown } | null)?.scan;
       if (typeof scan === 'number') {
         if (scan === lastScan) {

@@ -3,8 +3,7 @@
  * specification, compiled to Vega and rendered headless (View with renderer 'none',
  * toSVG). Data is inline in the specification; nothing is loaded from anywhere.
  */
-import { parse, View } from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
 import { LATENCY_LEGS, type ReportFigures, SLIPPAGE_KINDS } from './figures.js';
 
 export type ChartName = 'equity' | 'drawdown' | 'latency' | 'slippage';
@@ -226,6 +225,8 @@ export function chartSpecs(f: ReportFigures): { specs: ChartSpec[]; skipped: Ski
 
 /** One Vega-Lite specification -> SVG text (headless Vega view). */
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  // Loaded on first use: vega and vega-lite take most of a second to import.
+  const [{ parse, View }, { compile }] = await Promise.all([import('vega'), import('vega-lite')]);
   const { spec: vg } = compile(spec);
   const view = new View(parse(vg), { renderer: 'none', logLevel: VEGA_LOG_ERROR });
   try {

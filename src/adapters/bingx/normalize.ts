@@ -105,6 +105,20 @@ export function num(row: Rec, field: string, fallback?: number): number {
   return n;
 }
 
+/** num() for a quantity or price: negative is refused, never passed on. */
+function nonNegative(row: Rec, field: string, fallback?: number): number {
+  const n = num(row, field, fallback);
+  if (n < 0) throw new BingxPayloadError(`"${field}" must be >= 0, got ${show(row[field])}`);
+  return n;
+}
+
+/** num() for a fill's quantity and price: a fill of nothing, or at no price, is refused. */
+function positive(row: Rec, field: string): number {
+  const n = num(row, field);
+  if (!(n > 0)) throw new BingxPayloadError(`"${field}" must be > 0, got ${show(row[field])}`);
+  return n;
+}
+
 /** -v without producing -0 (a zero commission is a zero fee). */
 function negate(v: number): number {
   return v === 0 ? 0 : -v;
@@ -129,7 +143,27 @@ function requiredId(row: Rec, field: string): string {
 
 function str(row: Rec, field: string): string {
   const v = row[field];
+  if (typeof v === 'object' && v !== null)
+    throw new BingxPayloadError(`"${field}" must be a string, got ${show(v)}`);
   return typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v);
+}
+
+/** A required symbol: a non-empty string, never a number or an object turned into one. */
+function symbolOf(row: Rec, field: string, context: string): string {
+  const v = row[field];
+  if (v === undefined || v === null || v === '')
+    throw new BingxPayloadError(`${context}: "${field}" is missing in ${show(row)}`);
+  if (typeof v !== 'string')
+    throw new BingxPayloadError(`${context}: "${field}" must be a string, got ${show(v)}`);
+  return v;
+}
+
+/** LONG, SHORT or BOTH ("" = BOTH); anything else would be read as BOTH and mis-sign a position. */
+function positionSideOf(row: Rec, field: string): string {
+  const v = str(row, field).toUpperCase();
+  if (v === '') return 'BOTH';
+  if (v === 'LONG' || v === 'SHORT' || v === 'BOTH') return v;
+  throw new BingxPayloadError(`"${field}" must be LONG, SHORT or BOTH, got ${show(row[field])}`);
 }
 
 function bool(row: Rec, field: string): boolean {
@@ -148,13 +182,16 @@ export function parseLeverage(v: unknown): number | null {
 
 /** Milliseconds from a number, numeric string or ISO time ("…+0800" offsets included). */
 export function parseTime(v: unknown, field = 'time'): number {
-  if (typeof v === 'number' && Number.isFinite(v)) return v;
-  if (typeof v === 'string' && /^\d+$/.test(v)) return Number(v);
-  if (typeof v === 'string') {
-    const iso = v.replace(/([+-]\d{2})(\d{2})$/, '$1:$2');
-    const ms = Date.parse(iso);
-    if (Number.isFinite(ms)) return ms;
-  }
+  const ms =
+    typeof v === 'number'
+      ? v
+      : typeof v === 'string' && /^\d+$/.test(v)
+        ? Number(v)
+        : typeof v === 'string'
+          ? Date.parse(v.replace(/([+-]\d{2})(\d{2})$/, '$1:$2'))
+          : Number.NaN;
+  // Epoch ms from 1970 to the end of the ECMAScript time range; no negative or unbounded times.
+  if (Number.isFinite(ms) && ms >= 0 && ms <= 8.64e15) return ms;
   throw new BingxPayloadError(`"${field}" must be a time, got ${show(v)}`);
 }
 
@@ -240,8 +277,7 @@ export interface BingxOrder {
 export function normalizeOrder(row: unknown): BingxOrder {
   if (!isRecord(row)) throw new BingxPayloadError(`order must be an object, got ${show(row)}`);
   const exchangeOrderId = id(row, 'orderId') || requiredId(row, 'orderID');
-  const symbol = str(row, 'symbol');
-  if (!symbol) throw new BingxPayloadError(`order ${exchangeOrderId}: "symbol" is missing`);
+  const symbol = symbolOf(row, 'symbol', `order ${exchangeOrderId}`);
   const rawStatus = str(row, 'status');
   const time = row.time === undefined ? 0 : parseTime(row.time, 'time');
   return {
@@ -250,11 +286,11 @@ export function normalizeOrder(row: unknown): BingxOrder {
     symbol,
     asset: symbolToAsset(symbol),
     side: side(row, 'side'),
-    positionSide: str(row, 'positionSide') || 'BOTH',
+    positionSide: positionSideOf(row, 'positionSide'),
     type: str(row, 'type'),
-    qty: 'origQty' in row ? num(row, 'origQty', 0) : num(row, 'quantity', 0),
-    filledQty: num(row, 'executedQty', 0),
-    avgPrice: num(row, 'avgPrice', 0),
+    qty: 'origQty' in row ? nonNegative(row, 'origQty', 0) : nonNegative(row, 'quantity', 0),
+    filledQty: nonNegative(row, 'executedQty', 0),
+    avgPrice: nonNegative(row, 'avgPrice', 0),
     fee: negate(num(row, 'commission', 0)),
     state: orderState(rawStatus),
     rawStatus,
@@ -272,7 +308,8 @@ export function ordersIn(data: unknown): BingxOrder[] {
   if (isRecord(data.order)) return [normalizeOrder(data.order)];
   for (const key of ['orders', 'success'] as const) {
     const list = data[key];
-    if (Array.isArray(list)) return list.filter(isRecord).map(normalizeOrder);
+    // `success` may list bare ids next to order objects; `orders` holds orders only.
+    if (Array.isArray(list)) return (key === 'orders' ? list : list.filter(isRecord)).map(normalizeOrder);
     if (key === 'orders' && list === null) return [];
   }
   if ('orderId' in data || 'orderID' in data) return [normalizeOrder(data)];
@@ -318,10 +355,9 @@ export interface BingxFill {
 export function normalizeFill(row: unknown): BingxFill {
   if (!isRecord(row)) throw new BingxPayloadError(`fill must be an object, got ${show(row)}`);
   const exchangeOrderId = requiredId(row, 'orderId');
-  const symbol = str(row, 'symbol');
-  if (!symbol) throw new BingxPayloadError(`fill of order ${exchangeOrderId}: "symbol" is missing`);
-  const qty = 'volume' in row ? num(row, 'volume') : num(row, 'qty');
-  const price = num(row, 'price');
+  const symbol = symbolOf(row, 'symbol', `fill of order ${exchangeOrderId}`);
+  const qty = 'volume' in row ? positive(row, 'volume') : positive(row, 'qty');
+  const price = positive(row, 'price');
   const timeField = row.filledTm !== undefined ? 'filledTm' : 'filledTime';
   const ts = parseTime(row[timeField], timeField);
   const tradeId = id(row, 'tradeId');
@@ -388,17 +424,16 @@ export function toFillFact(f: BingxFill & { fillId: string }, sideOf: OrderSide 
 /** One position row; quantity signed (SHORT rows negative, BOTH rows keep their sign). */
 export function normalizePosition(row: unknown, now: number): PositionFact {
   if (!isRecord(row)) throw new BingxPayloadError(`position must be an object, got ${show(row)}`);
-  const symbol = str(row, 'symbol');
-  if (!symbol) throw new BingxPayloadError(`position: "symbol" is missing in ${show(row)}`);
+  const symbol = symbolOf(row, 'symbol', 'position');
   const amount = num(row, 'positionAmt');
-  const positionSide = str(row, 'positionSide').toUpperCase();
+  const positionSide = positionSideOf(row, 'positionSide');
   const qty =
     positionSide === 'SHORT' ? -Math.abs(amount) : positionSide === 'LONG' ? Math.abs(amount) : amount;
   return {
     kind: 'position',
     asset: symbolToAsset(symbol),
     qty,
-    entryPrice: num(row, 'avgPrice', 0),
+    entryPrice: nonNegative(row, 'avgPrice', 0),
     ts: row.updateTime === undefined ? now : parseTime(row.updateTime, 'updateTime'),
   };
 }
@@ -507,7 +542,7 @@ export function contractsIn(data: unknown): BingxContract[] {
   if (!Array.isArray(data)) throw new BingxPayloadError(`contracts must be a list, got ${show(data)}`);
   return data.map((row) => {
     if (!isRecord(row)) throw new BingxPayloadError(`contract must be an object, got ${show(row)}`);
-    const symbol = str(row, 'symbol');
+    const symbol = symbolOf(row, 'symbol', 'contract');
     return {
       symbol,
       asset: symbolToAsset(symbol),
@@ -537,7 +572,7 @@ export function normalizeWsOrderUpdate(event: unknown): WsOrderUpdate {
   if (!isRecord(event) || event.e !== 'ORDER_TRADE_UPDATE' || !isRecord(event.o))
     throw new BingxPayloadError(`not an ORDER_TRADE_UPDATE event: ${show(event)}`);
   const o = event.o;
-  const symbol = str(o, 's');
+  const symbol = symbolOf(o, 's', 'ORDER_TRADE_UPDATE o');
   const rawStatus = str(o, 'X');
   const ts = o.T !== undefined && num(o, 'T', 0) > 0 ? parseTime(o.T, 'T') : parseTime(event.E, 'E');
   return {
@@ -547,11 +582,11 @@ export function normalizeWsOrderUpdate(event: unknown): WsOrderUpdate {
       symbol,
       asset: symbolToAsset(symbol),
       side: side(o, 'S'),
-      positionSide: str(o, 'ps') || 'BOTH',
+      positionSide: positionSideOf(o, 'ps'),
       type: str(o, 'o'),
-      qty: num(o, 'q', 0),
-      filledQty: num(o, 'z', 0),
-      avgPrice: num(o, 'ap', 0),
+      qty: nonNegative(o, 'q', 0),
+      filledQty: nonNegative(o, 'z', 0),
+      avgPrice: nonNegative(o, 'ap', 0),
       fee: negate(num(o, 'n', 0)),
       state: orderState(rawStatus),
       rawStatus,
@@ -580,12 +615,16 @@ export function normalizeWsAccountUpdate(event: unknown): WsAccountUpdate {
   const rows = (field: string): Rec[] => {
     const list = a[field] ?? [];
     if (!Array.isArray(list)) throw new BingxPayloadError(`ACCOUNT_UPDATE a.${field} must be a list`);
-    return list.filter(isRecord);
+    return list.map((row, i) => {
+      if (!isRecord(row))
+        throw new BingxPayloadError(`ACCOUNT_UPDATE a.${field}[${i}] must be an object, got ${show(row)}`);
+      return row;
+    });
   };
   return {
     reason: str(a, 'm'),
     balances: rows('B').map((b) => ({
-      asset: str(b, 'a'),
+      asset: symbolOf(b, 'a', 'ACCOUNT_UPDATE a.B'),
       walletBalance: num(b, 'wb'),
       change: num(b, 'bc', 0),
     })),

@@ -46,12 +46,114 @@ export function readScanLines(path: string): { lines: AsyncGenerator<ScanLine>; 
     })) {
       lineNo += 1;
       if (text.trim() === '') continue;
-      try {
-        yield { lineNo, value: JSON.parse(text) };
-      } catch (err) {
-        yield { lineNo, value: undefined, parseError: `not valid JSON (${(err as Error).message})` };
-      }
+      const parsed = parseScanJson(text);
+      yield 'parseError' in parsed
+        ? { lineNo, value: undefined, parseError: parsed.parseError }
+        : { lineNo, value: parsed.value };
     }
   }
   return { lines: lines(), bytesRead: () => bytes };
+}
+
+/**
+ * JSON.parse plus what it hides: a key written twice in one object (JSON.parse keeps
+ * the last value without a word) and `ts` / `scan` written as 1043.0 or 1.043e3 (an
+ * integer once parsed, not an integer to other readers of the same line, BLUE's
+ * Python among them). Cheap on a clean line: a quote count and one regex; the
+ * character-level walk runs only when one of them is suspicious.
+ */
+export function parseScanJson(text: string): { value: unknown } | { parseError: string } {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    return { parseError: `not valid JSON (${(err as Error).message})` };
+  }
+  const suspicious =
+    INTEGER_AS_FRACTION.test(text) || text.includes('\\') || countQuotes(text) !== quotesOf(value);
+  const problem = suspicious ? jsonTextProblem(text, SCAN_INTEGER_KEYS) : null;
+  return problem === null ? { value } : { parseError: describeJsonTextProblem(problem) };
+}
+
+const SCAN_INTEGER_KEYS = ['ts', 'scan'] as const;
+const INTEGER_AS_FRACTION = /"(?:ts|scan)"\s*:\s*-?\d+(?:\.|[eE])/;
+
+function countQuotes(text: string): number {
+  let n = 0;
+  for (let i = text.indexOf('"'); i !== -1; i = text.indexOf('"', i + 1)) n += 1;
+  return n;
+}
+
+/** Quote characters the parsed value accounts for: two per key and per string. */
+function quotesOf(v: unknown): number {
+  if (typeof v === 'string') return 2;
+  if (typeof v !== 'object' || v === null) return 0;
+  let n = 0;
+  if (Array.isArray(v)) {
+    for (const x of v) n += quotesOf(x);
+    return n;
+  }
+  for (const k in v) n += 2 + quotesOf((v as Record<string, unknown>)[k]);
+  return n;
+}
+
+export type JsonTextProblem =
+  | { readonly kind: 'duplicate-key'; readonly key: string; readonly path: string }
+  | { readonly kind: 'not-integer'; readonly key: string; readonly lexeme: string };
+
+export function describeJsonTextProblem(p: JsonTextProblem): string {
+  return p.kind === 'duplicate-key'
+    ? `key "${p.key}" appears twice${p.path ? ` in ${p.path}` : ''} (JSON keeps only the last value)`
+    : `"${p.key}" must be an integer, got ${p.lexeme}`;
+}
+
+/**
+ * Walks text that JSON.parse accepted: the first key written twice in one object, or
+ * a top-level `integerKeys` member written with a fraction or an exponent.
+ */
+export function jsonTextProblem(text: string, integerKeys: readonly string[] = []): JsonTextProblem | null {
+  const frames: Array<{ keys: Set<string> | null; path: string }> = [];
+  let pendingKey: string | null = null;
+  let expectKey = false;
+  let i = 0;
+  while (i < text.length) {
+    const c = text[i]!;
+    if (c === '"') {
+      let j = i + 1;
+      while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      const top = frames[frames.length - 1];
+      if (expectKey && top?.keys) {
+        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        if (top.keys.has(key)) return { kind: 'duplicate-key', key, path: top.path };
+        top.keys.add(key);
+        pendingKey = key;
+        expectKey = false;
+      }
+      i = j + 1;
+      continue;
+    }
+    if (c === '{' || c === '[') {
+      const parent = frames[frames.length - 1];
+      const name = pendingKey ?? '';
+      frames.push({
+        keys: c === '{' ? new Set() : null,
+        path: parent?.path ? `${parent.path}.${name}` : name,
+      });
+      expectKey = c === '{';
+      pendingKey = null;
+    } else if (c === '}' || c === ']') {
+      frames.pop();
+    } else if (c === ',') {
+      expectKey = frames[frames.length - 1]?.keys != null;
+      pendingKey = null;
+    } else if ((c === '-' || (c >= '0' && c <= '9')) && frames.length === 1) {
+      const lexeme = /^-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/.exec(text.slice(i, i + 400))?.[0] ?? c;
+      if (pendingKey !== null && integerKeys.includes(pendingKey) && /[.eE]/.test(lexeme))
+        return { kind: 'not-integer', key: pendingKey, lexeme };
+      i += lexeme.length;
+      continue;
+    }
+    i += 1;
+  }
+  return null;
 }

@@ -5,12 +5,16 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { describeJsonTextProblem, jsonTextProblem } from '../../adapters/files/scan-lines.js';
 
 export const COMMAND_TYPES = ['SET_CAPITAL', 'CAPITAL_UPDATE', 'PAUSE', 'RESUME', 'FLATTEN'] as const;
 export type CommandType = (typeof COMMAND_TYPES)[number];
 export type CapitalCommandType = Extract<CommandType, 'SET_CAPITAL' | 'CAPITAL_UPDATE'>;
 
 export const MAX_CAPITAL = 1e12;
+
+/** Far above any valid command (id <= 128, reason <= 500 characters): bigger items are refused unparsed. */
+export const MAX_COMMAND_CHARS = 65_536;
 
 const IssuedAt = z.union([
   z.iso.datetime({ offset: true }),
@@ -77,7 +81,12 @@ function describeIssues(error: z.ZodError): string {
     .slice(0, 3)
     .map((i) => {
       const field = i.path.length ? i.path.join('.') : '(command)';
-      if (i.code === 'unrecognized_keys') return `unknown field(s) ${i.keys.map((k) => `"${k}"`).join(', ')}`;
+      if (i.code === 'unrecognized_keys') {
+        // Bounded: the reason is written back to the state map, whatever the command held.
+        const shown = i.keys.slice(0, 5).map((k) => JSON.stringify(k.length > 40 ? `${k.slice(0, 40)}…` : k));
+        const more = i.keys.length > 5 ? ` and ${i.keys.length - 5} more` : '';
+        return `unknown field(s) ${shown.join(', ')}${more}`;
+      }
       return `${field}: ${i.message}`;
     })
     .join('; ');
@@ -85,6 +94,13 @@ function describeIssues(error: z.ZodError): string {
 
 /** Parses one queue item; never throws. */
 export function parseCommand(text: string): ParsedCommand {
+  if (text.length > MAX_COMMAND_CHARS)
+    return {
+      ok: false,
+      id: unknownCommandId(text),
+      type: null,
+      reason: `command is ${text.length} characters, over the ${MAX_COMMAND_CHARS}-character limit (not parsed)`,
+    };
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -96,18 +112,22 @@ export function parseCommand(text: string): ParsedCommand {
       reason: `not JSON: ${(err as Error).message}`,
     };
   }
+  // A key written twice is ambiguous (JSON.parse would silently keep the last value): refused.
+  const twice = jsonTextProblem(text);
   const r = CommandSchema.safeParse(json);
-  if (r.success) return { ok: true, command: r.data };
+  if (r.success && twice === null) return { ok: true, command: r.data };
   const obj =
     json !== null && typeof json === 'object' && !Array.isArray(json)
       ? (json as Record<string, unknown>)
       : {};
+  const ambiguous = (key: string) =>
+    twice?.kind === 'duplicate-key' && twice.path === '' && twice.key === key;
   const idOk = z.string().min(1).max(128).safeParse(obj.id);
   const typeOk = z.enum(COMMAND_TYPES).safeParse(obj.type);
   return {
     ok: false,
-    id: idOk.success ? idOk.data : unknownCommandId(text),
-    type: typeOk.success ? typeOk.data : null,
-    reason: `invalid command: ${describeIssues(r.error)}`,
+    id: idOk.success && !ambiguous('id') ? idOk.data : unknownCommandId(text),
+    type: typeOk.success && !ambiguous('type') ? typeOk.data : null,
+    reason: `invalid command: ${twice ? describeJsonTextProblem(twice) : describeIssues(r.error!)}`,
   };
 }

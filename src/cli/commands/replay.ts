@@ -17,6 +17,7 @@ export interface ReplayCliOptions {
   data: string;
   decisions?: string;
   strict?: boolean;
+  flattenAtEnd?: boolean;
   config?: string;
   venue?: string;
   /** commander's --no-ledger */
@@ -54,6 +55,7 @@ export async function replayCommand(opts: ReplayCliOptions): Promise<number> {
       namespace: ns.strategy,
       initialCapital: cfg.capital,
       strict: Boolean(opts.strict),
+      flattenAtEnd: Boolean(opts.flattenAtEnd),
       sim: cfg.sim,
       ...(cfg.venue === 'bingx-sim'
         ? {
@@ -94,6 +96,10 @@ export function register(program: Command): void {
     .requiredOption('--data <file>', 'scan file (.jsonl or .jsonl.gz)')
     .option('--decisions <file>', 'write the decision log (JSON Lines, ALGORITHM.md §4) here')
     .option('--strict', 'stop at the first bad scan instead of skipping it')
+    .option(
+      '--flatten-at-end',
+      'close a position still open after the last scan through the normal exit path (reason FLATTEN), so the run ends flat',
+    )
     .option(
       '--venue <venue>',
       'execution venue: sim (default) | bingx-sim (ccxt against the loopback BingX simulator)',

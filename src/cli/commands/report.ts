@@ -4,12 +4,15 @@
  * against the §7 cap), and plots (equity, drawdown, latency, slippage) from the ledger.
  * Writes report.html (self-contained), report.json and one .svg per plot; only reads the ledger.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { capitalReplay } from '../../adapters/clickhouse/capital-replay.js';
 import { createClickHouseClient, ledgerDatabase } from '../../adapters/clickhouse/client.js';
+import type { JournalState } from '../../adapters/files/journal.js';
 import { loadConfig } from '../../app/config.js';
+import { AccountProjection } from '../../domain/account.js';
 import { resolveNamespace } from '../../domain/namespaces.js';
 import { type ChartName, renderCharts } from '../../reporting/charts.js';
 import type { ReportFigures } from '../../reporting/figures.js';
@@ -94,6 +97,51 @@ interface ReportCliOptions {
   runId?: string;
   from?: string;
   to?: string;
+  capitalReplay?: boolean;
+  liveCapital?: string;
+  tolerance?: string;
+}
+
+/**
+ * The live account's capital for the capital-replay check: --live-capital, else the
+ * runtime journal (the account projection a restart resumes from), else none.
+ */
+function liveCapitalFor(o: ReportCliOptions, varDir: string, strategy: string): number | null {
+  if (o.liveCapital !== undefined) {
+    const v = Number(o.liveCapital);
+    if (!Number.isFinite(v)) throw new CliError(`--live-capital "${o.liveCapital}" is not a number`);
+    return v;
+  }
+  const path = join(varDir, 'run', `${strategy}-journal.json`);
+  if (!existsSync(path)) return null;
+  const journal = JSON.parse(readFileSync(path, 'utf8')) as JournalState;
+  return AccountProjection.fromState(journal.account).capital;
+}
+
+async function capitalReplayCommand(
+  reader: LedgerReader,
+  live: number | null,
+  tolerance: number,
+): Promise<number> {
+  const out = (s: string) => process.stdout.write(`${s}\n`);
+  const r = await capitalReplay(reader, live === null ? { tolerance } : { liveCapital: live, tolerance });
+  out(`capital replay over ${reader.database} (status_snapshots + trade_events deduplicated by trade_id)`);
+  out(
+    `  trades ${r.trades} (duplicate terminal rows ignored: ${r.duplicateTradeRows}), operator adjustments ${r.adjustments}`,
+  );
+  out(`  from the last flat snapshot  ${r.fromSnapshots.toFixed(6)}`);
+  out(`  from the first flat snapshot ${r.fromTrades.toFixed(6)}`);
+  out(
+    `  live capital                 ${r.liveCapital === null ? '(unknown: no journal, give --live-capital)' : r.liveCapital.toFixed(6)}`,
+  );
+  if (r.openTradeId)
+    out(
+      `  trade ${r.openTradeId} is open: compared with the last close's capital_after; its effect so far ${r.openTradeEffect?.toFixed(6) ?? 'n/a'}`,
+    );
+  out(
+    `  target (${r.targetSource}) ${r.target === null ? 'n/a' : r.target.toFixed(6)}: ${r.ok ? `EQUAL (within ${tolerance})` : 'DIFFERENT'}`,
+  );
+  return r.ok ? EXIT.OK : EXIT.FAILED;
 }
 
 const inputError = (err: unknown): unknown =>
@@ -105,6 +153,8 @@ export async function reportCommand(o: ReportCliOptions): Promise<number> {
   } catch (err) {
     throw inputError(err);
   }
+  const tolerance = Number(o.tolerance ?? '1e-9');
+  if (!(tolerance >= 0)) throw new CliError(`--tolerance "${o.tolerance}" must be a number >= 0`);
   const ns = resolveNamespace(process.env);
   const cfg = loadConfig({ file: o.config, env: process.env });
   const database = ledgerDatabase(cfg.clickhouse, ns);
@@ -117,6 +167,8 @@ export async function reportCommand(o: ReportCliOptions): Promise<number> {
   };
   try {
     process.stderr.write(`pink: ledger: ${handle.describe}, database ${database} (read only)\n`);
+    if (o.capitalReplay)
+      return await capitalReplayCommand(reader, liveCapitalFor(o, cfg.varDir, ns.strategy), tolerance);
     const r = await writeReport(reader, {
       out: o.out ?? join(cfg.varDir, 'report'),
       runId: o.runId ?? null,
@@ -160,6 +212,12 @@ export function register(program: Command): void {
     .option('--run-id <id>', 'only this run (run_id); default all runs')
     .option('--from <iso>', 'from this UTC time, inclusive (2025-05-20 or 2025-05-20T12:00:00Z)')
     .option('--to <iso>', 'until this UTC time, exclusive (a bare date includes that whole day)')
+    .option(
+      '--capital-replay',
+      'instead of the report: recompute capital from status_snapshots + deduplicated trade_events and check it against the live account (exit 1 if different)',
+    )
+    .option('--live-capital <usdt>', 'with --capital-replay: the live capital (default: the runtime journal)')
+    .option('--tolerance <usdt>', 'with --capital-replay: largest accepted difference', '1e-9')
     .addHelpText(
       'after',
       '\nWrites report.html (self-contained), report.json and equity/drawdown/latency/slippage .svg files.\n' +

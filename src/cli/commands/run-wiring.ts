@@ -15,6 +15,7 @@ import { MemoryStateBus } from '../../adapters/statebus/memory.js';
 import { startStateServer } from '../../adapters/statebus/state-server.js';
 import type { PinkConfig } from '../../app/config.js';
 import { CommandProcessor, type RuntimeControl } from '../../app/control/processor.js';
+import { FEATURES_MAP, featuresScans } from '../../app/features-source.js';
 import { openLedger } from '../../app/ledger.js';
 import type { LatestPrices } from '../../app/pipeline.js';
 import { simVenueFor } from '../../app/replay.js';
@@ -383,13 +384,22 @@ async function wire(ctx: WiringContext, closers: Array<() => Promise<void>>): Pr
         if (view) await publisher.publish(view);
       },
     ],
-    liveSource: (skipThrough) =>
-      pacedScans(
+    liveSource: (skipThrough) => {
+      if (cfg.scanSource === 'features') {
+        // Read-only subscription to the shared map; ends when the runtime closes.
+        const stop = new AbortController();
+        closers.push(async () => stop.abort());
+        log(`scans: live from ${FEATURES_MAP}[${cfg.featuresKey}] (read-only)`);
+        return featuresScans(bus, { key: cfg.featuresKey, skipThrough, log }, stop.signal);
+      }
+      return pacedScans(
         simulateScans({ scans: Number.POSITIVE_INFINITY, assets: cfg.assets, seed: cfg.seed }),
         cfg.scanIntervalMs,
         skipThrough,
-      ),
-    liveAssets: symbolsFor(cfg.assets),
+      );
+    },
+    // Live features name their assets scan by scan; the bingx venue adds each traded asset itself.
+    liveAssets: cfg.scanSource === 'features' ? [] : symbolsFor(cfg.assets),
     makeVenue: async (marks, assets) => {
       if (cfg.venue === 'sim') {
         const sim = simVenueFor(marks, cfg.sim);

@@ -2,7 +2,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { readCredentialsFile } from '../../adapters/bingx/safety.js';
+import { readCredentialsFile, resolveBingxEnv } from '../../adapters/bingx/safety.js';
 import { FileJournal } from '../../adapters/files/journal.js';
 import { acquireLock, type RuntimeLock } from '../../adapters/files/lock.js';
 import { readScanLines } from '../../adapters/files/scan-lines.js';
@@ -22,6 +22,7 @@ interface RunCliOptions {
   scans?: string;
   intervalMs?: string;
   logFormat?: string;
+  source?: string;
 }
 
 /** Keys from BINGX_CREDENTIALS_FILE are secrets too (masked in logs); an unreadable file is the venue's error to report. */
@@ -65,11 +66,24 @@ export async function runCommand(o: RunCliOptions): Promise<number> {
   if (o.venue) overrides.venue = o.venue;
   if (o.intervalMs) overrides.scanIntervalMs = Number(o.intervalMs);
   if (o.logFormat) overrides.logFormat = o.logFormat;
+  if (o.source) overrides.scanSource = o.source;
   const cfg: PinkConfig = loadConfig({ file: o.config, env: process.env, overrides });
   if (cfg.strategy !== ns.strategy)
     throw new CliError(
       `config strategy "${cfg.strategy}" differs from the namespace "${ns.strategy}" (DOLPHIN_STRATEGY_NAME)`,
     );
+  if (cfg.scanSource === 'features' && !o.data && cfg.hazelcast.members.length === 0)
+    throw new CliError(
+      'scanSource "features" reads DOLPHIN_FEATURES on Hazelcast: set HAZELCAST_MEMBERS (the in-process store has no features publisher)',
+    );
+  // The BingX environment guard and the credentials are checked before anything is opened.
+  if (cfg.venue === 'bingx') {
+    try {
+      resolveBingxEnv(process.env);
+    } catch (err) {
+      throw new CliError((err as Error).message, EXIT.BAD_INPUT);
+    }
+  }
   const maxScans = o.scans === undefined ? Number.POSITIVE_INFINITY : Number(o.scans);
   if (!(maxScans > 0)) throw new CliError(`--scans must be a positive number, got "${o.scans}"`);
   const runDir = join(cfg.varDir, 'run');
@@ -160,6 +174,10 @@ export function register(program: Command): void {
     .option(
       '--data <file>',
       'replay a recorded scan file at the live cadence instead of the simulated market',
+    )
+    .option(
+      '--source <source>',
+      'without --data: simulator (built-in market + sensing, default) | features (live scans from DOLPHIN_FEATURES, read-only)',
     )
     .option('--scans <n>', 'stop after this many scans')
     .option('--interval-ms <ms>', 'scan cadence (default from config: 5000)')
