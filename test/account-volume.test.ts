@@ -1,8 +1,13 @@
 /** Account-event volume control (DESIGN.md §7): field-level changes, interval, cap, alert, debug. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/app/config.js';
 import type { AccountSnapshot } from '../src/domain/account.js';
-import { AccountVolumeControl, materialChanges } from '../src/domain/account-volume.js';
+import {
+  type AccountVolumeConfig,
+  AccountVolumeControl,
+  materialChanges,
+} from '../src/domain/account-volume.js';
 
 const BASE: AccountSnapshot = {
   ts: 0,
@@ -209,6 +214,46 @@ describe('properties', () => {
         },
       ),
       { numRuns: 200 },
+    );
+  });
+});
+
+describe('configuration (every threshold configurable)', () => {
+  it('defaults to DESIGN.md §7 and takes every threshold from the file or the environment', () => {
+    const d = loadConfig({ env: {} }).accountEvents;
+    expect(d).toMatchObject({
+      minIntervalMs: 2000,
+      capRowsPerSec: 5,
+      windowMs: 900_000,
+      alertAfterWindows: 3,
+    });
+    const e = loadConfig({
+      env: {
+        PINK_ACCOUNT_EVENTS_MIN_INTERVAL_MS: '500',
+        PINK_ACCOUNT_EVENTS_CAP_ROWS_PER_SEC: '2.5',
+        PINK_ACCOUNT_EVENTS_WINDOW_MS: '60000',
+        PINK_ACCOUNT_EVENTS_ALERT_AFTER_WINDOWS: '5',
+        PINK_ACCOUNT_EVENTS_DEBUG: 'true',
+      },
+    }).accountEvents;
+    expect(e).toMatchObject({
+      minIntervalMs: 500,
+      capRowsPerSec: 2.5,
+      windowMs: 60_000,
+      alertAfterWindows: 5,
+      debug: true,
+    });
+    // The ledger sink builds its control from these settings (app/ledger.ts).
+    const control = new AccountVolumeControl(e as Partial<AccountVolumeConfig>);
+    expect(control.config.minIntervalMs).toBe(500);
+  });
+
+  it('refuses bad thresholds naming the variable or the setting', () => {
+    expect(() => loadConfig({ env: { PINK_ACCOUNT_EVENTS_CAP_ROWS_PER_SEC: '0' } })).toThrow(
+      /PINK_ACCOUNT_EVENTS_CAP_ROWS_PER_SEC: accountEvents\.capRowsPerSec/,
+    );
+    expect(() => loadConfig({ env: { PINK_ACCOUNT_EVENTS_DEBUG: 'yes' } })).toThrow(
+      /PINK_ACCOUNT_EVENTS_DEBUG="yes" must be 1, 0, true or false/,
     );
   });
 });

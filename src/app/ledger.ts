@@ -55,7 +55,8 @@ export async function openLedger(o: OpenLedgerOptions): Promise<OpenLedger> {
       ledger,
       strategy: ns.strategy,
       runId: ledger.runId,
-      volume: o.volume,
+      // DESIGN.md §7 thresholds: the caller's (soak, tests) or the configuration's.
+      volume: o.volume ?? (cfg.accountEvents as Partial<AccountVolumeConfig>),
       onAlert: (m) => log(`ALERT ${m}`),
     });
     return {
