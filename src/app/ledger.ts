@@ -10,7 +10,7 @@ import {
   ledgerDatabase,
 } from '../adapters/clickhouse/client.js';
 import { ClickHouseLedger, type SpoolRecovery } from '../adapters/clickhouse/ledger.js';
-import { applySchema, type SchemaReport } from '../adapters/clickhouse/schema.js';
+import { applySchema, type ChClient, type SchemaReport } from '../adapters/clickhouse/schema.js';
 import { ClickHouseEventSink } from '../adapters/clickhouse/sink.js';
 import type { AccountVolumeConfig } from '../domain/account-volume.js';
 import { type Namespace, WriteGuard } from '../domain/namespaces.js';
@@ -31,6 +31,8 @@ export interface OpenLedgerOptions {
   readonly ns: Namespace;
   readonly log: (message: string) => void;
   readonly volume?: Partial<AccountVolumeConfig>;
+  /** Test seam: wraps the ClickHouse client (the isolation test records every statement). */
+  readonly wrapClient?: (client: ChClient) => ChClient;
 }
 
 export async function openLedger(o: OpenLedgerOptions): Promise<OpenLedger> {
@@ -39,9 +41,10 @@ export async function openLedger(o: OpenLedgerOptions): Promise<OpenLedger> {
   const guard = new WriteGuard(ns, (refusal) => log(`ALERT ${refusal.message}`));
   const handle = await createClickHouseClient(cfg.clickhouse);
   try {
-    const schema = await applySchema(handle.client, database, guard);
+    const client = o.wrapClient ? o.wrapClient(handle.client) : handle.client;
+    const schema = await applySchema(client, database, guard);
     const ledger = new ClickHouseLedger({
-      client: handle.client,
+      client,
       database,
       guard,
       engine: handle.engine,

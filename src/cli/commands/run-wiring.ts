@@ -7,6 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { ChClient } from '../../adapters/clickhouse/schema.js';
 import type { SimBook } from '../../adapters/sim/sim-venue.js';
 import { removeDiscovery, writeDiscovery } from '../../adapters/statebus/discovery.js';
 import { GuardedStateBus } from '../../adapters/statebus/guarded.js';
@@ -59,6 +60,9 @@ export interface WiringContext {
   readonly runDir: string;
   /** Root logger; the run id is set on it once the ledger is open. */
   readonly logger: PinkLogger;
+  /** Test seams: wrap the raw state bus and the ClickHouse client (recording adapters in the isolation test). */
+  readonly wrapStateBus?: (bus: StateBus) => StateBus;
+  readonly wrapClickHouse?: (client: ChClient) => ChClient;
 }
 
 /**
@@ -307,9 +311,14 @@ async function wire(ctx: WiringContext, closers: Array<() => Promise<void>>): Pr
         clusterName: cfg.hazelcast.clusterName,
       })
     : new MemoryStateBus();
-  const bus = new GuardedStateBus(raw, guard);
+  const bus = new GuardedStateBus(ctx.wrapStateBus ? ctx.wrapStateBus(raw) : raw, guard);
   closers.push(() => bus.close());
-  const ledger = await openLedger({ cfg, ns, log: logger.child({ component: 'ledger' }).line });
+  const ledger = await openLedger({
+    cfg,
+    ns,
+    log: logger.child({ component: 'ledger' }).line,
+    wrapClient: ctx.wrapClickHouse,
+  });
   closers.push(() => ledger.close());
   logger.setRunId(ledger.ledger.runId);
   // The metrics server is up before recovery, so a slow start can be watched; a port
