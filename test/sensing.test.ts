@@ -141,6 +141,44 @@ describe('sensing (ALGORITHM.md §5)', () => {
     }
   });
 
+  it('the Gram form (many assets) matches the reference and the dense form', () => {
+    for (const [seed, n, constant] of [
+      [6, 7, 2],
+      [7, 12, -1],
+    ] as const) {
+      const panel = randomPanel(seed, 300, n, constant);
+      const names = Array.from({ length: n }, (_, i) => `S${i}`);
+      const gram = new Sensor(names, 'gram');
+      panel.forEach((p, t) => {
+        const scan = gram.push(t, Float64Array.from(p));
+        if (!scan || t % 29 !== 0) return;
+        const ref = directScan(panel, t);
+        expect(scan.vel_div).toBeCloseTo(ref.velDiv, 9);
+        expect(scan.vol_ok).toBe(ref.volOk);
+        Object.values(scan.assets).forEach((q, i) => {
+          expect(q.irp).toBeCloseTo(ref.irp[i]!, 6);
+        });
+      });
+    }
+    // Large panels (where `auto` picks the Gram form): both forms agree bar by bar.
+    const n = 320;
+    const panel = randomPanel(8, 200, n);
+    const names = Array.from({ length: n }, (_, i) => `S${i}`);
+    const dense = new Sensor(names, 'dense');
+    const gram = new Sensor(names, 'gram');
+    let compared = 0;
+    panel.forEach((p, t) => {
+      const a = dense.push(t, Float64Array.from(p));
+      const b = gram.push(t, Float64Array.from(p));
+      expect(b === null).toBe(a === null);
+      if (!a || !b) return;
+      compared += 1;
+      expect(b.vel_div).toBeCloseTo(a.vel_div, 9);
+      for (const name of names) expect(b.assets[name]!.irp).toBeCloseTo(a.assets[name]!.irp, 6);
+    });
+    expect(compared).toBeGreaterThan(40);
+  });
+
   it('power iteration finds the leading eigenpair of random correlation-like matrices', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 12 }), fc.integer({ min: 0, max: 1e6 }), (k, seed) => {

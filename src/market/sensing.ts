@@ -4,9 +4,10 @@
  * Per bar, for the fast (50) and slow (150) windows of log returns, the Pearson
  * correlation matrix of the assets with non-zero variance, its largest eigenvalue
  * divided by the number of those assets (L_w), and for the fast window the leading
- * eigenvector (irp). Rolling sums keep a bar O(N^2); they are recomputed exactly from
- * the window every RESYNC_BARS bars so floating error cannot drift. The leading
- * eigenpair comes from power iteration warm-started at the previous bar's vector.
+ * eigenvector (irp). Rolling sums keep the per-bar update O(N); they are recomputed
+ * exactly from the window every RESYNC_BARS bars so floating error cannot drift. The
+ * leading eigenpair comes from power iteration warm-started at the previous bar's
+ * vector, multiplying through the standardized window (O(wN) a step, no N^2 matrix).
  */
 import type { Scan } from '../domain/scan.js';
 
@@ -16,8 +17,34 @@ export const VOL_OK_MIN = 0.0002;
 const RESYNC_BARS = 1000;
 const ZERO_VARIANCE = 1e-20;
 
-/** Rolling window of returns with sums and cross-product sums. */
-class Window {
+/** The assets with variance and the product v -> C v with their correlation matrix C. */
+interface Correlation {
+  readonly idx: number[];
+  readonly multiply: (v: Float64Array, out: Float64Array) => void;
+}
+
+interface SensingWindow {
+  readonly full: boolean;
+  vector: Float64Array | null;
+  push(r: Float64Array): void;
+  variance(i: number): number;
+  correlation(): Correlation;
+}
+
+/** The cheaper representation for a window of `size` bars over `n` assets (same figures either way). */
+export type WindowForm = 'auto' | 'dense' | 'gram';
+
+function windowFor(size: number, n: number, form: WindowForm): SensingWindow {
+  // Per power step: dense k^2, Gram 2wk; the dense form also pays k^2 per bar for its sums.
+  const gram = form === 'gram' || (form === 'auto' && 2 * size < n);
+  return gram ? new GramWindow(size, n) : new DenseWindow(size, n);
+}
+
+/**
+ * Rolling window of returns with sums and cross-product sums: O(N^2) per bar, and a
+ * dense correlation matrix. Cheapest while N is small against the window length.
+ */
+class DenseWindow implements SensingWindow {
   readonly sum: Float64Array;
   readonly cross: Float64Array;
   private readonly ring: Float64Array;
@@ -91,7 +118,7 @@ class Window {
   private sd: Float64Array | null = null;
   private matrix = new Float64Array(0);
 
-  correlation(): { idx: number[]; m: Float64Array } {
+  correlation(): Correlation {
     const { n } = this;
     const w = this.count;
     this.sd ??= new Float64Array(n);
@@ -120,13 +147,153 @@ class Window {
         m[b * k + a] = c;
       }
     }
-    return { idx, m };
+    const multiply = (v: Float64Array, out: Float64Array) => {
+      for (let r = 0; r < k; r++) {
+        let s = 0;
+        const row = r * k;
+        for (let c = 0; c < k; c++) s += m[row + c]! * v[c]!;
+        out[r] = s;
+      }
+    };
+    return { idx, multiply };
+  }
+}
+
+/**
+ * Rolling window of returns with per-asset sums and sums of squares. The correlation
+ * matrix is never built: with Z the standardized returns (w x k), C = Z'Z / (w - 1),
+ * so C v = Z'(Z v) / (w - 1) costs 2wk instead of k^2 per power step.
+ */
+class GramWindow implements SensingWindow {
+  readonly sum: Float64Array;
+  readonly sumSq: Float64Array;
+  private readonly ring: Float64Array;
+  private count = 0;
+  private head = 0;
+  private sinceResync = 0;
+  vector: Float64Array | null = null;
+  private z = new Float64Array(0);
+  private zv = new Float64Array(0);
+
+  constructor(
+    readonly size: number,
+    readonly n: number,
+  ) {
+    this.sum = new Float64Array(n);
+    this.sumSq = new Float64Array(n);
+    this.ring = new Float64Array(size * n);
+  }
+
+  get full(): boolean {
+    return this.count >= this.size;
+  }
+
+  push(r: Float64Array): void {
+    const { n, sum, sumSq } = this;
+    const slot = this.head * n;
+    if (this.full) {
+      const out = this.ring.subarray(slot, slot + n);
+      for (let i = 0; i < n; i++) {
+        const ri = r[i]!;
+        const li = out[i]!;
+        sum[i]! += ri - li;
+        sumSq[i]! += ri * ri - li * li;
+      }
+    } else {
+      for (let i = 0; i < n; i++) {
+        const ri = r[i]!;
+        sum[i]! += ri;
+        sumSq[i]! += ri * ri;
+      }
+    }
+    this.ring.set(r, slot);
+    this.head = (this.head + 1) % this.size;
+    if (this.count < this.size) this.count += 1;
+    if (++this.sinceResync >= RESYNC_BARS) this.resync();
+  }
+
+  /** Exact sums from the window contents (stops floating drift). */
+  private resync(): void {
+    const { n } = this;
+    this.sinceResync = 0;
+    this.sum.fill(0);
+    this.sumSq.fill(0);
+    for (let k = 0; k < this.count; k++) {
+      for (let i = 0; i < n; i++) {
+        const x = this.ring[k * n + i]!;
+        this.sum[i]! += x;
+        this.sumSq[i]! += x * x;
+      }
+    }
+  }
+
+  variance(i: number): number {
+    const w = this.count;
+    const v = (this.sumSq[i]! - (this.sum[i]! * this.sum[i]!) / w) / (w - 1);
+    return v > ZERO_VARIANCE ? v : 0;
+  }
+
+  /**
+   * Standardizes the window over the assets with variance; returns their indices and
+   * the product v -> C v with their Pearson correlation matrix C.
+   */
+  correlation(): Correlation {
+    const { n } = this;
+    const w = this.count;
+    const idx: number[] = [];
+    for (let i = 0; i < n; i++) if (this.variance(i) > 0) idx.push(i);
+    const k = idx.length;
+    if (this.z.length !== w * k) this.z = new Float64Array(w * k);
+    if (this.zv.length !== w) this.zv = new Float64Array(w);
+    const { z, zv } = this;
+    for (let a = 0; a < k; a++) {
+      const i = idx[a]!;
+      const mean = this.sum[i]! / w;
+      // Scaled so that Z'Z is the correlation matrix itself (the 1/(w-1) folded in).
+      const scale = 1 / Math.sqrt(this.variance(i) * (w - 1));
+      for (let t = 0; t < w; t++) z[t * k + a] = (this.ring[t * n + i]! - mean) * scale;
+    }
+    const multiply = (v: Float64Array, out: Float64Array) => {
+      for (let t = 0; t < w; t++) {
+        let s = 0;
+        const row = t * k;
+        for (let a = 0; a < k; a++) s += z[row + a]! * v[a]!;
+        zv[t] = s;
+      }
+      out.fill(0);
+      for (let t = 0; t < w; t++) {
+        const x = zv[t]!;
+        const row = t * k;
+        for (let a = 0; a < k; a++) out[a]! += z[row + a]! * x;
+      }
+    };
+    return { idx, multiply };
   }
 }
 
 /** Leading eigenpair of a symmetric PSD matrix by power iteration (deterministic). */
 export function leadingEigen(
   m: Float64Array,
+  k: number,
+  start: Float64Array | null,
+): { value: number; vector: Float64Array } {
+  return leadingEigenOf(
+    (v, out) => {
+      for (let a = 0; a < k; a++) {
+        let s = 0;
+        const row = a * k;
+        for (let b = 0; b < k; b++) s += m[row + b]! * v[b]!;
+        out[a] = s;
+      }
+    },
+    k,
+    start,
+  );
+}
+
+/** As leadingEigen, for a matrix given by its product with a vector. */
+export function leadingEigenOf(
+  multiply: (v: Float64Array, out: Float64Array) => void,
   k: number,
   start: Float64Array | null,
 ): { value: number; vector: Float64Array } {
@@ -144,15 +311,13 @@ export function leadingEigen(
   let next = new Float64Array(k);
   let value = 0;
   for (let iter = 0; iter < 2000; iter++) {
+    multiply(v, next);
     let norm = 0;
     let rayleigh = 0;
     for (let a = 0; a < k; a++) {
-      let s = 0;
-      const row = a * k;
-      for (let b = 0; b < k; b++) s += m[row + b]! * v[b]!;
-      next[a] = s;
-      norm += s * s;
-      rayleigh += s * v[a]!;
+      const x = next[a]!;
+      norm += x * x;
+      rayleigh += x * v[a]!;
     }
     norm = Math.sqrt(norm);
     if (norm === 0) {
@@ -181,18 +346,22 @@ function median(xs: number[]): number {
 
 /** Turns a price panel into scans, one bar at a time. */
 export class Sensor {
-  private readonly fast: Window;
-  private readonly slow: Window;
+  private readonly fast: SensingWindow;
+  private readonly slow: SensingWindow;
   private readonly returns: Float64Array;
   private prev: Float64Array | null = null;
   private bar = -1;
   private lastFast: number | null = null;
   private lastSlow: number | null = null;
 
-  constructor(readonly symbols: readonly string[]) {
+  /** `form` chooses the window representation (tests compare both); `auto` takes the cheaper. */
+  constructor(
+    readonly symbols: readonly string[],
+    form: WindowForm = 'auto',
+  ) {
     const n = symbols.length;
-    this.fast = new Window(FAST, n);
-    this.slow = new Window(SLOW, n);
+    this.fast = windowFor(FAST, n, form);
+    this.slow = windowFor(SLOW, n, form);
     this.returns = new Float64Array(n);
   }
 
@@ -207,10 +376,10 @@ export class Sensor {
     this.slow.push(this.returns);
     if (!this.slow.full) return null;
     const f = this.fast.correlation();
-    const fe = leadingEigen(f.m, f.idx.length, this.fast.vector);
+    const fe = leadingEigenOf(f.multiply, f.idx.length, this.fast.vector);
     this.fast.vector = fe.vector;
     const s = this.slow.correlation();
-    const se = leadingEigen(s.m, s.idx.length, this.slow.vector);
+    const se = leadingEigenOf(s.multiply, s.idx.length, this.slow.vector);
     this.slow.vector = se.vector;
     const lFast = f.idx.length ? fe.value / f.idx.length : 0;
     const lSlow = s.idx.length ? se.value / s.idx.length : 0;
