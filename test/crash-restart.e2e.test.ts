@@ -4,7 +4,7 @@
  * restarted; afterwards the journal, the ledger and the simulator's books agree.
  * PINK_LONG=1 runs at least 30 kills; the default suite runs a handful.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +13,7 @@ import { type BingxSim, startBingxSim } from '../src/adapters/bingx/sim-server.j
 import type { JournalState } from '../src/adapters/files/journal.js';
 import { writeSyntheticScans } from '../src/app/simtest/synthetic-scans.js';
 import { seededRandom } from '../src/domain/random.js';
+import { clientOrderIdFor } from '../src/domain/venue.js';
 import { CLI, REPO } from './support/cli.js';
 
 const LONG = process.env.PINK_LONG === '1';
@@ -125,5 +126,24 @@ describe('crash-restart against the BingX-protocol simulator', () => {
     const venueQty = open.reduce((s, p) => s + p.qty, 0);
     expect(journal.account.qty).toBeCloseTo(venueQty, 6);
     expect(existsSync(join(dir, 'var', 'run', 'pink.lock'))).toBe(false);
+
+    // The ledger survived every SIGKILL: exactly one terminal trade_events row for each trade
+    // that entered on the venue and is no longer open, and none for anything else.
+    const prefix = (id: string) => id.replace(/-e\d+$/, '');
+    const entered = new Set(
+      entries.filter((o) => o.executedQty > 0).map((o) => prefix(o.clientOrderId ?? '')),
+    );
+    if (journal.trade) entered.delete(prefix(clientOrderIdFor(journal.trade.id, 'e', 0)));
+    const rows = execFileSync(
+      process.execPath,
+      [join(REPO, 'test/support/dump-ledger.mjs'), join(dir, 'var', 'clickhouse'), 'dolphin_pink'],
+      { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 },
+    )
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { table: string; trade_id?: string });
+    const terminal = rows.filter((r) => r.table === 'trade_events').map((r) => r.trade_id ?? '');
+    expect(new Set(terminal).size, 'duplicate terminal rows').toBe(terminal.length);
+    expect(new Set(terminal.map((id) => prefix(clientOrderIdFor(id, 'e', 0))))).toEqual(entered);
   }, 600_000);
 });

@@ -33,6 +33,12 @@ export interface RuntimeOptions {
   /** How often the loop wakes up without a scan (venue polling, commands), ms. */
   readonly idleMs?: number;
   readonly unknownPosition?: 'manage' | 'flatten';
+  /**
+   * Makes everything emitted so far durable (ledger rows inserted or in the fsync'd
+   * spool) before the journal records the scan as processed, so a crash can never leave
+   * a processed scan whose rows existed only in memory.
+   */
+  readonly beforeCheckpoint?: () => Promise<void>;
   readonly log: (message: string) => void;
   readonly now?: () => number;
 }
@@ -184,6 +190,7 @@ export class Runtime {
   }
 
   async saveJournal(): Promise<void> {
+    await this.o.beforeCheckpoint?.();
     const state: JournalState = {
       version: 1,
       namespace: this.o.namespace,

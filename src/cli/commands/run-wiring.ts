@@ -47,6 +47,8 @@ export interface RunParts {
   readonly metricsServer: MetricsServer | null;
   /** The simulated market as a live source (paced), when no --data file is given. */
   liveSource(skipThrough: () => number | null): AsyncIterable<ScanInput>;
+  /** Ledger rows to ClickHouse or the durable spool (the runtime's checkpoint hook). */
+  flushLedger(): Promise<void>;
   /** The symbols the live source trades. */
   readonly liveAssets: readonly string[];
   makeVenue(marks: LatestPrices, assets: readonly string[]): Promise<VenuePort>;
@@ -393,6 +395,7 @@ async function wire(ctx: WiringContext, closers: Array<() => Promise<void>>): Pr
         if (view) await publisher.publish(view);
       },
     ],
+    flushLedger: () => ledger.sink.flush(),
     liveSource: (skipThrough) => {
       if (cfg.scanSource === 'features') {
         // Read-only subscription to the shared map; ends when the runtime closes.

@@ -132,6 +132,7 @@ export async function runCommand(o: RunCliOptions): Promise<number> {
       sinks: parts.sinks,
       onIdle: parts.onIdle,
       unknownPosition: cfg.unknownPosition,
+      beforeCheckpoint: () => parts!.flushLedger(),
       log,
     });
     const report = await runtime.start();
