@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import type { WriteGuard } from '../../domain/namespaces.js';
 import type { LedgerHealth, LedgerStore, Row } from '../../ports/ledger.js';
 import type { ChClient } from './schema.js';
-import { FileSpool, type SpoolBatch, SpoolCorrupt, type SpoolEntry } from './spool.js';
+import { FileSpool, type Spool, type SpoolBatch, SpoolCorrupt, type SpoolEntry } from './spool.js';
 
 export const DEFAULT_SPOOL_DIR = './var/spool';
 
@@ -21,6 +21,8 @@ export interface ClickHouseLedgerOptions {
   readonly engine: 'embedded' | 'server';
   /** Durable spool directory (default `./var/spool`). */
   readonly spoolDir?: string;
+  /** Another spool store instead of the directory (the fault simulation's in-memory disk). */
+  readonly spool?: Spool;
   /** Unique per process run; deduplication tokens are `<runId>:<batch seq>`. */
   readonly runId?: string;
   /** A table's batch is written once it holds this many rows (default 5000). */
@@ -61,7 +63,7 @@ export class ClickHouseLedger implements LedgerStore {
   readonly runId: string;
   private readonly client: ChClient;
   private readonly guard: WriteGuard;
-  private readonly spool: FileSpool;
+  private readonly spool: Spool;
   private readonly batchRows: number;
   private readonly flushIntervalMs: number;
   private readonly retryBaseMs: number;
@@ -85,7 +87,7 @@ export class ClickHouseLedger implements LedgerStore {
     this.client = o.client;
     this.guard = o.guard;
     this.runId = o.runId ?? newRunId();
-    this.spool = new FileSpool(o.spoolDir ?? DEFAULT_SPOOL_DIR);
+    this.spool = o.spool ?? new FileSpool(o.spoolDir ?? DEFAULT_SPOOL_DIR);
     this.spoolCount = this.spool.depth();
     this.batchRows = o.batchRows ?? 5000;
     this.flushIntervalMs = o.flushIntervalMs ?? 1000;
@@ -135,6 +137,18 @@ export class ClickHouseLedger implements LedgerStore {
       rowsQuarantined: this.rowsQuarantined,
       queuedRows,
     };
+  }
+
+  /**
+   * What a killed process does: stops without writing anything still queued in memory
+   * (the fault simulation's crash). Only the spool survives, as after SIGKILL.
+   */
+  abandon(): void {
+    this.closed = true;
+    this.disarmFlushTimer();
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    this.queues.clear();
   }
 
   async close(): Promise<void> {

@@ -37,7 +37,55 @@ export class SpoolCorrupt extends Error {
   override name = 'SpoolCorrupt';
 }
 
-export class FileSpool {
+/** Where the ledger keeps batches ClickHouse has not acknowledged: durable in production. */
+export interface Spool {
+  list(): SpoolEntry[];
+  depth(): number;
+  append(batch: SpoolBatch): Promise<SpoolEntry>;
+  read(entry: SpoolEntry): Promise<SpoolBatch>;
+  remove(entry: SpoolEntry): Promise<void>;
+  /** Moves a batch ClickHouse rejected for good aside; returns where it went. */
+  quarantine(entry: SpoolEntry): Promise<string>;
+}
+
+/**
+ * The simulated disk of the fault simulation: the same contract as FileSpool, kept in
+ * memory. It outlives a simulated crash because the simulation hands the same object
+ * to the ledger it reopens.
+ */
+export class MemorySpool implements Spool {
+  private readonly batches = new Map<number, SpoolBatch>();
+  readonly quarantined: SpoolBatch[] = [];
+  private nextSeq = 1;
+
+  list(): SpoolEntry[] {
+    return [...this.batches.keys()].sort((a, b) => a - b).map((seq) => ({ name: `memory-${seq}`, seq }));
+  }
+  depth(): number {
+    return this.batches.size;
+  }
+  async append(batch: SpoolBatch): Promise<SpoolEntry> {
+    const seq = this.nextSeq++;
+    this.batches.set(seq, structuredClone(batch));
+    return { name: `memory-${seq}`, seq };
+  }
+  async read(entry: SpoolEntry): Promise<SpoolBatch> {
+    const b = this.batches.get(entry.seq);
+    if (!b) throw new Error(`spool entry ${entry.name} is gone`);
+    return b;
+  }
+  async remove(entry: SpoolEntry): Promise<void> {
+    this.batches.delete(entry.seq);
+  }
+  async quarantine(entry: SpoolEntry): Promise<string> {
+    const b = this.batches.get(entry.seq);
+    if (b) this.quarantined.push(b);
+    this.batches.delete(entry.seq);
+    return 'memory quarantine';
+  }
+}
+
+export class FileSpool implements Spool {
   private nextSeq: number;
 
   constructor(readonly dir: string) {

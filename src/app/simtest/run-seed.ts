@@ -5,14 +5,20 @@
  * invariants are checked after every scan. Same seed, same run.
  */
 
+import { ClickHouseLedger } from '../../adapters/clickhouse/ledger.js';
+import { rowsFromEvent } from '../../adapters/clickhouse/rows.js';
+import { ClickHouseEventSink } from '../../adapters/clickhouse/sink.js';
+import { MemorySpool } from '../../adapters/clickhouse/spool.js';
 import { MemoryJournal } from '../../adapters/files/journal.js';
 import { SimVenue, type SimVenueConfig } from '../../adapters/sim/sim-venue.js';
 import { AccountProjection } from '../../domain/account.js';
 import type { CanonicalEvent } from '../../domain/events.js';
+import { lookupNamespace, WriteGuard } from '../../domain/namespaces.js';
 import { seededRandom } from '../../domain/random.js';
 import { BlueV7Ref } from '../../strategy/blue-v7-ref.js';
 import { LatestPrices, Pipeline } from '../pipeline.js';
 import { recover } from '../recovery.js';
+import { SimClickHouse } from './sim-clickhouse.js';
 import { syntheticScanLines } from './synthetic-scans.js';
 
 export interface SeedOptions {
@@ -31,6 +37,10 @@ export interface SeedResult {
   readonly trades: number;
   readonly crashes: number;
   readonly faults: Partial<SimVenueConfig>;
+  readonly ledgerFaults: LedgerFaults;
+  /** Inserts the simulated ClickHouse refused (outage) and acknowledgements it lost. */
+  readonly ledgerRefused: number;
+  readonly ledgerLostAcks: number;
   readonly violation: string | null;
   readonly atScan: number | null;
   readonly events: number;
@@ -68,6 +78,33 @@ export function faultsForSeed(seed: number): Partial<SimVenueConfig> {
   };
 }
 
+export interface LedgerFaults {
+  /** Per scan: the chance a ClickHouse outage starts. */
+  readonly outageRate: number;
+  readonly maxOutageScans: number;
+  /** Per insert: stored, then the acknowledgement is lost. */
+  readonly lostAckRate: number;
+}
+
+/** The ClickHouse faults a seed gets (their own random stream: venue faults stay as they were). */
+export function ledgerFaultsForSeed(seed: number): LedgerFaults {
+  const r = seededRandom(seed ^ 0x1ed6e7);
+  return {
+    outageRate: r() < 0.5 ? 0.05 * r() : 0,
+    maxOutageScans: 1 + Math.floor(r() * 60),
+    lostAckRate: r() < 0.5 ? 0.3 * r() : 0,
+  };
+}
+
+/** Tables with exactly one row per canonical event of a kind (stateful ones are not compared). */
+const PER_EVENT_TABLES = [
+  'v7_decision_events',
+  'position_state',
+  'trade_events',
+  'trade_exit_legs',
+  'status_snapshots',
+] as const;
+
 export async function runSeed(o: SeedOptions): Promise<SeedResult> {
   const faults = faultsForSeed(o.seed);
   const rnd = seededRandom(o.seed ^ 0xc4a5);
@@ -81,6 +118,49 @@ export async function runSeed(o: SeedOptions): Promise<SeedResult> {
   let crashes = 0;
   let atScan: number | null = null;
 
+  // The ledger: the real batching/spool/dedup path over a simulated ClickHouse with outages.
+  const ledgerFaults = ledgerFaultsForSeed(o.seed);
+  const chRandom = seededRandom(o.seed ^ 0xc1c4);
+  const ch = new SimClickHouse(chRandom, ledgerFaults.lostAckRate);
+  const pink = lookupNamespace('pink');
+  const guard = new WriteGuard(pink);
+  // The simulated disk: the spool survives the simulated crashes, like a directory would.
+  const spool = new MemorySpool();
+  let boots = 0;
+  const openLedger = async () => {
+    boots += 1;
+    const ledger = new ClickHouseLedger({
+      client: ch.client(),
+      database: pink.clickhouseDb,
+      guard,
+      engine: 'server',
+      spool,
+      runId: `seed${o.seed}-boot${boots}`,
+      batchRows: 500,
+      // No wall-clock timers: the simulation flushes at each checkpoint, like the runtime.
+      flushIntervalMs: 3_600_000,
+      retryBaseMs: 3_600_000,
+      retryMaxMs: 3_600_000,
+      ownsClient: false,
+    });
+    await ledger.recoverSpool();
+    return {
+      ledger,
+      sink: new ClickHouseEventSink({ ledger, strategy: pink.strategy, runId: ledger.runId }),
+    };
+  };
+  let store = await openLedger();
+  let outageLeft = 0;
+  const weather = () => {
+    if (outageLeft > 0) {
+      outageLeft -= 1;
+      if (outageLeft === 0) ch.down = false;
+    } else if (chRandom() < ledgerFaults.outageRate) {
+      ch.down = true;
+      outageLeft = 1 + Math.floor(chRandom() * ledgerFaults.maxOutageScans);
+    }
+  };
+
   const sink = (e: CanonicalEvent) => {
     if (e.type === 'trade_closed')
       check(
@@ -89,6 +169,7 @@ export async function runSeed(o: SeedOptions): Promise<SeedResult> {
       );
     if (e.type === 'lifecycle') check(e.size >= 0, `negative size ${e.size} on ${e.tradeId}`);
     events.push(e);
+    store.sink.accept(e);
   };
 
   const boot = async (now: number) => {
@@ -141,14 +222,20 @@ export async function runSeed(o: SeedOptions): Promise<SeedResult> {
     for (let i = 0; i < lines.length; i++) {
       const value = JSON.parse(lines[i]!) as { scan: number; ts: number };
       atScan = value.scan;
+      weather();
       if (rnd() < crashRate) {
-        // Crash: the process's memory is gone; the venue and the journal survive. Down for a while.
+        // Crash: the process's memory is gone; the venue, the journal and the ledger's spool
+        // survive. Down for a while.
         crashes += 1;
         i += Math.floor(rnd() * 5);
+        store.ledger.abandon();
+        store = await openLedger();
         rt = await boot(value.ts);
         continue;
       }
       await rt.pipeline.process(value, `seed ${o.seed} scan ${value.scan}`);
+      // The runtime's checkpoint: ledger rows durable (inserted or spooled) before the journal.
+      await store.sink.flush();
       await save(rt);
       checkAccount(rt.account, events);
     }
@@ -161,6 +248,13 @@ export async function runSeed(o: SeedOptions): Promise<SeedResult> {
     await rt.pipeline.finish();
     checkAccount(rt.account, events);
     checkFinalBooks(rt.pipeline, rt.account, venue, events);
+    // ClickHouse is back: the spool drains and every row is there exactly once.
+    ch.down = false;
+    await store.sink.flush();
+    // Lost acknowledgements can interrupt a drain (the retry timer's job in production).
+    for (let attempt = 0; attempt < 1000 && store.ledger.health().spoolDepth > 0; attempt++)
+      await store.ledger.recoverSpool();
+    checkLedger(ch, store.ledger.health().spoolDepth, events);
     return result(true, null);
   } catch (err) {
     if (!(err instanceof InvariantViolation) && !(err instanceof Error)) throw err;
@@ -175,12 +269,32 @@ export async function runSeed(o: SeedOptions): Promise<SeedResult> {
       trades: events.filter((e) => e.type === 'trade_closed').length,
       crashes,
       faults,
+      ledgerFaults,
+      ledgerRefused: ch.refused,
+      ledgerLostAcks: ch.lostAcks,
       violation,
       atScan: ok ? null : atScan,
       events: events.length,
       ...(o.keepEvents ? { trace: events } : {}),
     };
   }
+}
+
+/** Every row the events map to is in ClickHouse exactly once (outages, lost acks and crashes notwithstanding). */
+function checkLedger(ch: SimClickHouse, spoolDepth: number, events: readonly CanonicalEvent[]): void {
+  check(spoolDepth === 0, `the ledger spool still holds ${spoolDepth} batches after ClickHouse came back`);
+  const expected = new Map<string, number>();
+  for (const e of events)
+    for (const m of rowsFromEvent(e, 'pink')) expected.set(m.table, (expected.get(m.table) ?? 0) + 1);
+  for (const table of PER_EVENT_TABLES) {
+    const want = expected.get(table) ?? 0;
+    const got = ch.rows(table).length;
+    check(got === want, `ledger ${table}: ${got} rows, the events made ${want}`);
+  }
+  const ids = ch.rows('trade_events').map((r) => String(r.trade_id));
+  check(new Set(ids).size === ids.length, 'trade_events holds a trade_id twice');
+  const closed = events.filter((e) => e.type === 'trade_closed').length;
+  check(ids.length === closed, `trade_events has ${ids.length} rows for ${closed} completed trades`);
 }
 
 /** Capital = initial + confirmed realized PnL - fees - funding, recomputed from the event stream. */

@@ -34,11 +34,15 @@ export async function simtestCommand(o: SimtestOptions): Promise<number> {
   const failures: SeedResult[] = [];
   let trades = 0;
   let crashes = 0;
+  let refused = 0;
+  let lostAcks = 0;
   const started = Date.now();
   for (const [i, seed] of seeds.entries()) {
     const r = await runSeed({ seed, scans, crashRate });
     trades += r.trades;
     crashes += r.crashes;
+    refused += r.ledgerRefused;
+    lostAcks += r.ledgerLostAcks;
     if (!r.ok) {
       failures.push(r);
       process.stdout.write(
@@ -51,7 +55,8 @@ export async function simtestCommand(o: SimtestOptions): Promise<number> {
   const secs = ((Date.now() - started) / 1000).toFixed(1);
   process.stdout.write(
     `simtest: ${seeds.length - failures.length} passed, ${failures.length} failed ` +
-      `(${seeds.length} seeds x ${scans} scans, ${trades} trades, ${crashes} crash-restarts, ${secs} s)\n`,
+      `(${seeds.length} seeds x ${scans} scans, ${trades} trades, ${crashes} crash-restarts, ` +
+      `ClickHouse: ${refused} inserts refused in outages, ${lostAcks} acknowledgements lost; ${secs} s)\n`,
   );
   return failures.length ? EXIT.FAILED : EXIT.OK;
 }
