@@ -12,16 +12,19 @@ describe('pink simtest', () => {
     const failures: string[] = [];
     let refused = 0;
     let lostAcks = 0;
+    let stateOutages = 0;
     for (let seed = 1; seed <= 300; seed++) {
       const r = await runSeed({ seed, scans: 500 });
       if (!r.ok) failures.push(`seed ${seed} at scan ${r.atScan}: ${r.violation}`);
       refused += r.ledgerRefused;
       lostAcks += r.ledgerLostAcks;
+      stateOutages += r.stateOutages;
     }
     expect(failures).toEqual([]);
     // The ClickHouse faults really happened (outages spooled batches, lost acks were retried).
     expect(refused).toBeGreaterThan(1000);
     expect(lostAcks).toBeGreaterThan(100);
+    expect(stateOutages).toBeGreaterThan(0);
   }, 240_000);
 
   it.each(REGRESSION_SEEDS)('regression seed %i passes', async (seed) => {

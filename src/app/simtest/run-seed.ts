@@ -11,14 +11,20 @@ import { ClickHouseEventSink } from '../../adapters/clickhouse/sink.js';
 import { MemorySpool } from '../../adapters/clickhouse/spool.js';
 import { MemoryJournal } from '../../adapters/files/journal.js';
 import { SimVenue, type SimVenueConfig } from '../../adapters/sim/sim-venue.js';
+import { GuardedStateBus } from '../../adapters/statebus/guarded.js';
+import { MemoryStateBus } from '../../adapters/statebus/memory.js';
+import { ReconnectingStateBus } from '../../adapters/statebus/reconnecting.js';
 import { AccountProjection } from '../../domain/account.js';
 import type { CanonicalEvent } from '../../domain/events.js';
 import { lookupNamespace, WriteGuard } from '../../domain/namespaces.js';
 import { seededRandom } from '../../domain/random.js';
 import { BlueV7Ref } from '../../strategy/blue-v7-ref.js';
+import { engineView } from '../engine-view.js';
 import { LatestPrices, Pipeline } from '../pipeline.js';
 import { recover } from '../recovery.js';
+import { StatePublisher } from '../state-publisher.js';
 import { SimClickHouse } from './sim-clickhouse.js';
+import { SimHazelcast } from './sim-hazelcast.js';
 import { syntheticScanLines } from './synthetic-scans.js';
 
 export interface SeedOptions {
@@ -41,6 +47,8 @@ export interface SeedResult {
   /** Inserts the simulated ClickHouse refused (outage) and acknowledgements it lost. */
   readonly ledgerRefused: number;
   readonly ledgerLostAcks: number;
+  /** Simulated Hazelcast outages (the state bus buffered, then republished). */
+  readonly stateOutages: number;
   readonly violation: string | null;
   readonly atScan: number | null;
   readonly events: number;
@@ -151,7 +159,20 @@ export async function runSeed(o: SeedOptions): Promise<SeedResult> {
   };
   let store = await openLedger();
   let outageLeft = 0;
-  const weather = () => {
+  // The live state: the real publisher and reconnecting bus over a simulated Hazelcast, and a
+  // reference publisher on a store that never fails; after every reconnect they must agree.
+  const hz = new SimHazelcast();
+  const hzBus = new ReconnectingStateBus({ kind: 'hazelcast', opTimeoutMs: 1000, retryMs: 3_600_000 });
+  hzBus.attach(hz);
+  hzBus.setConnected(true);
+  const reference = new MemoryStateBus();
+  let virtualNow = 0;
+  const publishers = [hzBus, reference].map(
+    (bus) => new StatePublisher({ bus: new GuardedStateBus(bus, guard), ns: pink, now: () => virtualNow }),
+  );
+  let hzOutageLeft = 0;
+  let hzOutages = 0;
+  const weather = async () => {
     if (outageLeft > 0) {
       outageLeft -= 1;
       if (outageLeft === 0) ch.down = false;
@@ -159,6 +180,25 @@ export async function runSeed(o: SeedOptions): Promise<SeedResult> {
       ch.down = true;
       outageLeft = 1 + Math.floor(chRandom() * ledgerFaults.maxOutageScans);
     }
+    if (hzOutageLeft > 0) {
+      hzOutageLeft -= 1;
+      if (hzOutageLeft === 0) {
+        hz.down = false;
+        hzBus.setConnected(true);
+        await settled(hzBus);
+        await checkStateMatches(hz, reference, pink.stateMap, pink.pnlMap);
+      }
+    } else if (chRandom() < ledgerFaults.outageRate) {
+      hz.down = true;
+      hzOutages += 1;
+      hzBus.setConnected(false);
+      hzOutageLeft = 1 + Math.floor(chRandom() * ledgerFaults.maxOutageScans);
+    }
+  };
+  const publish = async (p: { pipeline: Pipeline; account: AccountProjection; strategy: BlueV7Ref }) => {
+    const lastDecision = events.findLast((e) => e.type === 'decision') ?? null;
+    const view = engineView({ ...p, posture: 'RUNNING', lastDecision }, 'sim', [], {}, virtualNow);
+    if (view) for (const pub of publishers) await pub.publish(view);
   };
 
   const sink = (e: CanonicalEvent) => {
@@ -222,7 +262,8 @@ export async function runSeed(o: SeedOptions): Promise<SeedResult> {
     for (let i = 0; i < lines.length; i++) {
       const value = JSON.parse(lines[i]!) as { scan: number; ts: number };
       atScan = value.scan;
-      weather();
+      virtualNow = value.ts;
+      await weather();
       if (rnd() < crashRate) {
         // Crash: the process's memory is gone; the venue, the journal and the ledger's spool
         // survive. Down for a while.
@@ -237,6 +278,8 @@ export async function runSeed(o: SeedOptions): Promise<SeedResult> {
       // The runtime's checkpoint: ledger rows durable (inserted or spooled) before the journal.
       await store.sink.flush();
       await save(rt);
+      // Published on every 4th scan (the live loop publishes on change and on a heartbeat).
+      if (i % 4 === 0) await publish(rt);
       checkAccount(rt.account, events);
     }
     // End of segment: flatten whatever is open, let the venue answer, and check the books.
@@ -255,6 +298,12 @@ export async function runSeed(o: SeedOptions): Promise<SeedResult> {
     for (let attempt = 0; attempt < 1000 && store.ledger.health().spoolDepth > 0; attempt++)
       await store.ledger.recoverSpool();
     checkLedger(ch, store.ledger.health().spoolDepth, events);
+    // Hazelcast is back: the latest value of every surface is there, none older.
+    hz.down = false;
+    hzBus.setConnected(true);
+    await settled(hzBus);
+    await publish(rt);
+    await checkStateMatches(hz, reference, pink.stateMap, pink.pnlMap);
     return result(true, null);
   } catch (err) {
     if (!(err instanceof InvariantViolation) && !(err instanceof Error)) throw err;
@@ -272,11 +321,33 @@ export async function runSeed(o: SeedOptions): Promise<SeedResult> {
       ledgerFaults,
       ledgerRefused: ch.refused,
       ledgerLostAcks: ch.lostAcks,
+      stateOutages: hzOutages,
       violation,
       atScan: ok ? null : atScan,
       events: events.length,
       ...(o.keepEvents ? { trace: events } : {}),
     };
+  }
+}
+
+/** Lets the bus finish republishing what it buffered while disconnected. */
+async function settled(bus: ReconnectingStateBus): Promise<void> {
+  for (let i = 0; i < 1000 && bus.health().pendingKeys > 0; i++) await new Promise((r) => setImmediate(r));
+  check(bus.health().pendingKeys === 0, `state bus still holds ${bus.health().pendingKeys} unpublished keys`);
+}
+
+/** After a reconnect, Hazelcast holds exactly what a never-failing store holds: the latest of each key. */
+async function checkStateMatches(
+  hz: SimHazelcast,
+  reference: MemoryStateBus,
+  ...maps: string[]
+): Promise<void> {
+  for (const map of maps) {
+    const want = new Map(await reference.mapEntries(map));
+    const got = hz.map(map);
+    for (const [key, value] of want)
+      check(got.get(key) === value, `after reconnect ${map}[${key}] is stale or missing`);
+    check(got.size === want.size, `after reconnect ${map} has ${got.size} keys, expected ${want.size}`);
   }
 }
 

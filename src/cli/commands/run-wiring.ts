@@ -16,12 +16,13 @@ import { MemoryStateBus } from '../../adapters/statebus/memory.js';
 import { startStateServer } from '../../adapters/statebus/state-server.js';
 import type { PinkConfig } from '../../app/config.js';
 import { CommandProcessor, type RuntimeControl } from '../../app/control/processor.js';
+import { engineView } from '../../app/engine-view.js';
 import { FEATURES_MAP, featuresScans } from '../../app/features-source.js';
 import { openLedger } from '../../app/ledger.js';
 import type { LatestPrices } from '../../app/pipeline.js';
 import { simVenueFor } from '../../app/replay.js';
 import { pacedScans, type Runtime, type ScanInput } from '../../app/runtime.js';
-import { type DayPnlView, type EngineView, StatePublisher } from '../../app/state-publisher.js';
+import { type DayPnlView, StatePublisher } from '../../app/state-publisher.js';
 import { createVenue } from '../../app/venues.js';
 import type { CanonicalEvent, EventSink } from '../../domain/events.js';
 import { utcDate } from '../../domain/exit-legs.js';
@@ -229,50 +230,6 @@ class DayPnl {
   }
 }
 
-export function engineView(
-  rt: Runtime,
-  cfg: PinkConfig,
-  days: readonly DayPnlView[],
-  health: Readonly<Record<string, unknown>> = {},
-): EngineView | null {
-  if (!rt.pipeline) return null;
-  const snap = rt.account.snapshot();
-  const view = rt.pipeline.kernel.view();
-  const d = rt.lastDecision?.type === 'decision' ? rt.lastDecision.record : null;
-  return {
-    ts: Date.now(),
-    posture: rt.posture,
-    paused: rt.pipeline.paused,
-    venue: cfg.venue,
-    algorithm: rt.strategy.name,
-    slot: view
-      ? {
-          tradeId: view.tradeId,
-          asset: view.asset,
-          side: view.side,
-          stage: view.stage,
-          size: view.remainingQty,
-          entryPrice: view.entryPrice,
-          barsHeld: view.barsHeld,
-          unrealizedPnl: snap.unrealizedPnl,
-        }
-      : null,
-    pendingOrders: view?.pendingOrder ? 1 : 0,
-    lastScan: d ? { ts: d.ts, scanNumber: d.scan, assets: 0 } : null,
-    lastDecision: d ? { ts: d.ts, action: d.action, asset: d.asset || null, reason: d.reason } : null,
-    capital: snap.capital,
-    equity: snap.equity,
-    realizedPnl: snap.realizedPnl,
-    unrealizedPnl: snap.unrealizedPnl,
-    fees: snap.fees,
-    funding: snap.funding,
-    openNotional: snap.openNotional,
-    leverage: snap.leverage,
-    pnlByDay: days,
-    health,
-  };
-}
-
 function runtimeControl(rt: Runtime): RuntimeControl {
   return {
     pause: () => rt.setPaused(true),
@@ -391,7 +348,7 @@ async function wire(ctx: WiringContext, closers: Array<() => Promise<void>>): Pr
       async (rt) => {
         await simBook?.();
         await processor?.poll();
-        const view = engineView(rt, cfg, days.recent(), health());
+        const view = engineView(rt, cfg.venue, days.recent(), health());
         if (view) await publisher.publish(view);
       },
     ],
@@ -444,9 +401,9 @@ async function wire(ctx: WiringContext, closers: Array<() => Promise<void>>): Pr
         log: commandLog(logger.child({ component: 'control' })),
       });
       publisher.startHeartbeat(cfg.heartbeatMs, () =>
-        runtime ? engineView(runtime, cfg, days.recent(), health()) : null,
+        runtime ? engineView(runtime, cfg.venue, days.recent(), health()) : null,
       );
-      const first = engineView(rt, cfg, days.recent(), health());
+      const first = engineView(rt, cfg.venue, days.recent(), health());
       if (first) await publisher.publish(first);
       if (!cfg.hazelcast.members.length) {
         const server = await startStateServer(raw, { ns, port: cfg.statePort, host: '127.0.0.1' });

@@ -36,6 +36,7 @@ export async function simtestCommand(o: SimtestOptions): Promise<number> {
   let crashes = 0;
   let refused = 0;
   let lostAcks = 0;
+  let stateOutages = 0;
   const started = Date.now();
   for (const [i, seed] of seeds.entries()) {
     const r = await runSeed({ seed, scans, crashRate });
@@ -43,6 +44,7 @@ export async function simtestCommand(o: SimtestOptions): Promise<number> {
     crashes += r.crashes;
     refused += r.ledgerRefused;
     lostAcks += r.ledgerLostAcks;
+    stateOutages += r.stateOutages;
     if (!r.ok) {
       failures.push(r);
       process.stdout.write(
@@ -56,7 +58,8 @@ export async function simtestCommand(o: SimtestOptions): Promise<number> {
   process.stdout.write(
     `simtest: ${seeds.length - failures.length} passed, ${failures.length} failed ` +
       `(${seeds.length} seeds x ${scans} scans, ${trades} trades, ${crashes} crash-restarts, ` +
-      `ClickHouse: ${refused} inserts refused in outages, ${lostAcks} acknowledgements lost; ${secs} s)\n`,
+      `ClickHouse: ${refused} inserts refused in outages, ${lostAcks} acknowledgements lost; ` +
+      `Hazelcast: ${stateOutages} outages; ${secs} s)\n`,
   );
   return failures.length ? EXIT.FAILED : EXIT.OK;
 }
