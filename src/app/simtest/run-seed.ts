@@ -257,7 +257,15 @@ export async function runSeed(o: SeedOptions): Promise<SeedResult> {
       venuePositions: rt.pipeline.kernel.exportVenuePositions(),
     });
 
-  let rt = await boot(0);
+  /** As Runtime.start: after recovery, the checkpoint (its rows durable, then the journal). */
+  const start = async (now: number) => {
+    const booted = await boot(now);
+    await store.sink.flush();
+    await save(booted);
+    return booted;
+  };
+
+  let rt = await start(0);
   try {
     for (let i = 0; i < lines.length; i++) {
       const value = JSON.parse(lines[i]!) as { scan: number; ts: number };
@@ -271,7 +279,7 @@ export async function runSeed(o: SeedOptions): Promise<SeedResult> {
         i += Math.floor(rnd() * 5);
         store.ledger.abandon();
         store = await openLedger();
-        rt = await boot(value.ts);
+        rt = await start(value.ts);
         continue;
       }
       await rt.pipeline.process(value, `seed ${o.seed} scan ${value.scan}`);
