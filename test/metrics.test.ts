@@ -213,6 +213,26 @@ describe('PinkMetrics over a real replay, scraped over HTTP', () => {
     expect(mean).toBeLessThan(10);
   });
 
+  it('summarizes the latest 200 finished orders (p50/p90/max) for the published state', () => {
+    const { latency, slippage } = metrics.recentSummary();
+    const finished = [...orders().values()].length;
+    const window = Math.min(200, finished);
+    // Every leg the histograms saw appears, over at most the latest 200 orders.
+    for (const leg of ['decision_to_submit', 'submit_to_ack', 'ack_to_first_fill', 'first_fill_to_done']) {
+      const q = latency[`${leg}_us`];
+      expect(q, leg).toBeDefined();
+      expect(q!.orders).toBeLessThanOrEqual(window);
+      expect(q!.p50).toBeLessThanOrEqual(q!.p90);
+      expect(q!.p90).toBeLessThanOrEqual(q!.max);
+      // The max is a real observation: at most the histogram's whole sum.
+      expect(q!.max / 1e6).toBeLessThanOrEqual(
+        total(samples, 'pink_order_latency_seconds_sum', { leg }) + 1e-9,
+      );
+    }
+    expect(slippage.vs_reference_bps!.orders).toBeGreaterThan(5);
+    expect(slippage.vs_reference_bps!.p50).toBeLessThanOrEqual(slippage.vs_reference_bps!.max);
+  });
+
   it('counts events by type', () => {
     for (const type of ['decision', 'order', 'fill', 'lifecycle', 'trade_closed'])
       expect(total(samples, 'pink_events_total', { type }), type).toBe(

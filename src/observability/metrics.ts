@@ -56,6 +56,50 @@ export const LATENCY_LEGS = [
 ] as const;
 export type LatencyLeg = (typeof LATENCY_LEGS)[number];
 
+export interface Quantiles {
+  readonly orders: number;
+  readonly p50: number;
+  readonly p90: number;
+  readonly max: number;
+}
+
+function quantiles(values: number[]): Quantiles | null {
+  if (values.length === 0) return null;
+  const s = [...values].sort((a, b) => a - b);
+  const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
+  return { orders: s.length, p50: at(0.5), p90: at(0.9), max: s.at(-1)! };
+}
+
+/** A ring of the latest finished orders' latency legs and slippage. */
+class RecentOrders {
+  private readonly rows: Array<Readonly<Record<string, unknown>>> = [];
+  constructor(private readonly size: number) {}
+
+  add(row: Readonly<Record<string, unknown>>): void {
+    this.rows.push(row);
+    if (this.rows.length > this.size) this.rows.shift();
+  }
+
+  summary(): { latency: Record<string, Quantiles>; slippage: Record<string, Quantiles> } {
+    const pick = (field: string) =>
+      this.rows.map((r) => num(r[field])).filter((v): v is number => v !== null && v >= -1e12);
+    const latency: Record<string, Quantiles> = {};
+    for (const leg of LATENCY_LEGS) {
+      const q = quantiles(pick(`${leg}_us`).filter((v) => v >= 0));
+      if (q) latency[`${leg}_us`] = q;
+    }
+    const slippage: Record<string, Quantiles> = {};
+    for (const [name, field] of [
+      ['vs_reference_bps', 'slippage_vs_reference_bps'],
+      ['vs_arrival_bps', 'slippage_vs_arrival_bps'],
+    ] as const) {
+      const q = quantiles(pick(field));
+      if (q) slippage[name] = q;
+    }
+    return { latency, slippage };
+  }
+}
+
 /** Seconds: 10 us (the hot path) to 30 s (a slow venue). */
 const LATENCY_BUCKETS = [
   0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
@@ -72,6 +116,8 @@ export class PinkMetrics {
   private readonly reasons = new Set<string>();
   private readonly maxReasons: number;
   private health: (() => HealthSample | null) | undefined;
+  /** The latest finished orders' legs and slippage, for the live summary (TUI, status). */
+  private readonly recent = new RecentOrders(200);
 
   private readonly scans: Counter;
   private readonly scansRejected: Counter;
@@ -196,6 +242,12 @@ export class PinkMetrics {
     if (vsRef !== null) this.slippage.observe({ benchmark: 'reference' }, vsRef);
     const vsArrival = num(row.slippage_vs_arrival_bps);
     if (vsArrival !== null) this.slippage.observe({ benchmark: 'arrival' }, vsArrival);
+    this.recent.add(row);
+  }
+
+  /** p50 / p90 / max of the latest finished orders (microseconds, bps), for the published state. */
+  recentSummary(): { latency: Record<string, Quantiles>; slippage: Record<string, Quantiles> } {
+    return this.recent.summary();
   }
 
   /** Bounded label cardinality: a custom algorithm may invent reasons. */

@@ -324,6 +324,8 @@ async function wire(ctx: WiringContext, closers: Array<() => Promise<void>>): Pr
       bingx_env: process.env.DOLPHIN_BINGX_ENV || 'VST',
       account_events: ledger.sink.counters().volume,
       metrics_port: metricsServer?.port ?? null,
+      // The latest finished orders (p50/p90/max): what the TUI shows as latency and slippage.
+      ...metrics.recentSummary(),
     };
   };
   sample = () => {
