@@ -136,7 +136,7 @@ export async function runParity(o: ParityOptions): Promise<ParityReport> {
 
   const { lines } = readScanLines(o.dataPath);
   for await (const line of lines) {
-    dataHash.update(`${line.lineNo}:${JSON.stringify(line.value ?? null)}\n`);
+    dataHash.update(`${line.lineNo}:${line.text}\n`);
     const check: ScanCheck = line.parseError
       ? { ok: false, reason: line.parseError }
       : validateScan(line.value, lastAccepted);

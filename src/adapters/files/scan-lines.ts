@@ -11,6 +11,8 @@ export interface ScanLine {
   /** Parsed JSON, or undefined when the line is not JSON. */
   readonly value: unknown;
   readonly parseError?: string;
+  /** The line as read (what dataset hashes cover). */
+  readonly text: string;
 }
 
 export function fileSize(path: string): number {
@@ -48,8 +50,8 @@ export function readScanLines(path: string): { lines: AsyncGenerator<ScanLine>; 
       if (text.trim() === '') continue;
       const parsed = parseScanJson(text);
       yield 'parseError' in parsed
-        ? { lineNo, value: undefined, parseError: parsed.parseError }
-        : { lineNo, value: parsed.value };
+        ? { lineNo, value: undefined, parseError: parsed.parseError, text }
+        : { lineNo, value: parsed.value, text };
     }
   }
   return { lines: lines(), bytesRead: () => bytes };
