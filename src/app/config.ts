@@ -93,9 +93,10 @@ export const ConfigSchema = z
       .object({
         baseUrl: httpUrl.optional(),
         pollMs: z.number().int().min(20).max(60_000).default(1000),
+        streams: z.boolean().default(true),
       })
       .strict()
-      .default({ pollMs: 1000 }),
+      .default({ pollMs: 1000, streams: true }),
     unknownPosition: z.enum(['manage', 'flatten']).default('manage'),
     /** -1 (or "off") = no metrics server, 0 = an ephemeral port. */
     metricsPort: z
@@ -148,6 +149,10 @@ export const CONFIG_DOCS: Readonly<Record<string, readonly [string, string]>> = 
   'bingx.pollMs': [
     'PINK_BINGX_POLL_MS',
     'bingx venue poll cadence for orders and positions (account: twice that)',
+  ],
+  'bingx.streams': [
+    'PINK_BINGX_STREAMS',
+    'bingx venue: watch the private websocket streams (`1`/`true`) so updates are polled at once; `0`/`false` = polling only (see docs/bingx.md)',
   ],
   unknownPosition: [
     'PINK_UNKNOWN_POSITION',
@@ -238,6 +243,12 @@ function fromEnv(env: Env): Record<string, unknown> {
   const bingx: Record<string, unknown> = {};
   if (str('PINK_BINGX_BASE_URL')) bingx.baseUrl = env.PINK_BINGX_BASE_URL;
   if (str('PINK_BINGX_POLL_MS')) bingx.pollMs = numberFromEnv('PINK_BINGX_POLL_MS', env.PINK_BINGX_POLL_MS!);
+  const streams = str('PINK_BINGX_STREAMS')?.trim().toLowerCase();
+  if (streams !== undefined) {
+    if (!['1', '0', 'true', 'false'].includes(streams))
+      throw new ConfigError(`PINK_BINGX_STREAMS="${env.PINK_BINGX_STREAMS}" must be 1, 0, true or false`);
+    bingx.streams = streams === '1' || streams === 'true';
+  }
   if (Object.keys(bingx).length) out.bingx = bingx;
   for (const [k, name] of [
     ['capital', 'PINK_CAPITAL'],

@@ -4,7 +4,7 @@
  * unless mainnet is explicitly allowed). The engine never sees which one it got.
  */
 import { randomBytes } from 'node:crypto';
-import { createBingxVenue } from '../adapters/bingx/ccxt-venue.js';
+import { type BingxStreamHealth, createBingxVenue } from '../adapters/bingx/ccxt-venue.js';
 import { assetToSymbol } from '../adapters/bingx/normalize.js';
 import { type SimContract, startBingxSim } from '../adapters/bingx/sim-server.js';
 import { readScanLines } from '../adapters/files/scan-lines.js';
@@ -23,6 +23,8 @@ export interface VenueChoice {
   readonly assets?: readonly string[];
   /** Poll cadence for the ccxt venues, ms. */
   readonly pollMs?: number;
+  /** ccxt venues: watch the private websocket streams to poll at once on updates (default true). */
+  readonly streams?: boolean;
   readonly env?: Readonly<Record<string, string | undefined>>;
   readonly log?: (line: string) => void;
   /** bingx: a loopback BingX-protocol simulator instead of the exchange (VST only). */
@@ -64,7 +66,12 @@ function genericContract(asset: string): SimContract {
 export async function createVenue(c: VenueChoice, marks: LatestPrices): Promise<VenueHandle> {
   if (c.kind === 'sim') return { venue: simVenueFor(marks, c.sim), realTime: false };
   const pollMs = c.pollMs ?? (c.kind === 'bingx-sim' ? 50 : 1000);
-  const cadence = { ordersPollMs: pollMs, positionsPollMs: pollMs, accountPollMs: pollMs * 2 };
+  const cadence = {
+    ordersPollMs: pollMs,
+    positionsPollMs: pollMs,
+    accountPollMs: pollMs * 2,
+    ...(c.streams !== undefined ? { streams: c.streams } : {}),
+  };
   if (c.kind === 'bingx') {
     const venue = await createBingxVenue({
       environment: c.env ?? process.env,
@@ -98,7 +105,7 @@ export async function createVenue(c: VenueChoice, marks: LatestPrices): Promise<
     if (price !== undefined) sim.control.setMark(assetToSymbol(asset), price);
   };
   const held = new Set<string>();
-  const wrapped: VenuePort = {
+  const wrapped: VenuePort & { streamHealth(): BingxStreamHealth } = {
     name: 'bingx-sim',
     submit: async (order) => {
       followMark(order.asset);
@@ -112,6 +119,7 @@ export async function createVenue(c: VenueChoice, marks: LatestPrices): Promise<
     },
     snapshot: () => venue.snapshot(),
     lookup: (id, asset) => venue.lookup(id, asset),
+    streamHealth: () => venue.streamHealth(),
     close: async () => {
       await venue.close();
       await sim.close();

@@ -3,12 +3,20 @@
  * signing and rate limiting; orders go through ccxt's unified createOrder (market
  * metadata applied at the boundary), and the state the kernel consumes is polled from
  * the raw BingX endpoints and translated by `normalize.ts` (the one tested reader of
- * BingX payloads). Polling only — websocket user streams are not used.
+ * BingX payloads).
+ *
+ * Streams: unless `streams: false`, ccxt.pro's watchOrders / watchPositions / watchBalance
+ * run over BingX's listenKey user stream in the background. A pushed update does not
+ * become a fact by itself: it wakes the venue, so the next drain() polls orders, fills,
+ * positions (and the balance) at once instead of at the cadence; the facts still come from
+ * the polled rows, deduplicated by exchange ids as before, so nothing is counted twice.
+ * If the stream fails, polling at the configured cadence carries on (the fallback) while
+ * the stream reconnects with capped exponential backoff; `streamHealth()` reports it.
  *
  * Safety: the environment and credentials come from `resolveBingxEnv` before the
  * first request; VST (demo) by default, MAINNET only with both flags.
  */
-import type { bingx as BingxExchange, MarketInterface as Market } from 'ccxt';
+import type { MarketInterface as Market, pro } from 'ccxt';
 import type {
   AckFact,
   FillFact,
@@ -33,6 +41,8 @@ import {
   balancesIn,
   fillsIn,
   incomeIn,
+  normalizeWsAccountUpdate,
+  normalizeWsOrderUpdate,
   ordersIn,
   positionsIn,
   toFillFact,
@@ -42,6 +52,9 @@ import {
   withFillIds,
 } from './normalize.js';
 import { type BingxEnv, redact, resolveBingxEnv } from './safety.js';
+
+/** ccxt's BingX class with the websocket (pro) methods; it extends the REST class. */
+type BingxExchange = InstanceType<typeof pro.bingx>;
 
 /** Thrown when nothing will work until a human acts (bad key, signature, whitelist, ban). */
 export class BingxFatalError extends Error {
@@ -74,6 +87,13 @@ export interface BingxVenueConfig {
   readonly replayHistoryOnStart?: boolean;
   /** ccxt's minimum spacing between requests, ms (default: ccxt's BingX setting, 100 ms × endpoint weight). */
   readonly rateLimitMs?: number;
+  /** Watch the private websocket streams (orders, positions, balance) to poll at once on updates. */
+  readonly streams?: boolean;
+  /** First reconnect delay after a stream error, ms; doubles per failure up to streamBackoffMaxMs. */
+  readonly streamBackoffMs?: number;
+  readonly streamBackoffMaxMs?: number;
+  /** A stream-woken poll waits at least this long after the previous poll of the same kind, ms. */
+  readonly streamWakeGapMs?: number;
   /** Diagnostic lines (never contain credentials). */
   readonly log?: (line: string) => void;
 }
@@ -90,7 +110,31 @@ export const BINGX_VENUE_DEFAULTS = {
   pollOverlapMs: 60_000,
   fillGraceMs: 5_000,
   replayHistoryOnStart: false,
+  streams: true,
+  streamBackoffMs: 500,
+  streamBackoffMaxMs: 30_000,
+  streamWakeGapMs: 200,
 } as const;
+
+/** What the user-stream side of the venue is doing (for status displays). */
+export interface BingxStreamHealth {
+  /** false when the venue was built with `streams: false` (polling only). */
+  readonly enabled: boolean;
+  /** A user-stream websocket is open now. */
+  readonly connected: boolean;
+  /** Pushed updates received, in total and per event (ORDER_TRADE_UPDATE, ACCOUNT_UPDATE). */
+  readonly updates: number;
+  readonly updatesBy: { readonly orders: number; readonly account: number };
+  readonly lastUpdateAt: number | null;
+  /** Stream failures (each followed by a backoff and a reconnect; polling goes on meanwhile). */
+  readonly errors: number;
+  readonly lastError: string | null;
+  readonly lastErrorAt: number | null;
+  /** The current reconnect delay, ms (0 while healthy). */
+  readonly backoffMs: number;
+}
+
+type StreamKind = 'orders' | 'positions' | 'balance';
 
 type Settings = Required<
   Omit<BingxVenueConfig, 'environment' | 'baseUrl' | 'assets' | 'log' | 'rateLimitMs'>
@@ -111,7 +155,7 @@ export async function createBingxVenue(cfg: BingxVenueConfig = {}): Promise<Bing
   const settings: Settings = { ...BINGX_VENUE_DEFAULTS, ...definedOnly(rest) };
   // Loaded on first use: ccxt takes about 2 s to import, which every other command would pay.
   const { default: ccxt } = await import('ccxt');
-  const exchange = new ccxt.bingx({
+  const exchange = new ccxt.pro.bingx({
     apiKey: env.apiKey.reveal(),
     secret: env.apiSecret.reveal(),
     enableRateLimit: true,
@@ -120,16 +164,39 @@ export async function createBingxVenue(cfg: BingxVenueConfig = {}): Promise<Bing
     ...(cfg.rateLimitMs !== undefined ? { rateLimit: cfg.rateLimitMs } : {}),
   });
   if (env.env === 'VST') exchange.setSandboxMode(true);
-  if (cfg.baseUrl !== undefined) pointAt(exchange, cfg.baseUrl);
+  if (cfg.baseUrl !== undefined) {
+    pointAt(exchange, cfg.baseUrl);
+    // ccxt dials plain ws:// only with an http.Agent loaded (a plain one: no proxy, REST unaffected).
+    await exchange.loadHttpProxyAgent();
+  }
+  // The venue polls positions and balances itself: no REST snapshots behind the watches.
+  const options = exchange.options as Record<string, Record<string, unknown> | undefined>;
+  options.watchPositions = { ...options.watchPositions, fetchPositionsSnapshot: false };
+  options.watchBalance = { ...options.watchBalance, fetchBalanceSnapshot: false };
+  // The venue's stream loop owns the reconnect backoff; ccxt's own (1 s doubling to 60 s) would stack on it.
+  options.ws = { ...options.ws, backoff: { base: 0, max: 0 } };
   const venue = new BingxCcxtVenue(exchange, env, settings, cfg);
   await venue.start();
+  venue.startStreams();
   return venue;
 }
 
-/** Every REST section (swap, spot, user, …) at `${baseUrl}/openApi`, as ccxt's `urls.api` keys name them. */
+/**
+ * Every REST section (swap, spot, user, …) at `${baseUrl}/openApi`, as ccxt's `urls.api` keys
+ * name them, and every websocket URL in `urls.api.ws` (an object keyed by market type) at the
+ * same host and port over ws://, path kept (`/swap-market` for linear swaps).
+ */
 function pointAt(exchange: BingxExchange, baseUrl: string): void {
-  const api = exchange.urls.api as Record<string, string>;
-  for (const key of Object.keys(api)) api[key] = `${baseUrl.replace(/\/$/, '')}/openApi`;
+  const base = baseUrl.replace(/\/$/, '');
+  const origin = new URL(base);
+  const wsOrigin = `${origin.protocol === 'https:' ? 'wss:' : 'ws:'}//${origin.host}`;
+  const api = exchange.urls.api as Record<string, unknown>;
+  const ws = (typeof api.ws === 'object' && api.ws !== null ? api.ws : {}) as Record<string, unknown>;
+  for (const key of Object.keys(api)) if (key !== 'ws') api[key] = `${base}/openApi`;
+  const pointed: Record<string, string> = { linear: `${wsOrigin}/swap-market` };
+  for (const [type, url] of Object.entries(ws))
+    if (typeof url === 'string') pointed[type] = `${wsOrigin}${new URL(url).pathname}`;
+  api.ws = pointed;
 }
 
 function definedOnly<T extends object>(o: T): Partial<T> {
@@ -186,6 +253,22 @@ export class BingxCcxtVenue implements VenuePort {
   /** Rows older than this were there before the start (see start()). */
   private historyCutoff = Number.NEGATIVE_INFINITY;
   private closed = false;
+  /** Set by a pushed update: the next drain() polls this kind without waiting for its cadence. */
+  private readonly woken = { orders: false, positions: false, account: false };
+  private readonly stream = {
+    updatesBy: { orders: 0, account: 0 },
+    lastUpdateAt: null as number | null,
+    errors: 0,
+    lastError: null as string | null,
+    lastErrorAt: null as number | null,
+    backoffMs: 0,
+    failing: false,
+  };
+  private streamLoops: Promise<void>[] = [];
+  /** Wakes the stream loops out of a backoff sleep (close()). */
+  private readonly sleepers = new Set<() => void>();
+  /** ccxt's delayed calls (listenKey keep-alive), one per method, cleared on close. */
+  private readonly ccxtTimers = new Map<unknown, NodeJS.Timeout>();
 
   constructor(
     private readonly exchange: BingxExchange,
@@ -194,6 +277,8 @@ export class BingxCcxtVenue implements VenuePort {
     private readonly extra: Pick<BingxVenueConfig, 'assets' | 'log'>,
   ) {
     this.raw = exchange as unknown as RawApi;
+    this.trackCcxtTimers();
+    this.hookMessages();
     for (const a of extra.assets ?? []) this.assets.add(a);
     const since = Date.now() - cfg.historyLookbackMs;
     const clock = (): PollClock => ({ last: Number.NEGATIVE_INFINITY, since });
@@ -214,6 +299,41 @@ export class BingxCcxtVenue implements VenuePort {
     this.historyCutoff = now - START_ALLOWANCE_MS;
     await this.pollOrders(now, true);
     await this.pollFunding(now, true);
+  }
+
+  /** Starts the background watches (after start(); a no-op with `streams: false`). */
+  startStreams(): void {
+    if (!this.cfg.streams || this.closed || this.streamLoops.length > 0) return;
+    // The watches subscribe, keep the connection and report its failures; the frames
+    // themselves are read by the handleMessage hook (see hookMessages), which sees every one.
+    const loops = [
+      this.streamLoop('orders', () => this.exchange.watchOrders()),
+      this.streamLoop('positions', () => this.exchange.watchPositions()),
+      this.streamLoop('balance', () => this.exchange.watchBalance()),
+    ];
+    // The loops catch everything themselves; this only keeps a bug from becoming an unhandled rejection.
+    this.streamLoops = loops.map((l) =>
+      l.catch((err: unknown) =>
+        this.extra.log?.(`bingx: user stream loop ended: ${this.clean(String(err))}`),
+      ),
+    );
+  }
+
+  /** Stream state: connected, updates received, the last error. */
+  streamHealth(): BingxStreamHealth {
+    const s = this.stream;
+    const updatesBy = { ...s.updatesBy };
+    return {
+      enabled: this.cfg.streams,
+      connected: this.cfg.streams && !this.closed && this.streamSocketOpen(),
+      updates: updatesBy.orders + updatesBy.account,
+      updatesBy,
+      lastUpdateAt: s.lastUpdateAt,
+      errors: s.errors,
+      lastError: s.lastError,
+      lastErrorAt: s.lastErrorAt,
+      backoffMs: s.backoffMs,
+    };
   }
 
   // ---- VenuePort ------------------------------------------------------------------------------
@@ -281,11 +401,11 @@ export class BingxCcxtVenue implements VenuePort {
     void now; // facts carry exchange time; polls run on the wall clock
     const wall = Date.now();
     const out: VenueFact[] = this.pending.splice(0);
-    if (this.due('orders', wall))
+    if (this.dueOrWoken('orders', wall))
       out.push(...(await this.safely('orders', () => this.pollOrders(wall, false))));
-    if (this.due('positions', wall))
+    if (this.dueOrWoken('positions', wall))
       out.push(...(await this.safely('positions', () => this.pollPositions(wall))));
-    if (this.due('account', wall))
+    if (this.dueOrWoken('account', wall))
       await this.safely('account', async () => {
         await this.pollAccount();
         return [];
@@ -345,8 +465,14 @@ export class BingxCcxtVenue implements VenuePort {
   }
 
   async close(): Promise<void> {
+    if (this.closed) return;
     this.closed = true;
+    for (const wake of this.sleepers) wake();
+    // Rejects the pending watches (ExchangeClosedByUser) and closes the websockets.
     await this.exchange.close?.();
+    await Promise.allSettled(this.streamLoops);
+    for (const t of this.ccxtTimers.values()) clearTimeout(t);
+    this.ccxtTimers.clear();
   }
 
   /** Latest balances from the account poll (USDT first); empty before the first poll. */
@@ -464,6 +590,20 @@ export class BingxCcxtVenue implements VenuePort {
       funding: this.cfg.fundingPollMs,
     }[which];
     return now - this.clocks[which].last >= cadence;
+  }
+
+  /**
+   * Due at the cadence, or woken by a pushed update (at most every streamWakeGapMs). The flag
+   * is cleared before the poll, so an update that lands during the poll wakes the next one.
+   */
+  private dueOrWoken(which: keyof BingxCcxtVenue['woken'], now: number): boolean {
+    if (this.due(which, now)) {
+      this.woken[which] = false;
+      return true;
+    }
+    if (!this.woken[which] || now - this.clocks[which].last < this.cfg.streamWakeGapMs) return false;
+    this.woken[which] = false;
+    return true;
   }
 
   /** Reads a window [since - overlap, now] and advances the clock after a successful read. */
@@ -675,6 +815,157 @@ export class BingxCcxtVenue implements VenuePort {
     if (before && before.updateTime > o.updateTime) return;
     if (before && before.state !== 'OPEN' && o.state === 'OPEN') return;
     this.orders.set(o.exchangeOrderId, o);
+  }
+
+  // ---- user streams -----------------------------------------------------------------------------
+
+  /**
+   * One watch in a loop: each resolution is an update. On an error: record it, back off
+   * (capped exponential; polling carries on at its cadence meanwhile), then watch again,
+   * which reconnects. After 3 failures in a row (then every 20th) the listenKey is dropped so
+   * the next watch asks for a fresh one (an expired or deleted key would be refused forever).
+   * The first failure of a streak is logged, then every 10th.
+   */
+  private async streamLoop(kind: StreamKind, watchOnce: () => Promise<unknown>): Promise<void> {
+    let failures = 0;
+    while (!this.closed) {
+      try {
+        await watchOnce();
+        if (this.closed) return;
+        failures = 0;
+        this.stream.backoffMs = 0;
+        if (this.stream.failing) {
+          this.stream.failing = false;
+          this.extra.log?.(`bingx: user stream (${kind}) receiving again`);
+        }
+      } catch (err) {
+        if (this.closed) return;
+        failures += 1;
+        const delay = Math.min(
+          this.cfg.streamBackoffMaxMs,
+          this.cfg.streamBackoffMs * 2 ** Math.min(failures - 1, 20),
+        );
+        const message = this.clean(err instanceof Error ? `${err.name}: ${err.message}` : String(err));
+        this.stream.errors += 1;
+        this.stream.lastError = `${kind}: ${message}`;
+        this.stream.lastErrorAt = Date.now();
+        this.stream.backoffMs = delay;
+        this.stream.failing = true;
+        if (failures === 1 || failures % 10 === 0)
+          this.extra.log?.(
+            `bingx: user stream (${kind}) failed ${failures}x, polling continues; reconnecting in ${delay} ms: ${message}`,
+          );
+        if (kind === 'orders' && (failures === 3 || failures % 20 === 0)) this.forgetListenKey();
+        await this.sleep(delay);
+      }
+    }
+  }
+
+  /**
+   * Every decoded frame of every ccxt websocket passes here before ccxt's own handler. A
+   * watch future resolves once per wait, so two frames back to back can resolve it once;
+   * this sees each frame, and the full event, which normalize.ts reads directly.
+   */
+  private hookMessages(): void {
+    const ex = this.exchange as unknown as { handleMessage: (client: unknown, message: unknown) => unknown };
+    const ccxtHandler = ex.handleMessage.bind(this.exchange);
+    ex.handleMessage = (client, message) => {
+      this.onPush(message);
+      return ccxtHandler(client, message);
+    };
+  }
+
+  /**
+   * ORDER_TRADE_UPDATE: poll orders, positions and the balance now; ACCOUNT_UPDATE: positions
+   * and the balance. The asset of an order or position nobody polls yet (placed on the web
+   * UI, say) becomes active, so its history is read. Facts come from the polls only.
+   */
+  private onPush(message: unknown): void {
+    if (typeof message !== 'object' || message === null) return; // "Ping" and the like
+    const event = (message as { e?: unknown }).e;
+    if (event !== 'ORDER_TRADE_UPDATE' && event !== 'ACCOUNT_UPDATE') return;
+    const now = Date.now();
+    this.stream.lastUpdateAt = now;
+    this.woken.positions = true;
+    this.woken.account = true;
+    const touched: string[] = [];
+    try {
+      if (event === 'ORDER_TRADE_UPDATE') {
+        this.stream.updatesBy.orders += 1;
+        this.woken.orders = true;
+        touched.push(normalizeWsOrderUpdate(message).order.asset);
+      } else {
+        this.stream.updatesBy.account += 1;
+        for (const p of normalizeWsAccountUpdate(message).positions) touched.push(p.asset);
+      }
+    } catch (err) {
+      this.extra.log?.(
+        `bingx: unreadable ${event} push (polls still run): ${this.clean((err as Error).message)}`,
+      );
+    }
+    for (const asset of touched) {
+      this.assets.add(asset);
+      this.activity.set(asset, now);
+    }
+  }
+
+  /** Makes ccxt's next watch authenticate again (a new listenKey). */
+  private forgetListenKey(): void {
+    const options = this.exchange.options as Record<string, unknown>;
+    options.listenKey = undefined;
+    options.lastAuthenticatedTime = 0;
+  }
+
+  /** Whether one of ccxt's websocket clients for the listenKey stream is open. */
+  private streamSocketOpen(): boolean {
+    const clients = (
+      this.exchange as unknown as { clients?: Record<string, { url?: string; isOpen?: () => boolean }> }
+    ).clients;
+    for (const c of Object.values(clients ?? {})) {
+      if (!c.url?.includes('listenKey=')) continue;
+      try {
+        if (c.isOpen?.()) return true;
+      } catch {
+        // a client that never dialled has no connection yet
+      }
+    }
+    return false;
+  }
+
+  /**
+   * ccxt schedules the listenKey keep-alive (every 59 min) with a bare setTimeout that
+   * close() cannot reach; these are tracked, unref'd and cleared on close, so a closed
+   * venue never keeps the process alive or extends a key afterwards. One timer per method:
+   * each re-authentication starts another keep-alive chain, and one is enough (it extends
+   * whichever key is current when it fires).
+   */
+  private trackCcxtTimers(): void {
+    const ex = this.exchange as unknown as {
+      delay: (timeout: number, method: unknown, ...args: unknown[]) => void;
+      spawn: (method: unknown, ...args: unknown[]) => unknown;
+    };
+    ex.delay = (timeout, method, ...args) => {
+      if (this.closed) return;
+      clearTimeout(this.ccxtTimers.get(method));
+      const t = setTimeout(() => {
+        this.ccxtTimers.delete(method);
+        if (!this.closed) ex.spawn(method, ...args);
+      }, timeout);
+      t.unref();
+      this.ccxtTimers.set(method, t);
+    };
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(t);
+        this.sleepers.delete(done);
+        resolve();
+      };
+      const t = setTimeout(done, ms);
+      this.sleepers.add(done);
+    });
   }
 
   // ---- transport --------------------------------------------------------------------------------

@@ -12,12 +12,21 @@
  * is refused on reuse with code 109201 (stricter than BingX's documented 1-second
  * rule, so a retried submit can never open twice; the adapter treats it as "exists").
  *
+ * User data stream: `POST|PUT|DELETE /openApi/user/auth/userDataStream` hand out, extend
+ * and close listenKeys; a websocket on the same port (`/swap-market?listenKey=…`) pushes
+ * gzip-compressed ORDER_TRADE_UPDATE frames on every order state change and fill and
+ * ACCOUNT_UPDATE frames on position / balance changes, sends "Ping" (gzip) and answers
+ * "Pong", as BingX's swap user stream does.
+ *
  * Faults on `control`: latency, rejects, lost order responses, partial fills, external
- * closes, liquidations, funding. `control.books()` exposes the whole state for tests.
+ * closes, liquidations, funding, streams down. `control.books()` exposes the whole state for tests.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { type WebSocket, WebSocketServer } from 'ws';
 
 export interface SimContract {
   readonly symbol: string;
@@ -90,6 +99,23 @@ export interface BingxSimOptions {
   readonly hedgeMode?: boolean;
   /** Order ids as JSON strings (default, like current BingX) or unquoted numbers above 2^53. */
   readonly idStyle?: 'string' | 'number';
+  /** How often the user stream sends "Ping", ms (BingX: about every 5 s). */
+  readonly streamPingMs?: number;
+}
+
+export interface SimStreamStats {
+  /** Websocket connections open now. */
+  readonly open: number;
+  /** Connections accepted / refused since the start. */
+  readonly accepted: number;
+  readonly refused: number;
+  /** Event frames (ORDER_TRADE_UPDATE, ACCOUNT_UPDATE) sent, counted per connection. */
+  readonly events: number;
+  readonly pings: number;
+  /** "Pong" answers received from clients. */
+  readonly pongs: number;
+  /** listenKeys alive. */
+  readonly listenKeys: number;
 }
 
 export interface SimOrderView {
@@ -162,6 +188,9 @@ export interface SimControl {
   setBalance(usdt: number): void;
   /** List endpoints (orders, fills, income) answer newest first instead of oldest first. */
   setReverseLists(on: boolean): void;
+  /** false: open user-stream sockets are dropped and new ones refused (HTTP 503); true: accepted again. */
+  setStreams(on: boolean): void;
+  streamStats(): SimStreamStats;
   books(): SimBooks;
 }
 
@@ -254,6 +283,7 @@ export async function startBingxSim(opts: BingxSimOptions): Promise<BingxSim> {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
+  server.on('upgrade', (req, socket, head) => sim.upgrade(req, socket, head));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
@@ -269,6 +299,141 @@ export async function startBingxSim(opts: BingxSimOptions): Promise<BingxSim> {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** listenKeys live this long unless extended (BingX: 60 minutes). */
+const LISTEN_KEY_TTL_MS = 3_600_000;
+
+/**
+ * The user data stream: listenKeys, the websocket endpoint and the pushes. Every frame
+ * is gzip-compressed (BingX sends binary gzip frames, "Ping" included).
+ */
+class UserStreams {
+  private readonly wss = new WebSocketServer({ noServer: true });
+  private readonly keys = new Map<string, number>();
+  private readonly open = new Set<WebSocket>();
+  private readonly pingTimer: NodeJS.Timeout;
+  private enabled = true;
+  private keySeq = 0;
+  private stats = { accepted: 0, refused: 0, events: 0, pings: 0, pongs: 0 };
+
+  constructor(
+    private readonly secret: string,
+    pingMs: number,
+    private readonly idStyle: 'string' | 'number',
+  ) {
+    this.pingTimer = setInterval(() => this.ping(), pingMs);
+    this.pingTimer.unref();
+  }
+
+  /** POST: a new listenKey (BingX's is 64 hex chars). */
+  create(): string {
+    this.keySeq += 1;
+    const key = hmacHex(this.secret, `listenKey:${this.keySeq}:${Date.now()}`);
+    this.keys.set(key, Date.now() + LISTEN_KEY_TTL_MS);
+    return key;
+  }
+
+  /** PUT: extends the key; false when it is unknown or expired. */
+  extend(key: string): boolean {
+    if (!this.valid(key)) return false;
+    this.keys.set(key, Date.now() + LISTEN_KEY_TTL_MS);
+    return true;
+  }
+
+  /** DELETE: forgets the key and closes its sockets. */
+  remove(key: string): boolean {
+    if (!this.valid(key)) return false;
+    this.keys.delete(key);
+    for (const ws of this.open)
+      if ((ws as WebSocket & { listenKey?: string }).listenKey === key) ws.close(1000, 'listenKey deleted');
+    return true;
+  }
+
+  private valid(key: string): boolean {
+    const until = this.keys.get(key);
+    if (until === undefined) return false;
+    if (until < Date.now()) {
+      this.keys.delete(key);
+      return false;
+    }
+    return true;
+  }
+
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const key = url.searchParams.get('listenKey') ?? '';
+    const refuse = (status: number, text: string) => {
+      this.stats.refused += 1;
+      socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    };
+    if (url.pathname !== '/swap-market') refuse(404, 'Not Found');
+    else if (!this.enabled) refuse(503, 'Service Unavailable');
+    else if (!this.valid(key)) refuse(401, 'Unauthorized');
+    else this.accept(req, socket, head, key);
+  }
+
+  private accept(req: IncomingMessage, socket: Duplex, head: Buffer, key: string): void {
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      this.stats.accepted += 1;
+      (ws as WebSocket & { listenKey?: string }).listenKey = key;
+      this.open.add(ws);
+      ws.on('close', () => this.open.delete(ws));
+      ws.on('error', () => ws.terminate());
+      ws.on('message', (data, isBinary) => {
+        const text = isBinary ? gunzipText(data as Buffer) : String(data);
+        if (text === 'Pong') this.stats.pongs += 1;
+        else if (text === 'Ping') ws.send(gzipSync('Pong'));
+      });
+    });
+  }
+
+  /** false: drops every socket (no close frame, like a lost connection) and refuses new ones. */
+  setEnabled(on: boolean): void {
+    this.enabled = on;
+    if (!on) for (const ws of this.open) ws.terminate();
+  }
+
+  push(event: unknown): void {
+    if (this.open.size === 0) return;
+    let text = JSON.stringify(event);
+    if (this.idStyle === 'number') text = text.replace(/"i":"(\d+)"/g, '"i":$1');
+    const frame = gzipSync(text);
+    for (const ws of this.open) {
+      if (ws.readyState !== ws.OPEN) continue;
+      ws.send(frame);
+      this.stats.events += 1;
+    }
+  }
+
+  private ping(): void {
+    const frame = gzipSync('Ping');
+    for (const ws of this.open) {
+      if (ws.readyState !== ws.OPEN) continue;
+      ws.send(frame);
+      this.stats.pings += 1;
+    }
+  }
+
+  snapshot(): SimStreamStats {
+    let live = 0;
+    for (const key of [...this.keys.keys()]) if (this.valid(key)) live += 1;
+    return { open: this.open.size, listenKeys: live, ...this.stats };
+  }
+
+  stop(): void {
+    clearInterval(this.pingTimer);
+    for (const ws of this.open) ws.terminate();
+    this.wss.close();
+  }
+}
+
+function gunzipText(data: Buffer): string {
+  try {
+    return gunzipSync(data).toString('utf8');
+  } catch {
+    return data.toString('utf8');
+  }
 }
 
 class BingxSimState {
@@ -293,6 +458,7 @@ class BingxSimState {
   private rejects: Array<{ code: number; msg: string }> = [];
   private drops: Array<'hang' | 'reset'> = [];
   private reverseLists = false;
+  private readonly streams: UserStreams;
 
   constructor(private readonly opts: BingxSimOptions) {
     for (const c of opts.contracts ?? DEFAULT_SIM_CONTRACTS) this.contracts.set(c.symbol, c);
@@ -304,11 +470,17 @@ class BingxSimState {
     this.latencyMs = opts.faults?.latencyMs ?? opts.latencyMs ?? 0;
     this.pieces = Math.max(1, opts.faults?.fillPieces ?? 1);
     this.intervalMs = opts.faults?.fillIntervalMs ?? 100;
+    this.streams = new UserStreams(opts.apiSecret, opts.streamPingMs ?? 5000, opts.idStyle ?? 'string');
   }
 
   stop(): void {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
+    this.streams.stop();
+  }
+
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    this.streams.upgrade(req, socket, head);
   }
 
   control(): SimControl {
@@ -335,11 +507,15 @@ class BingxSimState {
       liquidate: (symbol) => this.closeFromOutside(this.symbolOf(symbol), undefined, true),
       fund: (symbol, rate) => this.fund(this.symbolOf(symbol), rate),
       setBalance: (usdt) => {
+        const before = this.balance;
         this.balance = usdt;
+        this.pushAccount('DEPOSIT', usdt - before, []);
       },
       setReverseLists: (on) => {
         this.reverseLists = on;
       },
+      setStreams: (on) => this.streams.setEnabled(on),
+      streamStats: () => this.streams.snapshot(),
       books: () => this.books(),
     };
   }
@@ -353,6 +529,8 @@ class BingxSimState {
     this.requests[route] = (this.requests[route] ?? 0) + 1;
     if (this.latencyMs > 0) await this.sleep(this.latencyMs);
     try {
+      if (url.pathname === '/openApi/user/auth/userDataStream')
+        return this.userDataStream(req, url, body, res);
       const handler = this.route(route);
       if (!handler) throw new ApiError(100400, `this api is not exist: ${route}`, 404);
       const params = handler.signed
@@ -417,6 +595,36 @@ class BingxSimState {
       'POST /openApi/swap/v2/trade/order': { signed: true, run: () => null },
     };
     return R[route];
+  }
+
+  /**
+   * listenKeys: POST answers a bare `{"listenKey": "…"}` (no envelope, as recorded); PUT
+   * (extend) and DELETE answer only a status: 200, or 404 for an unknown key. BingX asks only
+   * for X-BX-APIKEY here; a signature, when sent (ccxt signs it), must be right.
+   */
+  private userDataStream(req: IncomingMessage, url: URL, body: string, res: ServerResponse): void {
+    const hasSignature = /(^|&)signature=/.test(
+      `${url.search.replace(/^\?/, '')}&${isForm(req) ? body : ''}`,
+    );
+    let params: Params;
+    if (hasSignature) params = this.authenticate(req, url, body);
+    else {
+      const key = req.headers['x-bx-apikey'];
+      if (typeof key !== 'string' || !safeEqual(key, this.opts.apiKey))
+        throw new ApiError(100413, 'Incorrect apiKey');
+      params = Object.fromEntries(url.searchParams);
+    }
+    const method = req.method ?? 'GET';
+    if (method === 'POST') {
+      this.send(res, 200, { listenKey: this.streams.create() });
+      return;
+    }
+    if (method !== 'PUT' && method !== 'DELETE')
+      throw new ApiError(100400, `this api is not exist: ${method} ${url.pathname}`, 404);
+    const key = params.listenKey ?? '';
+    const ok = method === 'PUT' ? this.streams.extend(key) : this.streams.remove(key);
+    res.writeHead(ok ? 200 : 404);
+    res.end();
   }
 
   /** BingX signing: X-BX-APIKEY, `timestamp` within recvWindow, hex HMAC-SHA256 of the parameter string. */
@@ -511,6 +719,7 @@ class BingxSimState {
     };
     this.orders.set(order.orderId, order);
     if (clientOrderId) this.byClientId.set(clientOrderId, order.orderId);
+    this.pushOrder(order, 'NEW');
     if (type === 'MARKET') this.fillMarket(order);
     else this.matchLimits(symbol);
     return order;
@@ -540,6 +749,8 @@ class BingxSimState {
     const fillQty = closing
       ? Math.min(qty, this.closableQty(order.symbol, order.side, order.positionSide))
       : qty;
+    let trade: { qty: number; price: number; fee: number; pnl: number; time: number } | null = null;
+    const statusBefore = order.status;
     if (fillQty > EPS) {
       const fee = liquidatedPrice > 0 ? 0 : fillQty * price * this.contracts.get(order.symbol)!.takerFeeRate;
       const pnl = this.movePosition(order, fillQty, price);
@@ -561,6 +772,7 @@ class BingxSimState {
         liquidatedPrice,
         time: Date.now(),
       });
+      trade = { qty: fillQty, price, fee, pnl, time: Date.now() };
     }
     order.updateTime = Date.now();
     const done = order.executedQty >= order.origQty - EPS;
@@ -569,6 +781,10 @@ class BingxSimState {
     else if (closing && this.closableQty(order.symbol, order.side, order.positionSide) <= EPS)
       order.status = order.executedQty > 0 ? 'FILLED' : 'CANCELLED';
     else order.status = order.executedQty > 0 ? 'PARTIALLY_FILLED' : order.status;
+    if (trade) {
+      this.pushOrder(order, liquidatedPrice > 0 ? 'CALCULATED' : 'TRADE', trade);
+      this.pushAccount('ORDER', trade.pnl - trade.fee, [order.symbol]);
+    } else if (order.status !== statusBefore) this.pushOrder(order, 'CANCELED');
     if (fillQty > EPS) this.cancelOrphanedExits(order.symbol);
   }
 
@@ -622,6 +838,7 @@ class BingxSimState {
         piecesLeft: 1,
       };
       this.orders.set(order.orderId, order);
+      this.pushOrder(order, 'NEW');
       const mark = this.mark(symbol);
       this.execute(order, order.origQty, mark, liquidation ? mark : 0);
     }
@@ -634,6 +851,7 @@ class BingxSimState {
       if (this.closableQty(symbol, o.side, o.positionSide) > EPS) continue;
       o.status = o.executedQty > 0 ? 'FILLED' : 'CANCELLED';
       o.updateTime = Date.now();
+      this.pushOrder(o, 'CANCELED');
     }
   }
 
@@ -651,6 +869,7 @@ class BingxSimState {
         income,
         time: Date.now(),
       });
+      this.pushAccount('FUNDING_FEE', income, [symbol]);
     }
   }
 
@@ -660,6 +879,7 @@ class BingxSimState {
     if (order.status === 'CANCELLED') throw new ApiError(80016, 'order not exist');
     order.status = 'CANCELLED';
     order.updateTime = Date.now();
+    this.pushOrder(order, 'CANCELED');
     return this.orderRow(order);
   }
 
@@ -671,6 +891,81 @@ class BingxSimState {
     const order = byId ?? byClient;
     if (!order || (p.symbol && order.symbol !== p.symbol)) throw new ApiError(80016, 'order not exist');
     return order;
+  }
+
+  // ---- user stream pushes (shapes of the recorded ws payloads) ----------------------------------
+
+  /**
+   * ORDER_TRADE_UPDATE: the order's cumulative state (`z` filled, `ap` average price); for a
+   * fill (`x` TRADE, or CALCULATED for a liquidation) `n`, `rp` and `T` are those of this fill.
+   */
+  private pushOrder(
+    o: Order,
+    execution: 'NEW' | 'TRADE' | 'CALCULATED' | 'CANCELED',
+    trade?: { qty: number; price: number; fee: number; pnl: number; time: number },
+  ): void {
+    const now = Date.now();
+    this.streams.push({
+      e: 'ORDER_TRADE_UPDATE',
+      E: now,
+      o: {
+        s: o.symbol,
+        c: o.clientOrderId,
+        i: o.orderId,
+        S: o.side,
+        o: o.type,
+        q: fixed(o.origQty),
+        p: fixed(o.type === 'LIMIT' ? o.price : (trade?.price ?? this.marks.get(o.symbol) ?? 0)),
+        ap: fixed(o.executedQty > 0 ? o.cumQuote / o.executedQty : 0),
+        x: execution,
+        X: o.status === 'CANCELLED' ? 'CANCELED' : o.status,
+        N: 'USDT',
+        n: fixed(trade ? -trade.fee : 0),
+        T: trade ? trade.time : 0,
+        wt: 'MARK_PRICE',
+        ps: o.positionSide,
+        rp: fixed(trade?.pnl ?? 0),
+        z: fixed(o.executedQty),
+      },
+    });
+  }
+
+  /** ACCOUNT_UPDATE: the USDT wallet (`bc` = this change) and the positions of `symbols` (closed ones with `pa` 0). */
+  private pushAccount(reason: string, change: number, symbols: readonly string[]): void {
+    const P: unknown[] = [];
+    for (const symbol of symbols) {
+      const open = [...this.positions.values()].filter((p) => p.symbol === symbol);
+      const isolated = this.marginType.get(symbol) === 'ISOLATED';
+      for (const p of open)
+        P.push({
+          s: symbol,
+          pa: fixed(Math.abs(p.qty)),
+          ep: fixed(p.entry),
+          up: fixed((this.mark(symbol) - p.entry) * p.qty),
+          mt: isolated ? 'isolated' : 'crossed',
+          iw: fixed(isolated ? (Math.abs(p.qty) * p.entry) / this.leverageOf(symbol) : 0),
+          ps: p.side !== 'BOTH' ? p.side : p.qty > 0 ? 'LONG' : 'SHORT',
+        });
+      if (open.length === 0)
+        P.push({
+          s: symbol,
+          pa: fixed(0),
+          ep: fixed(0),
+          up: fixed(0),
+          mt: isolated ? 'isolated' : 'crossed',
+          iw: fixed(0),
+          ps: 'BOTH',
+        });
+    }
+    this.streams.push({
+      e: 'ACCOUNT_UPDATE',
+      E: Date.now(),
+      a: {
+        m: reason,
+        B: [{ a: 'USDT', wb: fixed(this.balance), cw: fixed(this.balance), bc: fixed(change) }],
+        P,
+      },
+    });
   }
 
   // ---- rule helpers -----------------------------------------------------------------------------
@@ -1060,6 +1355,11 @@ class BingxSimState {
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => this.later(ms, resolve));
   }
+}
+
+/** BingX's websocket number strings: 8 decimals. */
+function fixed(v: number): string {
+  return (Math.abs(v) < 5e-9 ? 0 : v).toFixed(8);
 }
 
 function isOpen(o: Order): boolean {

@@ -78,6 +78,8 @@ class VenueHealth {
   private closed = false;
   private ok = true;
   lastError = '';
+  /** The BingX venue's private-stream health (absent on the sim venue). */
+  streams: (() => unknown) | null = null;
 
   up(): boolean {
     return this.made && !this.closed && this.ok;
@@ -85,6 +87,8 @@ class VenueHealth {
 
   track(v: VenuePort): VenuePort {
     this.made = true;
+    const withStreams = v as VenuePort & { streamHealth?: () => unknown };
+    if (typeof withStreams.streamHealth === 'function') this.streams = () => withStreams.streamHealth!();
     const watch = <T>(fn: () => Promise<T>, failure: (err: unknown) => boolean = () => true): Promise<T> => {
       const settle = (err: unknown) => {
         if (!failure(err)) {
@@ -322,6 +326,8 @@ async function wire(ctx: WiringContext, closers: Array<() => Promise<void>>): Pr
       },
       venue: cfg.venue,
       bingx_env: process.env.DOLPHIN_BINGX_ENV || 'VST',
+      // Private websocket streams (bingx venues): connected, updates, last error.
+      venue_streams: venueHealth.streams?.() ?? null,
       account_events: ledger.sink.counters().volume,
       metrics_port: metricsServer?.port ?? null,
       // The latest finished orders (p50/p90/max): what the TUI shows as latency and slippage.
@@ -388,6 +394,7 @@ async function wire(ctx: WiringContext, closers: Array<() => Promise<void>>): Pr
           log: logger.child({ component: 'venue' }).line,
           pollMs: cfg.venue === 'bingx-sim' ? 100 : cfg.bingx.pollMs,
           baseUrl: cfg.bingx.baseUrl,
+          streams: cfg.bingx.streams,
         },
         marks,
       );
