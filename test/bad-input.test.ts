@@ -7,6 +7,7 @@
  * exit 2 before it does anything, a refused command leaves capital and posture alone,
  * and a mutated exchange payload is refused by the normalizer instead of coerced.
  */
+
 import { spawn } from 'node:child_process';
 import {
   existsSync,
@@ -29,7 +30,8 @@ import { GuardedStateBus } from '../src/adapters/statebus/guarded.js';
 import { MemoryStateBus } from '../src/adapters/statebus/memory.js';
 import { ConfigError, loadConfig } from '../src/app/config.js';
 import type { CommandOutcome } from '../src/app/control/commands.js';
-import { CommandProcessor, type RuntimeControl } from '../src/app/control/processor.js';
+import { CommandProcessor } from '../src/app/control/processor.js';
+import { runtimeControl } from '../src/app/control/runtime-control.js';
 import { runReplay, StrictReplayStop, simVenueFor } from '../src/app/replay.js';
 import { Runtime } from '../src/app/runtime.js';
 import type { CanonicalEvent } from '../src/domain/events.js';
@@ -445,22 +447,6 @@ describe('bad input through the CLI', () => {
 // ---- control commands -------------------------------------------------------------------------------
 
 const pinkNs = lookupNamespace('pink');
-
-/** The runtime's RuntimeControl, as `pink run` wires it (src/cli/commands/run-wiring.ts). */
-function runtimeControl(rt: Runtime): RuntimeControl {
-  return {
-    pause: () => rt.setPaused(true),
-    resume: () => rt.setPaused(false),
-    flatten: (reason) => rt.requestFlatten(reason),
-    setCapital: (amount, kind) => rt.adjustCapital(amount, kind, ''),
-    get paused() {
-      return rt.pipeline.paused;
-    },
-    get hasOpenPosition() {
-      return rt.pipeline.kernel.hasTrade;
-    },
-  };
-}
 
 function commandText(c: CommandCase): string {
   if (c.nest !== undefined) return `${'['.repeat(c.nest)}${']'.repeat(c.nest)}`;

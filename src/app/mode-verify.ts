@@ -4,6 +4,8 @@
  * refuse a foreign one, BingX must be VST unless mainnet is explicitly allowed, and
  * the strategy's parameter hash must be the expected one.
  */
+
+import { LEDGER_TABLES as ALL_LEDGER_TABLES } from '../adapters/clickhouse/rows.js';
 import {
   lookupNamespace,
   NAMESPACE_REGISTRY,
@@ -15,17 +17,8 @@ import {
 import { parameterHash } from '../strategy/decision-log.js';
 import type { Strategy } from '../strategy/strategy.js';
 
-export const LEDGER_TABLES = [
-  'v7_decision_events',
-  'position_state',
-  'trade_events',
-  'trade_exit_legs',
-  'trade_reconstruction',
-  'account_events',
-  'status_snapshots',
-  'adaptive_exit_shadow',
-  'execution_quality',
-] as const;
+/** The tables every run writes (the debug table only in account-event debug mode). */
+export const LEDGER_TABLES = ALL_LEDGER_TABLES.filter((t) => t !== 'account_events_debug');
 
 export interface Check {
   readonly name: string;

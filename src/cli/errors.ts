@@ -1,4 +1,9 @@
 /** CLI exit codes and the one place errors become messages. */
+import { DiscoveryError } from '../adapters/statebus/discovery.js';
+import { HazelcastConfigError } from '../adapters/statebus/hazelcast.js';
+import { ConfigError } from '../app/config.js';
+import { NamespaceError } from '../domain/namespaces.js';
+
 export const EXIT = { OK: 0, FAILED: 1, BAD_INPUT: 2 } as const;
 
 export class CliError extends Error {
@@ -9,6 +14,17 @@ export class CliError extends Error {
   ) {
     super(message);
   }
+}
+
+/**
+ * Errors that mean the operator's input or setup is wrong (exit 2), not that the
+ * command failed: a bad namespace, configuration, discovery file or Hazelcast setting.
+ */
+export function asBadInput(err: unknown): unknown {
+  const bad = [NamespaceError, ConfigError, DiscoveryError, HazelcastConfigError].some(
+    (k) => err instanceof k,
+  );
+  return bad ? new CliError((err as Error).message, EXIT.BAD_INPUT) : err;
 }
 
 /** Wraps a command action: prints `pink: <message>` and sets the exit code. */

@@ -4,7 +4,7 @@
  * rest of the code; every value from the command line travels as a query parameter.
  * A table that does not exist (a ledger never written) reads as empty.
  */
-import { chTs, msFromChTs } from '../adapters/clickhouse/rows.js';
+import { chTs, LEDGER_TABLES, msFromChTs, WITH_RUN_COLUMNS } from '../adapters/clickhouse/rows.js';
 import type { LedgerStore } from '../ports/ledger.js';
 import {
   ACCOUNT_EVENTS_CAP_BYTES_PER_DAY,
@@ -54,31 +54,10 @@ export interface CollectOptions {
 }
 
 /** Tables with a run_id column (trade_exit_legs has a fixed BLUE column set without one). */
-const RUN_TABLES = new Set([
-  'v7_decision_events',
-  'position_state',
-  'trade_events',
-  'trade_reconstruction',
-  'account_events',
-  'account_events_debug',
-  'status_snapshots',
-  'adaptive_exit_shadow',
-  'execution_quality',
-]);
+const RUN_TABLES = WITH_RUN_COLUMNS;
 
 /** Display order of the data-rate table; tables not listed follow by name. */
-const TABLE_ORDER = [
-  'v7_decision_events',
-  'position_state',
-  'trade_events',
-  'trade_exit_legs',
-  'trade_reconstruction',
-  'account_events',
-  'account_events_debug',
-  'status_snapshots',
-  'adaptive_exit_shadow',
-  'execution_quality',
-];
+const TABLE_ORDER: readonly string[] = LEDGER_TABLES;
 
 type Num = number | string | null;
 const num = (v: Num | undefined): number => (v === null || v === undefined ? 0 : Number(v));

@@ -199,18 +199,24 @@ function body(event: CanonicalEvent): MappedRow | null {
   }
 }
 
-/** Tables with the run bookkeeping columns (all but trade_exit_legs, whose column set is fixed). */
-const WITH_RUN_COLUMNS = new Set([
+/** Every table of the ledger (DESIGN.md §5), in the order reports list them. */
+export const LEDGER_TABLES = [
   'v7_decision_events',
   'position_state',
   'trade_events',
+  'trade_exit_legs',
   'trade_reconstruction',
   'account_events',
   'account_events_debug',
   'status_snapshots',
   'adaptive_exit_shadow',
   'execution_quality',
-]);
+] as const;
+
+/** Tables with the run bookkeeping columns (all but trade_exit_legs, whose column set is fixed). */
+export const WITH_RUN_COLUMNS: ReadonlySet<string> = new Set(
+  LEDGER_TABLES.filter((t) => t !== 'trade_exit_legs'),
+);
 
 /** Adds strategy, run_id and event_seq to a row of a table that has them. */
 export function stamp(table: string, row: Row, strategy: string, ctx: RowContext): Row {

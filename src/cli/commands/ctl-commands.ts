@@ -8,16 +8,16 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { DiscoveryError, isProcessAlive, readDiscovery } from '../../adapters/statebus/discovery.js';
+import { isProcessAlive, readDiscovery } from '../../adapters/statebus/discovery.js';
 import { GuardedStateBus } from '../../adapters/statebus/guarded.js';
-import { createHazelcastStateBus, HazelcastConfigError } from '../../adapters/statebus/hazelcast.js';
+import { createHazelcastStateBus } from '../../adapters/statebus/hazelcast.js';
 import { RemoteBusError, RemoteStateBus } from '../../adapters/statebus/remote.js';
 import { waitForKey } from '../../adapters/statebus/state-server.js';
-import { ConfigError, loadConfig } from '../../app/config.js';
+import { loadConfig } from '../../app/config.js';
 import { CommandSchema, type CommandType, type OperatorCommand } from '../../app/control/commands.js';
-import { type Namespace, NamespaceError, resolveNamespace, WriteGuard } from '../../domain/namespaces.js';
+import { type Namespace, resolveNamespace, WriteGuard } from '../../domain/namespaces.js';
 import { commandOutcomeKey, type StateBus } from '../../ports/state-bus.js';
-import { action, CliError, EXIT } from '../errors.js';
+import { action, asBadInput, CliError, EXIT } from '../errors.js';
 
 export interface OperatorCliOptions {
   config?: string;
@@ -125,14 +125,7 @@ export async function sendOperatorCommand(
   try {
     ({ ns, link } = await connect(o, io, timeoutMs));
   } catch (err) {
-    if (
-      err instanceof NamespaceError ||
-      err instanceof ConfigError ||
-      err instanceof DiscoveryError ||
-      err instanceof HazelcastConfigError
-    )
-      throw new CliError(err.message, EXIT.BAD_INPUT);
-    throw err;
+    throw asBadInput(err);
   }
   try {
     const offered = await link.bus

@@ -15,7 +15,8 @@ import { createHazelcastStateBus } from '../../adapters/statebus/hazelcast.js';
 import { MemoryStateBus } from '../../adapters/statebus/memory.js';
 import { startStateServer } from '../../adapters/statebus/state-server.js';
 import type { PinkConfig } from '../../app/config.js';
-import { CommandProcessor, type RuntimeControl } from '../../app/control/processor.js';
+import { CommandProcessor } from '../../app/control/processor.js';
+import { runtimeControl } from '../../app/control/runtime-control.js';
 import { engineView } from '../../app/engine-view.js';
 import { FEATURES_MAP, featuresScans } from '../../app/features-source.js';
 import { openLedger } from '../../app/ledger.js';
@@ -232,21 +233,6 @@ class DayPnl {
   recent(): DayPnlView[] {
     return [...this.days.values()].slice(-2);
   }
-}
-
-function runtimeControl(rt: Runtime): RuntimeControl {
-  return {
-    pause: () => rt.setPaused(true),
-    resume: () => rt.setPaused(false),
-    flatten: (reason) => rt.requestFlatten(reason),
-    setCapital: (amount, kind) => rt.adjustCapital(amount, kind, ''),
-    get paused() {
-      return rt.pipeline.paused;
-    },
-    get hasOpenPosition() {
-      return rt.pipeline.kernel.hasTrade;
-    },
-  };
 }
 
 export async function wireRunParts(ctx: WiringContext): Promise<RunParts> {

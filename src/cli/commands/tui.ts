@@ -6,12 +6,8 @@
  * found (unless --wait) or an option is wrong.
  */
 import type { Command } from 'commander';
-import { DiscoveryError } from '../../adapters/statebus/discovery.js';
-import { HazelcastConfigError } from '../../adapters/statebus/hazelcast.js';
-import { ConfigError } from '../../app/config.js';
-import { NamespaceError } from '../../domain/namespaces.js';
 import { type OpenedSource, openSource } from '../../tui/source.js';
-import { action, CliError, EXIT } from '../errors.js';
+import { action, asBadInput, CliError, EXIT } from '../errors.js';
 import { DEFAULT_TIMEOUT_MS } from './ctl-commands.js';
 
 export interface TuiCliOptions {
@@ -53,14 +49,7 @@ export async function prepareTui(o: TuiCliOptions, env: TuiIo['env']) {
   try {
     opened = await openSource({ strategy: o.strategy, config: o.config, env, commandTimeoutMs: timeoutMs });
   } catch (err) {
-    if (
-      err instanceof NamespaceError ||
-      err instanceof ConfigError ||
-      err instanceof DiscoveryError ||
-      err instanceof HazelcastConfigError
-    )
-      throw new CliError(err.message, EXIT.BAD_INPUT);
-    throw err;
+    throw asBadInput(err);
   }
   const staleAfterMs = whole(
     '--stale-ms',
