@@ -41,14 +41,13 @@ function windowFor(size: number, n: number, form: WindowForm): SensingWindow {
 }
 
 /**
- * Rolling window of returns with sums and cross-product sums: O(N^2) per bar, and a
- * dense correlation matrix. Cheapest while N is small against the window length.
+ * The ring of the last `size` bars of returns; subclasses keep their running sums in
+ * `add` (a bar enters, and `leaving` leaves when the ring is full). Every RESYNC_BARS
+ * bars the sums are rebuilt from the ring so floating error cannot drift.
  */
-class DenseWindow implements SensingWindow {
-  readonly sum: Float64Array;
-  readonly cross: Float64Array;
-  private readonly ring: Float64Array;
-  private count = 0;
+abstract class RingWindow implements SensingWindow {
+  protected readonly ring: Float64Array;
+  protected count = 0;
   private head = 0;
   private sinceResync = 0;
   vector: Float64Array | null = null;
@@ -57,8 +56,6 @@ class DenseWindow implements SensingWindow {
     readonly size: number,
     readonly n: number,
   ) {
-    this.sum = new Float64Array(n);
-    this.cross = new Float64Array(n * n);
     this.ring = new Float64Array(size * n);
   }
 
@@ -67,26 +64,8 @@ class DenseWindow implements SensingWindow {
   }
 
   push(r: Float64Array): void {
-    const { n } = this;
-    const slot = this.head * n;
-    const { sum, cross } = this;
-    if (this.full) {
-      const out = this.ring.subarray(slot, slot + n);
-      for (let i = 0; i < n; i++) {
-        const ri = r[i]!;
-        const li = out[i]!;
-        sum[i]! += ri - li;
-        const row = i * n;
-        for (let j = i; j < n; j++) cross[row + j]! += ri * r[j]! - li * out[j]!;
-      }
-    } else {
-      for (let i = 0; i < n; i++) {
-        const ri = r[i]!;
-        sum[i]! += ri;
-        const row = i * n;
-        for (let j = i; j < n; j++) cross[row + j]! += ri * r[j]!;
-      }
-    }
+    const slot = this.head * this.n;
+    this.add(r, this.full ? this.ring.subarray(slot, slot + this.n) : null);
     this.ring.set(r, slot);
     this.head = (this.head + 1) % this.size;
     if (this.count < this.size) this.count += 1;
@@ -95,17 +74,50 @@ class DenseWindow implements SensingWindow {
 
   /** Exact sums from the window contents (stops floating drift). */
   private resync(): void {
-    const { n } = this;
     this.sinceResync = 0;
-    this.sum.fill(0);
-    this.cross.fill(0);
-    for (let k = 0; k < this.count; k++) {
-      const row = this.ring.subarray(k * n, k * n + n);
-      for (let i = 0; i < n; i++) {
-        this.sum[i]! += row[i]!;
-        for (let j = i; j < n; j++) this.cross[i * n + j]! += row[i]! * row[j]!;
+    this.clearSums();
+    for (let k = 0; k < this.count; k++) this.add(this.ring.subarray(k * this.n, (k + 1) * this.n), null);
+  }
+
+  protected abstract add(r: Float64Array, leaving: Float64Array | null): void;
+  protected abstract clearSums(): void;
+  abstract variance(i: number): number;
+  abstract correlation(): Correlation;
+}
+
+/**
+ * Sums and cross-product sums: O(N^2) per bar, and a dense correlation matrix.
+ * Cheapest while N is small against the window length.
+ */
+class DenseWindow extends RingWindow {
+  private readonly sum: Float64Array;
+  private readonly cross: Float64Array;
+
+  constructor(size: number, n: number) {
+    super(size, n);
+    this.sum = new Float64Array(n);
+    this.cross = new Float64Array(n * n);
+  }
+
+  protected add(r: Float64Array, out: Float64Array | null): void {
+    const { n, sum, cross } = this;
+    for (let i = 0; i < n; i++) {
+      const ri = r[i]!;
+      const row = i * n;
+      if (out) {
+        const li = out[i]!;
+        sum[i]! += ri - li;
+        for (let j = i; j < n; j++) cross[row + j]! += ri * r[j]! - li * out[j]!;
+      } else {
+        sum[i]! += ri;
+        for (let j = i; j < n; j++) cross[row + j]! += ri * r[j]!;
       }
     }
+  }
+
+  protected clearSums(): void {
+    this.sum.fill(0);
+    this.cross.fill(0);
   }
 
   variance(i: number): number {
@@ -160,71 +172,35 @@ class DenseWindow implements SensingWindow {
 }
 
 /**
- * Rolling window of returns with per-asset sums and sums of squares. The correlation
+ * Per-asset sums and sums of squares only. The correlation
  * matrix is never built: with Z the standardized returns (w x k), C = Z'Z / (w - 1),
  * so C v = Z'(Z v) / (w - 1) costs 2wk instead of k^2 per power step.
  */
-class GramWindow implements SensingWindow {
-  readonly sum: Float64Array;
-  readonly sumSq: Float64Array;
-  private readonly ring: Float64Array;
-  private count = 0;
-  private head = 0;
-  private sinceResync = 0;
-  vector: Float64Array | null = null;
+class GramWindow extends RingWindow {
+  private readonly sum: Float64Array;
+  private readonly sumSq: Float64Array;
   private z = new Float64Array(0);
   private zv = new Float64Array(0);
 
-  constructor(
-    readonly size: number,
-    readonly n: number,
-  ) {
+  constructor(size: number, n: number) {
+    super(size, n);
     this.sum = new Float64Array(n);
     this.sumSq = new Float64Array(n);
-    this.ring = new Float64Array(size * n);
   }
 
-  get full(): boolean {
-    return this.count >= this.size;
-  }
-
-  push(r: Float64Array): void {
+  protected add(r: Float64Array, out: Float64Array | null): void {
     const { n, sum, sumSq } = this;
-    const slot = this.head * n;
-    if (this.full) {
-      const out = this.ring.subarray(slot, slot + n);
-      for (let i = 0; i < n; i++) {
-        const ri = r[i]!;
-        const li = out[i]!;
-        sum[i]! += ri - li;
-        sumSq[i]! += ri * ri - li * li;
-      }
-    } else {
-      for (let i = 0; i < n; i++) {
-        const ri = r[i]!;
-        sum[i]! += ri;
-        sumSq[i]! += ri * ri;
-      }
+    for (let i = 0; i < n; i++) {
+      const ri = r[i]!;
+      const li = out ? out[i]! : 0;
+      sum[i]! += ri - li;
+      sumSq[i]! += ri * ri - li * li;
     }
-    this.ring.set(r, slot);
-    this.head = (this.head + 1) % this.size;
-    if (this.count < this.size) this.count += 1;
-    if (++this.sinceResync >= RESYNC_BARS) this.resync();
   }
 
-  /** Exact sums from the window contents (stops floating drift). */
-  private resync(): void {
-    const { n } = this;
-    this.sinceResync = 0;
+  protected clearSums(): void {
     this.sum.fill(0);
     this.sumSq.fill(0);
-    for (let k = 0; k < this.count; k++) {
-      for (let i = 0; i < n; i++) {
-        const x = this.ring[k * n + i]!;
-        this.sum[i]! += x;
-        this.sumSq[i]! += x * x;
-      }
-    }
   }
 
   variance(i: number): number {
