@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BingxSim, startBingxSim } from '../src/adapters/bingx/sim-server.js';
 import type { JournalState } from '../src/adapters/files/journal.js';
 import { writeSyntheticScans } from '../src/app/simtest/synthetic-scans.js';
+import { genericContract } from '../src/app/venues.js';
 import { seededRandom } from '../src/domain/random.js';
 import { clientOrderIdFor } from '../src/domain/venue.js';
 import { CLI, REPO } from './support/cli.js';
@@ -35,16 +36,7 @@ beforeAll(async () => {
     apiKey: KEY,
     apiSecret: SECRET,
     balance: 1_000_000,
-    contracts: SYMBOLS.map((a) => ({
-      symbol: `${a.slice(0, -4)}-USDT`,
-      quantityPrecision: 6,
-      pricePrecision: 6,
-      tradeMinQuantity: 0.000001,
-      tradeMinUSDT: 2,
-      takerFeeRate: 0.0005,
-      makerFeeRate: 0.0002,
-      maxLeverage: 125,
-    })),
+    contracts: SYMBOLS.map(genericContract),
   });
   for (const a of SYMBOLS) sim.control.setMark(`${a.slice(0, -4)}-USDT`, first.assets[a]?.price ?? 100);
 });

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BingxSim, startBingxSim } from '../src/adapters/bingx/sim-server.js';
 import { writeSyntheticScans } from '../src/app/simtest/synthetic-scans.js';
+import { genericContract } from '../src/app/venues.js';
 import { CLI, REPO } from './support/cli.js';
 
 const SYMBOLS = ['BTCUSDT', 'ETHUSDT'];
@@ -77,16 +78,7 @@ beforeAll(async () => {
     apiKey: KEY,
     apiSecret: SECRET,
     balance: 1_000_000,
-    contracts: SYMBOLS.map((a) => ({
-      symbol: `${a.slice(0, -4)}-USDT`,
-      quantityPrecision: 6,
-      pricePrecision: 6,
-      tradeMinQuantity: 0.000001,
-      tradeMinUSDT: 2,
-      takerFeeRate: 0.0005,
-      makerFeeRate: 0.0002,
-      maxLeverage: 125,
-    })),
+    contracts: SYMBOLS.map(genericContract),
   });
   const first = JSON.parse(readFileSync(data, 'utf8').split('\n')[0] as string) as {
     assets: Record<string, { price: number }>;

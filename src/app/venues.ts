@@ -50,7 +50,8 @@ export async function assetsOf(path: string): Promise<string[]> {
   return [];
 }
 
-function genericContract(asset: string): SimContract {
+/** A BingX-simulator contract for any asset (fine precision, BingX's fees). */
+export function genericContract(asset: string): SimContract {
   return {
     symbol: assetToSymbol(asset),
     quantityPrecision: 6,
