@@ -316,6 +316,12 @@ export async function runSeed(o: SeedOptions): Promise<SeedResult> {
   } catch (err) {
     if (!(err instanceof InvariantViolation) && !(err instanceof Error)) throw err;
     return result(false, `${(err as Error).name}: ${(err as Error).message}`);
+  } finally {
+    // Pending timers would keep this seed's whole world (tables, buses) alive for an hour.
+    store.ledger.abandon();
+    for (const p of publishers) p.stopHeartbeat();
+    await hzBus.close();
+    await reference.close();
   }
 
   function result(ok: boolean, violation: string | null): SeedResult {
