@@ -7,15 +7,14 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { capitalReplay } from '../../adapters/clickhouse/capital-replay.js';
 import { DecisionLogWriter } from '../../adapters/files/decision-log.js';
-import { loadConfig } from '../../app/config.js';
 import { openLedger } from '../../app/ledger.js';
 import { LEDGER_TABLES } from '../../app/mode-verify.js';
 import { runReplay } from '../../app/replay.js';
 import { formatSummary } from '../../app/summary.js';
-import { resolveNamespace } from '../../domain/namespaces.js';
 import { writeSimulatedScans } from '../../market/scan-file.js';
 import { loadStrategy } from '../../strategy/loader.js';
 import { action, EXIT } from '../errors.js';
+import { loadNamespaceConfig } from '../namespace-config.js';
 import { createProgress } from '../progress.js';
 import { writeReport } from './report.js';
 
@@ -26,8 +25,7 @@ interface DemoOptions {
 }
 
 export async function demoCommand(o: DemoOptions): Promise<number> {
-  const ns = resolveNamespace(process.env);
-  const cfg = loadConfig({ file: o.config, env: process.env });
+  const { ns, cfg } = loadNamespaceConfig({ file: o.config });
   const out = (s: string) => process.stdout.write(`${s}\n`);
   const log = (m: string) => process.stderr.write(`pink: ${m}\n`);
   const data = join(cfg.varDir, 'data', 'default-scans.jsonl');

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { createClickHouseClient } from '../../adapters/clickhouse/client.js';
 import { parseInstant, readBlueClickHouse } from '../../app/blue-clickhouse.js';
-import { loadConfig, type PinkConfig } from '../../app/config.js';
+import type { PinkConfig } from '../../app/config.js';
 import {
   FAULT_PROFILES,
   ParityInputError,
@@ -14,9 +14,9 @@ import {
 } from '../../app/parity.js';
 import { assetsOf, createVenue } from '../../app/venues.js';
 import type { DecisionRecord } from '../../domain/decision.js';
-import { resolveNamespace } from '../../domain/namespaces.js';
 import { loadStrategy } from '../../strategy/loader.js';
 import { action, CliError, EXIT } from '../errors.js';
+import { loadNamespaceConfig } from '../namespace-config.js';
 
 interface ParityCliOptions {
   data: string;
@@ -80,8 +80,7 @@ export async function parityCommand(o: ParityCliOptions): Promise<number> {
     throw new CliError(
       '--faults applies to the sim venue only; bingx-sim runs the ccxt path without injected faults',
     );
-  const ns = resolveNamespace(process.env);
-  const cfg = loadConfig({ file: o.config, env: process.env });
+  const { ns, cfg } = loadNamespaceConfig({ file: o.config });
   const pinkParams = { ...cfg.algorithmParams, ...parseParams(o.pinkParam) };
   const pinkStrategy = await loadStrategy(cfg.algorithm, pinkParams);
   const blue = await openBlueSource(o, cfg);

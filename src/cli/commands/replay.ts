@@ -3,14 +3,13 @@ import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { DecisionLogWriter } from '../../adapters/files/decision-log.js';
 import { fileSize } from '../../adapters/files/scan-lines.js';
-import { loadConfig } from '../../app/config.js';
 import { openLedger } from '../../app/ledger.js';
 import { runReplay, StrictReplayStop } from '../../app/replay.js';
 import { formatSummary } from '../../app/summary.js';
 import { assetsOf, createVenue } from '../../app/venues.js';
-import { resolveNamespace } from '../../domain/namespaces.js';
 import { loadStrategy } from '../../strategy/loader.js';
 import { action, CliError, EXIT } from '../errors.js';
+import { loadNamespaceConfig } from '../namespace-config.js';
 import { createProgress } from '../progress.js';
 
 export interface ReplayCliOptions {
@@ -26,17 +25,10 @@ export interface ReplayCliOptions {
 
 export async function replayCommand(opts: ReplayCliOptions): Promise<number> {
   if (!existsSync(opts.data)) throw new CliError(`--data ${opts.data}: no such file`);
-  const ns = resolveNamespace(process.env);
-  const cfg = loadConfig({
+  const { ns, cfg } = loadNamespaceConfig({
     file: opts.config,
-    env: process.env,
     overrides: opts.venue ? { venue: opts.venue } : {},
   });
-  // As in `pink run`: a config file naming another namespace is refused, not silently replaced by ours.
-  if (cfg.strategy !== ns.strategy)
-    throw new CliError(
-      `config strategy "${cfg.strategy}" differs from the namespace "${ns.strategy}" (DOLPHIN_STRATEGY_NAME)`,
-    );
   if (cfg.venue === 'bingx')
     throw new CliError(
       "replay runs on --venue sim or bingx-sim (recorded prices are not the exchange's); use `pink run --venue bingx` to trade VST",

@@ -11,15 +11,14 @@ import type { Command } from 'commander';
 import { capitalReplay } from '../../adapters/clickhouse/capital-replay.js';
 import { createClickHouseClient, ledgerDatabase } from '../../adapters/clickhouse/client.js';
 import type { JournalState } from '../../adapters/files/journal.js';
-import { loadConfig } from '../../app/config.js';
 import { AccountProjection } from '../../domain/account.js';
-import { resolveNamespace } from '../../domain/namespaces.js';
 import { type ChartName, renderCharts } from '../../reporting/charts.js';
 import type { ReportFigures } from '../../reporting/figures.js';
 import { renderHtml } from '../../reporting/html.js';
 import { collectFigures, type LedgerReader } from '../../reporting/queries.js';
 import { parseScope, ReportInputError } from '../../reporting/scope.js';
 import { action, CliError, EXIT } from '../errors.js';
+import { loadNamespaceConfig } from '../namespace-config.js';
 
 export interface WriteReportOptions {
   /** Output directory (created). */
@@ -155,8 +154,7 @@ export async function reportCommand(o: ReportCliOptions): Promise<number> {
   }
   const tolerance = Number(o.tolerance ?? '1e-9');
   if (!(tolerance >= 0)) throw new CliError(`--tolerance "${o.tolerance}" must be a number >= 0`);
-  const ns = resolveNamespace(process.env);
-  const cfg = loadConfig({ file: o.config, env: process.env });
+  const { ns, cfg } = loadNamespaceConfig({ file: o.config });
   const database = ledgerDatabase(cfg.clickhouse, ns);
   // No openLedger: the report only reads (no schema apply, no spool recovery).
   const handle = await createClickHouseClient(cfg.clickhouse);

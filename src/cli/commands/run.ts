@@ -6,13 +6,12 @@ import { readCredentialsFile, resolveBingxEnv } from '../../adapters/bingx/safet
 import { FileJournal } from '../../adapters/files/journal.js';
 import { acquireLock, type RuntimeLock } from '../../adapters/files/lock.js';
 import { readScanLines } from '../../adapters/files/scan-lines.js';
-import { loadConfig, type PinkConfig } from '../../app/config.js';
 import { Runtime, type ScanInput } from '../../app/runtime.js';
 import { assetsOf } from '../../app/venues.js';
-import { resolveNamespace } from '../../domain/namespaces.js';
 import { createLogger } from '../../observability/logger.js';
 import { loadStrategy } from '../../strategy/loader.js';
 import { action, CliError, EXIT } from '../errors.js';
+import { loadNamespaceConfig } from '../namespace-config.js';
 import { type RunParts, wireRunParts } from './run-wiring.js';
 
 interface RunCliOptions {
@@ -61,17 +60,12 @@ async function* pacedFile(
 }
 
 export async function runCommand(o: RunCliOptions): Promise<number> {
-  const ns = resolveNamespace(process.env);
   const overrides: Record<string, unknown> = {};
   if (o.venue) overrides.venue = o.venue;
   if (o.intervalMs) overrides.scanIntervalMs = Number(o.intervalMs);
   if (o.logFormat) overrides.logFormat = o.logFormat;
   if (o.source) overrides.scanSource = o.source;
-  const cfg: PinkConfig = loadConfig({ file: o.config, env: process.env, overrides });
-  if (cfg.strategy !== ns.strategy)
-    throw new CliError(
-      `config strategy "${cfg.strategy}" differs from the namespace "${ns.strategy}" (DOLPHIN_STRATEGY_NAME)`,
-    );
+  const { ns, cfg } = loadNamespaceConfig({ file: o.config, overrides });
   if (cfg.scanSource === 'features' && !o.data && cfg.hazelcast.members.length === 0)
     throw new CliError(
       'scanSource "features" reads DOLPHIN_FEATURES on Hazelcast: set HAZELCAST_MEMBERS (the in-process store has no features publisher)',

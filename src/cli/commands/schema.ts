@@ -2,9 +2,9 @@
 import type { Command } from 'commander';
 import { createClickHouseClient, ledgerDatabase } from '../../adapters/clickhouse/client.js';
 import { applySchema, formatSchemaReport, loadSchemaFiles } from '../../adapters/clickhouse/schema.js';
-import { loadConfig } from '../../app/config.js';
-import { resolveNamespace, WriteGuard } from '../../domain/namespaces.js';
+import { WriteGuard } from '../../domain/namespaces.js';
 import { action, EXIT } from '../errors.js';
+import { loadNamespaceConfig } from '../namespace-config.js';
 
 interface SchemaApplyOptions {
   dryRun?: boolean;
@@ -12,8 +12,7 @@ interface SchemaApplyOptions {
 }
 
 export async function schemaApplyCommand(o: SchemaApplyOptions): Promise<number> {
-  const ns = resolveNamespace(process.env);
-  const cfg = loadConfig({ file: o.config, env: process.env });
+  const { ns, cfg } = loadNamespaceConfig({ file: o.config });
   const db = ledgerDatabase(cfg.clickhouse, ns);
   const schema = loadSchemaFiles();
   const guard = new WriteGuard(ns, (refusal) => process.stderr.write(`pink: ALERT ${refusal.message}\n`));
