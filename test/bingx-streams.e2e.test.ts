@@ -4,6 +4,7 @@
  * -> the simulator's gzip-framed user stream. A pushed update wakes the venue so its next
  * drain() polls at once; with the stream refused, polling at the cadence carries on.
  */
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type BingxCcxtVenue,
@@ -19,7 +20,8 @@ import {
 import { ConfigError, loadConfig } from '../src/app/config.js';
 import { LatestPrices } from '../src/app/pipeline.js';
 import { createVenue } from '../src/app/venues.js';
-import type { OrderRequest, VenueFact } from '../src/domain/venue.js';
+import type { VenueFact } from '../src/domain/venue.js';
+import { orderMaker } from './support/orders.js';
 
 const KEY = 'sim-api-key-streams';
 const SECRET = 'sim-api-secret-streams';
@@ -68,28 +70,7 @@ async function venueWith(over: Partial<BingxVenueConfig>): Promise<BingxCcxtVenu
   return v;
 }
 
-let seq = 0;
-function order(
-  asset: string,
-  side: 'BUY' | 'SELL',
-  qty: number,
-  over: Partial<OrderRequest> = {},
-): OrderRequest {
-  seq += 1;
-  return {
-    clientOrderId: `pk-ws${seq}-e1`,
-    tradeId: `ws${seq}`,
-    asset,
-    side,
-    qty,
-    reduceOnly: false,
-    type: 'MARKET',
-    leverage: 5,
-    referencePrice: MARKS[asset.replace('USDT', '-USDT')] ?? 3500,
-    ts: Date.now(),
-    ...over,
-  };
-}
+const order = orderMaker('ws', MARKS, 3500);
 
 async function waitFor(cond: () => boolean, ms: number, what: string): Promise<void> {
   const until = Date.now() + ms;

@@ -3,6 +3,7 @@
  * BingX-protocol simulator. One simulator and one venue for the file (markets load
  * once); each test trades its own symbol so tests do not see each other's positions.
  */
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type BingxCcxtVenue,
@@ -12,8 +13,9 @@ import {
 } from '../src/adapters/bingx/ccxt-venue.js';
 import { BingxSafetyError } from '../src/adapters/bingx/safety.js';
 import { type BingxSim, DEFAULT_SIM_CONTRACTS, startBingxSim } from '../src/adapters/bingx/sim-server.js';
-import type { FillFact, OrderRequest, PositionFact, VenueFact } from '../src/domain/venue.js';
+import type { FillFact, PositionFact, VenueFact } from '../src/domain/venue.js';
 import { SubmitOutcomeUnknown } from '../src/domain/venue.js';
+import { orderMaker } from './support/orders.js';
 
 const KEY = 'sim-api-key-0001';
 const SECRET = 'sim-api-secret-0001';
@@ -64,28 +66,7 @@ afterAll(async () => {
   await sim?.close();
 });
 
-let seq = 0;
-function order(
-  asset: string,
-  side: 'BUY' | 'SELL',
-  qty: number,
-  over: Partial<OrderRequest> = {},
-): OrderRequest {
-  seq += 1;
-  return {
-    clientOrderId: `pk-e2e${seq}-e1`,
-    tradeId: `e2e${seq}`,
-    asset,
-    side,
-    qty,
-    reduceOnly: false,
-    type: 'MARKET',
-    leverage: 5,
-    referencePrice: MARKS[asset.replace('USDT', '-USDT')] ?? 68000,
-    ts: Date.now(),
-    ...over,
-  };
-}
+const order = orderMaker('e2e', MARKS, 68000);
 
 /** Drains until `done(facts)` holds (or fails after `ms`), returning every fact seen. */
 async function drainUntil(done: (facts: VenueFact[]) => boolean, ms = 4000, v = venue): Promise<VenueFact[]> {

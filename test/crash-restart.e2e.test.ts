@@ -15,7 +15,7 @@ import { writeSyntheticScans } from '../src/app/simtest/synthetic-scans.js';
 import { genericContract } from '../src/app/venues.js';
 import { seededRandom } from '../src/domain/random.js';
 import { clientOrderIdFor } from '../src/domain/venue.js';
-import { CLI, REPO } from './support/cli.js';
+import { CLI, cliEnv, REPO } from './support/cli.js';
 
 const LONG = process.env.PINK_LONG === '1';
 const KILLS = LONG ? 30 : 4;
@@ -48,18 +48,13 @@ afterAll(async () => {
 function start(): ChildProcess {
   return spawn(process.execPath, [CLI, 'run', '--venue', 'bingx', '--data', data, '--interval-ms', '15'], {
     cwd: REPO,
-    env: {
-      ...process.env,
-      CI: '1',
-      PINK_VAR_DIR: join(dir, 'var'),
-      PINK_CLICKHOUSE_DIR: join(dir, 'var', 'clickhouse'),
-      PINK_METRICS_PORT: '0',
+    env: cliEnv(join(dir, 'var'), {
       PINK_BINGX_BASE_URL: sim.url,
       PINK_BINGX_POLL_MS: '40',
       DOLPHIN_BINGX_ENV: 'VST',
       BINGX_API_KEY: KEY,
       BINGX_API_SECRET: SECRET,
-    },
+    }),
     stdio: ['ignore', 'ignore', 'pipe'],
   });
 }

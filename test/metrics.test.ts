@@ -23,7 +23,7 @@ import {
   startMetricsServer,
 } from '../src/observability/metrics.js';
 import { loadStrategy } from '../src/strategy/loader.js';
-import { CLI, REPO } from './support/cli.js';
+import { CLI, cliEnv, REPO } from './support/cli.js';
 
 interface Sample {
   readonly name: string;
@@ -353,15 +353,11 @@ describe('pink run serves /metrics', () => {
     const port = await freePort();
     child = spawn(process.execPath, [CLI, 'run'], {
       cwd: REPO,
-      env: {
-        ...process.env,
-        CI: '1',
-        PINK_VAR_DIR: join(dir, 'var'),
-        PINK_CLICKHOUSE_DIR: join(dir, 'var', 'clickhouse'),
+      env: cliEnv(join(dir, 'var'), {
         PINK_SCAN_INTERVAL_MS: '25',
         PINK_HEARTBEAT_MS: '500',
         PINK_METRICS_PORT: String(port),
-      },
+      }),
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let log = '';

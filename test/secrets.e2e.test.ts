@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BingxSim, startBingxSim } from '../src/adapters/bingx/sim-server.js';
 import { writeSyntheticScans } from '../src/app/simtest/synthetic-scans.js';
 import { genericContract } from '../src/app/venues.js';
-import { CLI, REPO } from './support/cli.js';
+import { CLI, cliEnv, REPO } from './support/cli.js';
 
 const SYMBOLS = ['BTCUSDT', 'ETHUSDT'];
 const KEY = 'SECRETSCANkey7f3a9c1e5b2d8f4a6c0e1b3d5f7a9c2e';
@@ -27,19 +27,14 @@ const varDir = join(dir, 'var');
 const data = join(dir, 'scans.jsonl');
 
 function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return {
-    ...process.env,
-    CI: '1',
-    PINK_VAR_DIR: varDir,
-    PINK_CLICKHOUSE_DIR: join(varDir, 'clickhouse'),
-    PINK_METRICS_PORT: '0',
+  return cliEnv(varDir, {
     PINK_BINGX_BASE_URL: sim.url,
     PINK_BINGX_POLL_MS: '40',
     DOLPHIN_BINGX_ENV: 'VST',
     BINGX_API_KEY: KEY,
     BINGX_API_SECRET: SECRET,
     ...extra,
-  };
+  });
 }
 
 /** Asynchronous: the simulator lives in this process and must keep answering. */

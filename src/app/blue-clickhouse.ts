@@ -7,7 +7,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { DecisionRecord } from '../domain/decision.js';
 import { lookupNamespace, PARITY_REFERENCE_STRATEGY } from '../domain/namespaces.js';
-import { ParityInputError } from './parity.js';
+import { blueDecisionRecord, ParityInputError } from './parity.js';
 
 export interface BlueClickHouseRange {
   /** Inclusive start, epoch ms. */
@@ -24,41 +24,6 @@ export function parseInstant(option: string, text: string): number {
   if (!/^\d{4}-\d{2}-\d{2}/.test(text) || !Number.isFinite(ms))
     throw new ParityInputError(`${option} "${text}" is not an ISO-8601 time (e.g. 2026-11-01T00:00:00Z)`);
   return ms;
-}
-
-interface BlueRow {
-  scan: number | string;
-  ts_ms: number | string;
-  fired: boolean | number | string;
-  action: string;
-  asset: string;
-  side: string;
-  leverage: number | string;
-  reason: string;
-  bars_held: number | string;
-}
-
-const ACTIONS = new Set(['NONE', 'ENTER', 'HOLD', 'EXIT']);
-
-function toRecord(row: BlueRow, where: string): DecisionRecord {
-  const num = (k: keyof BlueRow) => {
-    const v = Number(row[k]);
-    if (!Number.isFinite(v))
-      throw new ParityInputError(`${where}: "${k}" is not a number (${String(row[k])})`);
-    return v;
-  };
-  if (!ACTIONS.has(row.action)) throw new ParityInputError(`${where}: unknown action "${row.action}"`);
-  return {
-    scan: num('scan'),
-    ts: num('ts_ms'),
-    fired: row.fired === true || row.fired === 1 || row.fired === '1' || row.fired === 'true',
-    action: row.action as DecisionRecord['action'],
-    asset: row.asset,
-    side: row.side as DecisionRecord['side'],
-    leverage: num('leverage'),
-    reason: row.reason,
-    bars_held: num('bars_held'),
-  };
 }
 
 /** Streams BLUE's decisions in the range, one record per scan in scan order. */
@@ -89,7 +54,8 @@ export async function* readBlueClickHouse(
   for await (const rows of result.stream()) {
     for (const row of rows) {
       n += 1;
-      yield toRecord(row.json() as BlueRow, `${table} row ${n}`);
+      const { ts_ms, ...rest } = row.json() as Record<string, unknown>;
+      yield blueDecisionRecord({ ...rest, ts: ts_ms }, `${table} row ${n}`);
     }
   }
   if (n === 0)

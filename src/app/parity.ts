@@ -245,7 +245,8 @@ export class ParityInputError extends Error {
   override name = 'ParityInputError';
 }
 
-function toRecord(raw: Record<string, unknown>, where: string): DecisionRecord {
+/** One BLUE decision (log line, CSV row or ClickHouse row) as a record; names the field that is wrong. */
+export function blueDecisionRecord(raw: Record<string, unknown>, where: string): DecisionRecord {
   const num = (k: string) => {
     const v = typeof raw[k] === 'string' ? Number(raw[k]) : raw[k];
     if (typeof v !== 'number' || !Number.isFinite(v))
@@ -287,7 +288,7 @@ export async function* readBlueLog(path: string): AsyncGenerator<DecisionRecord>
     let row = 1;
     for await (const rec of parser) {
       row += 1;
-      yield toRecord(rec as Record<string, unknown>, `${path}:${row}`);
+      yield blueDecisionRecord(rec as Record<string, unknown>, `${path}:${row}`);
     }
     return;
   }
@@ -304,7 +305,7 @@ export async function* readBlueLog(path: string): AsyncGenerator<DecisionRecord>
     }
     if (!value || typeof value !== 'object')
       throw new ParityInputError(`${path}:${lineNo}: not a JSON object`);
-    yield toRecord(value as Record<string, unknown>, `${path}:${lineNo}`);
+    yield blueDecisionRecord(value as Record<string, unknown>, `${path}:${lineNo}`);
   }
 }
 

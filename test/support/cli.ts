@@ -14,19 +14,24 @@ export interface CliResult {
   readonly stderr: string;
 }
 
+/** The environment a spawned `pink` gets: its own var and ClickHouse directories, an ephemeral metrics port. */
+export function cliEnv(varDir: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    CI: '1',
+    PINK_VAR_DIR: varDir,
+    PINK_CLICKHOUSE_DIR: join(varDir, 'clickhouse'),
+    PINK_METRICS_PORT: '0',
+    ...extra,
+  };
+}
+
 /** Each call gets its own var directory (embedded ClickHouse allows one process per data directory). */
 export function pink(args: string[], env: Record<string, string> = {}, timeoutMs = 120_000): CliResult {
   const varDir = mkdtempSync(join(tmpdir(), 'pink-var-'));
   const r = spawnSync(process.execPath, [CLI, ...args], {
     cwd: REPO,
-    env: {
-      ...process.env,
-      CI: '1',
-      PINK_VAR_DIR: varDir,
-      PINK_CLICKHOUSE_DIR: join(varDir, 'clickhouse'),
-      PINK_METRICS_PORT: '0',
-      ...env,
-    },
+    env: cliEnv(varDir, env),
     encoding: 'utf8',
     timeout: timeoutMs,
   });
