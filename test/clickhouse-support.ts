@@ -63,22 +63,28 @@ export class FaultyClient implements ChClient {
   failedInserts = 0;
   constructor(private readonly real: ChClient) {}
 
-  insert: ChClient['insert'] = async (params) => {
+  insert: ChClient['insert'] = (params) => this.faulty(() => this.real.insert(params));
+
+  private async faulty<T>(send: () => Promise<T>): Promise<T> {
     this.insertCalls += 1;
     if (this.failing) {
       this.failedInserts += 1;
       throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:8123'), { code: 'ECONNREFUSED' });
     }
-    const result = await this.real.insert(params);
+    const result = await send();
     if (this.failAfterInsert > 0) {
       this.failAfterInsert -= 1;
       this.failedInserts += 1;
       throw Object.assign(new Error('socket hang up after the insert'), { code: 'ECONNRESET' });
     }
     return result;
-  };
+  }
   query: ChClient['query'] = (params) => this.real.query(params);
-  command: ChClient['command'] = (params) => this.real.command(params);
+  /** An INSERT sent as a command (the staged writer's) fails like an insert. */
+  command: ChClient['command'] = async (params) => {
+    if (!/^\s*INSERT\b/i.test(params.query)) return this.real.command(params);
+    return this.faulty(() => this.real.command(params));
+  };
   ping: ChClient['ping'] = (params) => this.real.ping(params);
   close: ChClient['close'] = () => this.real.close();
 }

@@ -48,8 +48,12 @@ function recordingClickHouse(real: ChClient, rec: Recorded): ChClient {
       return real.insert(params);
     },
     command: (params) => {
-      for (const database of databasesIn(params.query))
-        rec.clickhouse.push({ database, what: params.query.slice(0, 60) });
+      // The embedded engine's ledger inserts arrive as `INSERT INTO db.table ... FROM file(...)`.
+      const insert = /^\s*INSERT INTO ([A-Za-z_][A-Za-z0-9_]*)\.([A-Za-z_][A-Za-z0-9_]*)/i.exec(params.query);
+      if (insert) rec.clickhouse.push({ database: insert[1] as string, what: `insert ${insert[2]}` });
+      else
+        for (const database of databasesIn(params.query))
+          rec.clickhouse.push({ database, what: params.query.slice(0, 60) });
       return real.command(params);
     },
     query: (params) => real.query(params),

@@ -1,0 +1,154 @@
+/**
+ * The embedded engine's staged RowBinary path stores exactly what the JSONEachRow path
+ * stores: random rows (fast-check) go into two identical tables, one per batch writer,
+ * and the tables are compared row by row. Values neither path may take are refused by
+ * both, and the staged path names the row and column.
+ */
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { JsonBatchWriter, StagedBatchWriter } from '../src/adapters/clickhouse/batch-writer.js';
+import { binaryColumn, encodeRowBinary, RowEncodeError } from '../src/adapters/clickhouse/row-binary.js';
+import { type EmbeddedEngine, openEmbedded } from './clickhouse-support.js';
+
+let ch: EmbeddedEngine;
+let json: JsonBatchWriter;
+let staged: StagedBatchWriter;
+const DB = 'rowbinary_probe';
+
+/** Every column type the ledger schema uses. */
+const COLUMNS = `
+  id UInt64,
+  ts DateTime64(3, 'UTC'),
+  day Date,
+  name LowCardinality(String),
+  note String,
+  price Float64,
+  qty Nullable(Float64),
+  seq Int64,
+  count UInt32,
+  big UInt64,
+  flag Bool,
+  done_ts Nullable(DateTime64(3, 'UTC')),
+  maybe Nullable(Int64)`;
+
+beforeAll(async () => {
+  ch = await openEmbedded('rowbinary');
+  await ch.client.command({ query: `CREATE DATABASE IF NOT EXISTS ${DB}` });
+  for (const t of ['via_json', 'via_file'])
+    await ch.client.command({
+      query: `CREATE TABLE ${DB}.${t} (${COLUMNS}) ENGINE = MergeTree ORDER BY id SETTINGS non_replicated_deduplication_window = 1000`,
+    });
+  json = new JsonBatchWriter(ch.client);
+  staged = new StagedBatchWriter(ch.client, ch.tmp('staging'));
+});
+afterAll(async () => ch.close());
+
+const text = fc.oneof(
+  fc.string({ maxLength: 30 }),
+  fc.string({ minLength: 40, maxLength: 200 }),
+  fc.string({ unit: 'grapheme', maxLength: 60 }),
+  fc.constantFrom('', 'a\tb\nc', "quote ' and \\ backslash", 'x'.repeat(64)),
+);
+const finite = fc.double({ noNaN: true, noDefaultInfinity: true });
+const ts = fc
+  .integer({ min: 0, max: 4_102_444_800_000 })
+  .map((ms) => new Date(ms).toISOString().replace('T', ' ').replace('Z', ''));
+
+/** One row: each column may be absent, null, or a value of a kind JSON sends. */
+const row = (id: number) =>
+  fc
+    .record(
+      {
+        ts,
+        day: ts.map((t) => t.slice(0, 10)),
+        name: fc.oneof(text, fc.integer(), fc.boolean()),
+        note: fc.oneof(text, finite),
+        price: fc.oneof(finite, fc.constantFrom(Number.NaN, Number.POSITIVE_INFINITY, -0, 1e-310)),
+        qty: fc.oneof(finite, fc.constant(null), fc.constant(Number.NaN)),
+        seq: fc.oneof(fc.maxSafeInteger(), fc.constantFrom(-(2 ** 53) + 1, 0)),
+        count: fc.integer({ min: 0, max: 2 ** 32 - 1 }),
+        big: fc.oneof(
+          fc.maxSafeNat(),
+          fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }).map((b) => b.toString()),
+        ),
+        flag: fc.oneof(fc.boolean(), fc.constantFrom(0, 1)),
+        done_ts: fc.oneof(ts, fc.constant(null)),
+        maybe: fc.oneof(fc.maxSafeInteger(), fc.constant(null)),
+      },
+      { requiredKeys: [] },
+    )
+    .map((r) => ({ id, ...r }));
+
+const idsFrom = (table: string, from: number) =>
+  ch.rows(`SELECT * FROM ${DB}.${table} WHERE id >= ${from} AND id < 1000000 ORDER BY id`);
+
+describe('staged RowBinary vs JSONEachRow', () => {
+  it('stores the same values for random rows of every column type', async () => {
+    let next = 0;
+    let batch = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 40 }).chain((n) => fc.tuple(...Array.from({ length: n }, () => row(0)))),
+        async (rows) => {
+          const first = next + 1;
+          const withIds = rows.map((r) => ({ ...r, id: ++next }));
+          batch += 1;
+          await json.write({ database: DB, table: 'via_json', token: `j${batch}`, rows: withIds });
+          await staged.write({ database: DB, table: 'via_file', token: `f${batch}`, rows: withIds });
+          const stored = await idsFrom('via_file', first);
+          expect(stored).toHaveLength(withIds.length);
+          expect(stored).toEqual(await idsFrom('via_json', first));
+        },
+      ),
+      { numRuns: process.env.PINK_LONG ? 500 : 25 },
+    );
+    expect(next).toBeGreaterThan(25);
+  }, 600_000);
+
+  it('a retried batch with its token is stored once', async () => {
+    const rows = [{ id: 1_000_000, ts: '2026-05-20 12:00:00.000', name: 'again' }];
+    for (let i = 0; i < 3; i++)
+      await staged.write({ database: DB, table: 'via_file', token: 'retry-token', rows });
+    expect(await ch.rows(`SELECT id FROM ${DB}.via_file WHERE id = 1000000`)).toHaveLength(1);
+  });
+
+  it.each([
+    ['an unknown key', { id: 1, bogus: 1 }, /via_file row 1: unknown column "bogus"/],
+    ['text in a Float64', { id: 1, price: 'cheap' }, /row 1 column price: "cheap" is not a number/],
+    ['a fraction in an Int64', { id: 1, seq: 2.5 }, /row 1 column seq: 2.5 is not a Int64/],
+    ['a negative UInt32', { id: 1, count: -1 }, /row 1 column count: -1 is not a UInt32/],
+    ['a word in a Bool', { id: 1, flag: 'yes' }, /column flag: yes is not a boolean/],
+  ])('refuses %s, naming row and column, where JSONEachRow is refused too', async (_, bad, message) => {
+    const rows = [{ id: 2_000_000 }, bad];
+    await expect(staged.write({ database: DB, table: 'via_file', token: 'bad', rows })).rejects.toThrow(
+      message,
+    );
+    await expect(json.write({ database: DB, table: 'via_json', token: 'bad', rows })).rejects.toThrow();
+    expect(await ch.rows(`SELECT id FROM ${DB}.via_file WHERE id = 2000000`)).toHaveLength(0);
+  });
+
+  it('refuses an integer beyond its type, which the JSON parser would wrap around silently', async () => {
+    const rows = [{ id: 3_000_000, big: (2n ** 64n).toString() }];
+    await expect(staged.write({ database: DB, table: 'via_file', token: 'wrap', rows })).rejects.toThrow(
+      /row 0 column big: 18446744073709551616 is not a UInt64/,
+    );
+    await json.write({ database: DB, table: 'via_json', token: 'wrap', rows });
+    expect(await ch.rows(`SELECT toString(big) AS big FROM ${DB}.via_json WHERE id = 3000000`)).toEqual([
+      { big: '0' },
+    ]);
+  });
+
+  it('a refused value is a RowEncodeError (the ledger quarantines it instead of retrying)', () => {
+    const columns = [binaryColumn('n', 'UInt32')].filter((c) => c !== null);
+    expect(() => encodeRowBinary('t', columns, [{ n: 'x' }])).toThrow(RowEncodeError);
+  });
+
+  it('a table with a column type the encoder does not know takes the JSON path', async () => {
+    await ch.client.command({
+      query: `CREATE TABLE ${DB}.odd (id UInt64, tags Array(String)) ENGINE = MergeTree ORDER BY id`,
+    });
+    expect(binaryColumn('tags', 'Array(String)')).toBeNull();
+    await staged.write({ database: DB, table: 'odd', token: 'odd1', rows: [{ id: 1, tags: ['a', 'b'] }] });
+    expect(await ch.rows(`SELECT id, tags FROM ${DB}.odd`)).toEqual([{ id: 1, tags: ['a', 'b'] }]);
+  });
+});
