@@ -134,7 +134,10 @@ export const CONFIG_DOCS: Readonly<Record<string, readonly [string, string]>> = 
   ],
   venue: ['PINK_VENUE', 'execution venue: sim | bingx-sim | bingx'],
   capital: ['PINK_CAPITAL', 'initial capital (USDT)'],
-  varDir: ['PINK_VAR_DIR', 'runtime files: spool, run/ discovery and lock files, reports'],
+  varDir: [
+    'PINK_VAR_DIR',
+    'runtime files: spool, insert-staging/ (embedded ClickHouse batches in flight), run/ discovery and lock files, reports',
+  ],
   'clickhouse.url': ['CLICKHOUSE_URL', 'ClickHouse server URL; unset = embedded chDB'],
   'clickhouse.user': ['CLICKHOUSE_USER', 'server user'],
   'clickhouse.password': ['CLICKHOUSE_PASSWORD', 'server password (never logged)'],

@@ -44,6 +44,8 @@ export interface SoakResult {
   readonly accountSuppressed: number;
   readonly materialSuppressed: number;
   readonly rssByHourMb: number[];
+  /** RSS before the first scan: the process with the ledger (and its engine) open. */
+  readonly startRssMb: number;
   /** The JavaScript heap (the runtime itself, without the embedded ClickHouse engine). */
   readonly heapByHourMb: number[];
   readonly peakHeapMb: number;
@@ -95,6 +97,8 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   const rss: number[] = [];
   const heap: number[] = [];
   const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  const startRssMb = process.memoryUsage().rss / MB;
   let polls = 0;
   let scans = 0;
   let nextHour = 3_600_000;
@@ -159,6 +163,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     accountSuppressed: vol.suppressed.unchanged + vol.suppressed.min_interval + vol.suppressed.cap,
     materialSuppressed: vol.suppressed.cap,
     rssByHourMb: rss,
+    startRssMb,
     heapByHourMb: heap,
     peakHeapMb: Math.max(...heap),
     heapGrowthPct:
@@ -184,7 +189,7 @@ export function formatSoak(r: SoakResult): string {
   const acct = r.tables.find((t) => t.table === 'account_events');
   lines.push(
     `account_events: ${r.accountRowsPerSec.toFixed(4)} rows/s (cap ${r.accountCapPerSec}), ${fmtBytes(acct?.bytesPerDay ?? 0)}/day vs BLUE-style baseline 7.41 GB/day; suppressed ${r.accountSuppressed} unmaterial polls, ${r.materialSuppressed} over the cap`,
-    `memory (process RSS, includes the embedded ClickHouse engine): peak ${r.peakRssMb.toFixed(1)} MB, final ${r.finalRssMb.toFixed(1)} MB, growth from hour 2 ${r.growthPct.toFixed(2)} %`,
+    `memory (process RSS, includes the embedded ClickHouse engine): ${r.startRssMb.toFixed(1)} MB before the first scan, peak ${r.peakRssMb.toFixed(1)} MB, final ${r.finalRssMb.toFixed(1)} MB, growth from hour 2 ${r.growthPct.toFixed(2)} %`,
     `memory (JS heap, the runtime itself): peak ${r.peakHeapMb.toFixed(1)} MB, growth from hour 2 ${r.heapGrowthPct.toFixed(2)} %`,
     `spool depth: ${r.spoolDepth}`,
     `invariant violations: ${r.violations.length}${r.violations.length ? `\n  ${r.violations.slice(0, 10).join('\n  ')}` : ''}`,

@@ -91,7 +91,10 @@ export async function replayRate(
 
 /** Scan arrival -> venue submit call, in process: a venue that timestamps the submit call. */
 export async function benchHotPath(): Promise<Figure[]> {
-  const scans = generatedScans(120_000, 20, 3);
+  // As scans arrive in the runtime: parsed from JSON (objects built key by key in code are
+  // a different, slower object layout that no scan source produces). The clock starts at
+  // the parsed scan; parsing the transport message itself is not part of this figure.
+  const scans = generatedScans(120_000, 20, 3).map((s) => JSON.parse(JSON.stringify(s)) as Scan);
   const samples: number[] = [];
   let arrival = 0n;
   const marks = new LatestPrices();
@@ -124,7 +127,7 @@ export async function benchHotPath(): Promise<Figure[]> {
   const p50 = percentile(sorted, 50);
   const p99 = percentile(sorted, 99);
   const p999 = percentile(sorted, 99.9);
-  const detail = `${sorted.length} submits over 120k scans (first 5% warm-up dropped)`;
+  const detail = `${sorted.length} submits over 120k parsed 20-asset scans (first 5% warm-up dropped)`;
   return [
     { name: 'hot path scan->submit p50', value: p50, unit: 'us', target: '<= 20', met: p50 <= 20, detail },
     { name: 'hot path scan->submit p99', value: p99, unit: 'us', target: '<= 200', met: p99 <= 200, detail },

@@ -4,10 +4,11 @@
  * Per bar, for the fast (50) and slow (150) windows of log returns, the Pearson
  * correlation matrix of the assets with non-zero variance, its largest eigenvalue
  * divided by the number of those assets (L_w), and for the fast window the leading
- * eigenvector (irp). Rolling sums keep the per-bar update O(N); they are recomputed
- * exactly from the window every RESYNC_BARS bars so floating error cannot drift. The
- * leading eigenpair comes from power iteration warm-started at the previous bar's
- * vector, multiplying through the standardized window (O(wN) a step, no N^2 matrix).
+ * eigenvector (irp). Rolling sums keep the per-bar update cheap (cross products for a
+ * dense matrix while N is small, per-asset sums for the Gram form when N is large); they
+ * are recomputed exactly from the window every RESYNC_BARS bars so floating error cannot
+ * drift. The leading eigenpair comes from power iteration warm-started at the previous
+ * bar's vector, stopped when its estimated error is below 1e-8.
  */
 import type { Scan } from '../domain/scan.js';
 
