@@ -4,7 +4,7 @@
  * Replay, live run, parity and simtest all drive this same class.
  */
 import type { AccountProjection } from '../domain/account.js';
-import { intentFromDecision } from '../domain/decision.js';
+import { type DecisionRecord, intentFromDecision } from '../domain/decision.js';
 import type { CanonicalEvent, EventSink, OverrideKind } from '../domain/events.js';
 import { type Scan, validateScan } from '../domain/scan.js';
 import type { VenuePort } from '../domain/venue.js';
@@ -53,13 +53,15 @@ export class Pipeline {
   private scansSinceStatus = 0;
   private peakMove = new Map<string, number>();
   private pausedFlag = false;
+  /** Events raised while an order is being sent, waiting for that scan's decision event. */
+  private held: CanonicalEvent[] | null = null;
 
   constructor(private readonly o: PipelineOptions) {
     this.kernel = new ExecutionKernel(
       o.venue,
       o.account,
       {
-        emit: o.sink,
+        emit: (e) => this.emit(e),
         override: (kind, tradeId, fact) => this.override(kind, tradeId, fact),
         mono: o.mono ?? (() => process.hrtime.bigint()),
       },
@@ -117,22 +119,28 @@ export class Pipeline {
     if (asset) this.o.account.markToMarket(this.o.marks.price(asset) ?? 0, now);
 
     const decision = this.o.strategy.decide(scan, { capital: this.o.account.capital });
-    const hash = decisionHash(decision.record);
-    this.emit({
-      type: 'decision',
-      ts: now,
-      record: decision.record,
-      decisionHash: hash,
-      chainHash: this.chain.push(hash),
-    });
     const intent = intentFromDecision(decision);
-    if (intent?.kind === 'ENTER' && this.pausedFlag) {
+    const refused = intent?.kind === 'ENTER' && this.pausedFlag;
+    // The order goes out before its decision is hashed and recorded (the kernel calls the
+    // venue before its first await); the kernel's events are held meanwhile, so every sink
+    // still sees the decision first.
+    let sending: Promise<unknown> | null = null;
+    if (intent && !refused) {
+      this.held = [];
+      sending = this.kernel.handleIntent(intent, now);
+    }
+    try {
+      this.recordDecision(now, decision.record);
+    } catch (err) {
+      sending?.catch(() => {}); // the sink's failure is the one to report
+      throw err;
+    }
+    if (intent && refused) {
       const reason = 'runtime is PAUSED: no new entries';
       this.emit({ type: 'intent_refused', ts: now, tradeId: intent.tradeId, intent: 'ENTER', reason });
       this.override('ENTRY_REFUSED', intent.tradeId, reason);
-    } else if (intent) {
-      await this.kernel.handleIntent(intent, now);
     }
+    if (sending) await sending;
     const tradeId = this.o.strategy.openTradeId();
     if (tradeId && decision.record.action !== 'ENTER')
       this.kernel.noteBarsHeld(tradeId, decision.record.bars_held);
@@ -141,6 +149,15 @@ export class Pipeline {
     // Fast venues answer within the same instant; fold those facts in now.
     if (intent) await this.syncVenue(now);
     this.status(now);
+  }
+
+  /** Emits the scan's decision with its hashes, then whatever was held behind it. */
+  private recordDecision(now: number, record: DecisionRecord): void {
+    const held = this.held ?? [];
+    this.held = null;
+    const hash = decisionHash(record);
+    this.o.sink({ type: 'decision', ts: now, record, decisionHash: hash, chainHash: this.chain.push(hash) });
+    for (const e of held) this.o.sink(e);
   }
 
   /** Pulls venue facts up to `now`, normalizes them and lets the kernel apply them. */
@@ -246,6 +263,7 @@ export class Pipeline {
   }
 
   private emit(event: CanonicalEvent): void {
-    this.o.sink(event);
+    if (this.held) this.held.push(event);
+    else this.o.sink(event);
   }
 }
