@@ -5,33 +5,22 @@
  */
 import { describe, expect, it } from 'vitest';
 import { LatestPrices, Pipeline } from '../src/app/pipeline.js';
-import { simVenueFor } from '../src/app/replay.js';
+import { simVenueFor, watchSubmits } from '../src/app/replay.js';
 import { AccountProjection } from '../src/domain/account.js';
 import { tradeIdFor } from '../src/domain/decision.js';
 import type { CanonicalEvent } from '../src/domain/events.js';
-import type { VenuePort } from '../src/domain/venue.js';
 import { simulateScans } from '../src/market/simulator.js';
 import { BlueV7Ref } from '../src/strategy/blue-v7-ref.js';
 
 describe('pipeline: submit first, decision first in the event stream', () => {
   it('at every submit the scan has no decision event yet; the next event is that decision', async () => {
     const marks = new LatestPrices();
-    const sim = simVenueFor(marks, { seed: 7 });
     const events: CanonicalEvent[] = [];
     let scanInStep = -1;
     const submits: Array<{ scan: number; seen: number }> = [];
-    const venue: VenuePort = {
-      name: 'watched-sim',
-      submit: (o) => {
-        submits.push({ scan: scanInStep, seen: events.length });
-        return sim.submit(o);
-      },
-      cancel: (id, a) => sim.cancel(id, a),
-      drain: (n) => sim.drain(n),
-      snapshot: () => sim.snapshot(),
-      lookup: (id, a) => sim.lookup(id, a),
-      close: () => sim.close(),
-    };
+    const venue = watchSubmits(simVenueFor(marks, { seed: 7 }), () => {
+      submits.push({ scan: scanInStep, seen: events.length });
+    });
     const pipeline = new Pipeline({
       strategy: new BlueV7Ref(),
       venue,

@@ -8,7 +8,7 @@ import { SimVenue, type SimVenueConfig } from '../adapters/sim/sim-venue.js';
 import { AccountProjection } from '../domain/account.js';
 import type { CanonicalEvent, EventSink } from '../domain/events.js';
 import { seededRandom } from '../domain/random.js';
-import type { VenuePort } from '../domain/venue.js';
+import type { OrderRequest, VenuePort } from '../domain/venue.js';
 import type { Strategy } from '../strategy/strategy.js';
 import { LatestPrices, Pipeline } from './pipeline.js';
 import { RunSummary, type RunSummaryData } from './summary.js';
@@ -45,6 +45,22 @@ export interface ReplayResult {
 export function fanOut(sinks: readonly EventSink[]): EventSink {
   return (e: CanonicalEvent) => {
     for (const s of sinks) s(e);
+  };
+}
+
+/** `venue` with `before` called at every submit, before the order goes to it (benchmarks, tests). */
+export function watchSubmits(venue: VenuePort, before: (order: OrderRequest) => void): VenuePort {
+  return {
+    name: `watched-${venue.name}`,
+    submit: (o) => {
+      before(o);
+      return venue.submit(o);
+    },
+    cancel: (id, asset) => venue.cancel(id, asset),
+    drain: (now) => venue.drain(now),
+    snapshot: () => venue.snapshot(),
+    lookup: (id, asset) => venue.lookup(id, asset),
+    close: () => venue.close(),
   };
 }
 

@@ -336,8 +336,9 @@ export function leadingEigenOf(
   return { value, vector: v };
 }
 
-function median(xs: number[]): number {
-  const s = xs.sort((a, b) => a - b);
+/** Median; sorts `xs` in place (a typed array sorts numerically without a comparator). */
+function median(xs: Float64Array): number {
+  const s = xs.sort();
   const m = s.length >> 1;
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
@@ -347,6 +348,7 @@ export class Sensor {
   private readonly fast: SensingWindow;
   private readonly slow: SensingWindow;
   private readonly returns: Float64Array;
+  private readonly sds: Float64Array;
   private prev: Float64Array | null = null;
   private bar = -1;
   private lastFast: number | null = null;
@@ -361,6 +363,7 @@ export class Sensor {
     this.fast = windowFor(FAST, n, form);
     this.slow = windowFor(SLOW, n, form);
     this.returns = new Float64Array(n);
+    this.sds = new Float64Array(n);
   }
 
   /** Feeds the bar closing at `ts`; returns a scan once both windows are full at t and t-1. */
@@ -391,8 +394,8 @@ export class Sensor {
     f.idx.forEach((i, a) => {
       irp[i] = Math.min(1, Math.abs(fe.vector[a]!) * sqrtN);
     });
-    const sds: number[] = [];
-    for (let i = 0; i < this.symbols.length; i++) sds.push(Math.sqrt(this.fast.variance(i)));
+    const sds = this.sds;
+    for (let i = 0; i < sds.length; i++) sds[i] = Math.sqrt(this.fast.variance(i));
     const assets: Record<string, { price: number; irp: number }> = {};
     this.symbols.forEach((sym, i) => {
       assets[sym] = { price: prices[i]!, irp: irp[i]! };
