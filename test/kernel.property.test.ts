@@ -121,3 +121,32 @@ describe('kernel properties under venue faults', () => {
     );
   });
 });
+
+describe('kernel regressions found by the property above', () => {
+  // Seed -1306297473: an external close between the two partial fills of an entry. The
+  // venue's flat report came before the second fill, which re-opened the position; the
+  // kernel closed the trade on that stale report and left the venue short 0.005 with no
+  // trade (a ghost close).
+  it('a fill of the entry after a flat report re-opens the trade instead of closing it', async () => {
+    const h = new KernelHarness({
+      seed: 1,
+      latencyMs: 5,
+      ackMs: 0,
+      partialFills: 2,
+      feeRate: 0,
+      slippageBps: 0,
+      slippageJitterBps: 0,
+    });
+    await h.enter('BTCUSDT-T-000000000001', 'BTCUSDT', 0.01, 50);
+    for (let i = 0; i < 4; i++) {
+      h.venue.injectExternalClose('BTCUSDT', h.now, false);
+      await h.settle(1);
+    }
+    await h.settle(120_000);
+    await h.settle(120_000);
+    expect(h.venue.positionOf('BTCUSDT')).toBe(-0.005);
+    expect(h.events.filter((e) => e.type === 'trade_closed')).toEqual([]);
+    expect(h.kernel.view()).toMatchObject({ tradeId: 'BTCUSDT-T-000000000001', asset: 'BTCUSDT' });
+    checkInvariants(h, 25_000);
+  });
+});

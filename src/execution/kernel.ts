@@ -678,6 +678,10 @@ export class ExecutionKernel {
     });
     if (purpose === 'ENTRY') {
       const o = t.order!;
+      // A flat report from before this fill is stale: the fill re-opened the position (an
+      // external close between two partial fills of the entry). Closing on it would leave
+      // the venue's position without a trade.
+      if (t.venueFlatSince !== null && f.ts > t.venueFlatSince) t.venueFlatSince = null;
       o.filledQty += f.qty;
       o.notional += f.qty * f.price;
       t.initialQty += f.qty;
