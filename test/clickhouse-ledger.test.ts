@@ -61,7 +61,7 @@ function ledgerFor(client: FaultyClient | EmbeddedEngine['client'], run: string,
     runId: runId(run),
     writer:
       writerKind === 'staged'
-        ? new StagedBatchWriter(client, path.join(ch.dir, `staging-${runId(run)}`))
+        ? new StagedBatchWriter(client, path.join(ch.dir, `staging-${runId(run)}`), 1)
         : undefined,
     ownsClient: false,
     retryBaseMs: 20,

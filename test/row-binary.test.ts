@@ -6,7 +6,11 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { JsonBatchWriter, StagedBatchWriter } from '../src/adapters/clickhouse/batch-writer.js';
+import {
+  JsonBatchWriter,
+  STAGE_FROM_ROWS,
+  StagedBatchWriter,
+} from '../src/adapters/clickhouse/batch-writer.js';
 import { binaryColumn, encodeRowBinary, RowEncodeError } from '../src/adapters/clickhouse/row-binary.js';
 import { type EmbeddedEngine, openEmbedded } from './clickhouse-support.js';
 
@@ -39,7 +43,7 @@ beforeAll(async () => {
       query: `CREATE TABLE ${DB}.${t} (${COLUMNS}) ENGINE = MergeTree ORDER BY id SETTINGS non_replicated_deduplication_window = 1000`,
     });
   json = new JsonBatchWriter(ch.client);
-  staged = new StagedBatchWriter(ch.client, ch.tmp('staging'));
+  staged = new StagedBatchWriter(ch.client, ch.tmp('staging'), 1);
 });
 afterAll(async () => ch.close());
 
@@ -135,6 +139,41 @@ describe('staged RowBinary vs JSONEachRow', () => {
     await json.write({ database: DB, table: 'via_json', token: 'wrap', rows });
     expect(await ch.rows(`SELECT toString(big) AS big FROM ${DB}.via_json WHERE id = 3000000`)).toEqual([
       { big: '0' },
+    ]);
+  });
+
+  it('with the default threshold, small batches go inline and large ones through a staged file', async () => {
+    const sent: string[] = [];
+    const watched = {
+      ...ch.client,
+      insert: (p: Parameters<typeof ch.client.insert>[0]) => {
+        sent.push('inline');
+        return ch.client.insert(p);
+      },
+      command: (p: Parameters<typeof ch.client.command>[0]) => {
+        if (p.query.includes("'RowBinary'")) sent.push('staged');
+        return ch.client.command(p);
+      },
+      query: (p: Parameters<typeof ch.client.query>[0]) => ch.client.query(p),
+    } as unknown as typeof ch.client;
+    const writer = new StagedBatchWriter(watched, ch.tmp('threshold'));
+    const rows = (n: number, from: number) =>
+      Array.from({ length: n }, (_, i) => ({ id: from + i, name: 'x' }));
+    await writer.write({
+      database: DB,
+      table: 'via_file',
+      token: 'small',
+      rows: rows(STAGE_FROM_ROWS - 1, 4_000_000),
+    });
+    await writer.write({
+      database: DB,
+      table: 'via_file',
+      token: 'large',
+      rows: rows(STAGE_FROM_ROWS, 5_000_000),
+    });
+    expect(sent).toEqual(['inline', 'staged']);
+    expect(await ch.rows(`SELECT count() AS n FROM ${DB}.via_file WHERE id >= 4000000`)).toEqual([
+      { n: 2 * STAGE_FROM_ROWS - 1 },
     ]);
   });
 
