@@ -1,6 +1,7 @@
 /** blue-v7-ref against ALGORITHM.md §3-§4, rule by rule, with hand-computed expectations. */
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { intentFromDecision, tradeIdFor } from '../src/domain/decision.js';
 import type { Scan } from '../src/domain/scan.js';
 import { BlueV7Ref } from '../src/strategy/blue-v7-ref.js';
 import { ChainHasher, decisionHash, decisionLine, decisionTuple } from '../src/strategy/decision-log.js';
@@ -178,5 +179,36 @@ describe('decision log format and hashes', () => {
         .update(h1 + h)
         .digest('hex'),
     );
+  });
+});
+
+describe('blue-v7-ref: an adopted (RECOVERED) trade', () => {
+  // A crash between an entry order and its journal entry leaves a venue position that the
+  // restart adopts as `<asset>-R-<ms>`. The exits must name that trade: they used to name
+  // `<asset>-T-<entry scan>`, which the kernel refused, so the position was never managed.
+  it('exit intents carry the adopted trade id', () => {
+    const s = new BlueV7Ref();
+    s.adopt({
+      tradeId: 'SOLUSDT-R-1796191343771',
+      asset: 'SOLUSDT',
+      side: 'SHORT',
+      leverage: 1,
+      entryReferencePrice: 100,
+      entryScan: 8,
+    });
+    let intent = null;
+    for (let i = 0; i < 200 && !intent; i++)
+      intent = intentFromDecision(s.decide(scan(0, { SOLUSDT: [90, 0.9] }), CAP));
+    expect(intent).toMatchObject({ kind: 'EXIT', tradeId: 'SOLUSDT-R-1796191343771', asset: 'SOLUSDT' });
+  });
+
+  it('entry and exit intents of an ordinary trade keep naming it by its entry scan', () => {
+    const s = new BlueV7Ref();
+    const enter = intentFromDecision(s.decide(scan(-0.05, { BTCUSDT: [100, 0.9] }), CAP));
+    expect(enter).toMatchObject({ kind: 'ENTER', tradeId: tradeIdFor('BTCUSDT', n) });
+    let exit = null;
+    for (let i = 0; i < 200 && !exit; i++)
+      exit = intentFromDecision(s.decide(scan(0, { BTCUSDT: [90, 0.9] }), CAP));
+    expect(exit).toMatchObject({ kind: 'EXIT', tradeId: enter?.tradeId });
   });
 });

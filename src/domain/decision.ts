@@ -33,8 +33,12 @@ export interface DecisionOrder {
   readonly final: boolean;
   /** ENTER: the take-profit leg ratios, fixed for the trade. */
   readonly legRatios: readonly number[];
-  /** The scan number of the trade's ENTER decision (names the trade). */
-  readonly entryScan: number;
+  /**
+   * The trade the order belongs to: on ENTER the new trade's id, on EXIT the id of the
+   * trade the strategy holds (for an adopted RECOVERED trade that is not derived from
+   * any entry scan).
+   */
+  readonly tradeId: string;
 }
 
 export interface Decision {
@@ -80,7 +84,7 @@ export function tradeIdFor(asset: string, scan: number): string {
 export function intentFromDecision(decision: Decision): Intent | null {
   const { record, order } = decision;
   if (!order) return null;
-  const tradeId = tradeIdFor(record.asset, order.entryScan);
+  const { tradeId } = order;
   if (record.action === 'ENTER') {
     return {
       kind: 'ENTER',

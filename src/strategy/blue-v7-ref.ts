@@ -172,7 +172,7 @@ export class BlueV7Ref implements Strategy {
       fraction: 1,
       final: false,
       legRatios: this.legRatios,
-      entryScan: scan.scan,
+      tradeId,
     };
     return { record, order };
   }
@@ -203,7 +203,7 @@ export class BlueV7Ref implements Strategy {
       fraction: leg === null ? 1 : this.p.TP_LEGS[leg]!.ratio,
       final,
       legRatios: this.legRatios,
-      entryScan: slot.entryScan,
+      tradeId: slot.tradeId,
     };
     return { record, order };
   }
