@@ -187,7 +187,24 @@ describe('staged RowBinary vs JSONEachRow', () => {
       query: `CREATE TABLE ${DB}.odd (id UInt64, tags Array(String)) ENGINE = MergeTree ORDER BY id`,
     });
     expect(binaryColumn('tags', 'Array(String)')).toBeNull();
-    await staged.write({ database: DB, table: 'odd', token: 'odd1', rows: [{ id: 1, tags: ['a', 'b'] }] });
-    expect(await ch.rows(`SELECT id, tags FROM ${DB}.odd`)).toEqual([{ id: 1, tags: ['a', 'b'] }]);
+    const described: string[] = [];
+    const counting = {
+      ...ch.client,
+      insert: (p: Parameters<typeof ch.client.insert>[0]) => ch.client.insert(p),
+      command: (p: Parameters<typeof ch.client.command>[0]) => ch.client.command(p),
+      query: (p: Parameters<typeof ch.client.query>[0]) => {
+        if (p.query.includes('system.columns')) described.push(p.query);
+        return ch.client.query(p);
+      },
+    } as unknown as typeof ch.client;
+    const writer = new StagedBatchWriter(counting, ch.tmp('odd'), 1);
+    await writer.write({ database: DB, table: 'odd', token: 'odd1', rows: [{ id: 1, tags: ['a', 'b'] }] });
+    await writer.write({ database: DB, table: 'odd', token: 'odd2', rows: [{ id: 2, tags: [] }] });
+    expect(await ch.rows(`SELECT id, tags FROM ${DB}.odd ORDER BY id`)).toEqual([
+      { id: 1, tags: ['a', 'b'] },
+      { id: 2, tags: [] },
+    ]);
+    // The table's layout (JSON path) is looked up once, not per batch.
+    expect(described).toHaveLength(1);
   });
 });

@@ -128,7 +128,9 @@ export class StagedBatchWriter implements BatchWriter {
 
   /** The batch as a RowBinary file, or null when its table takes the JSON path. */
   private async stage(batch: InsertBatch): Promise<Staged | null> {
-    const columns = this.layouts.get(`${batch.database}.${batch.table}`) ?? (await this.describe(batch));
+    const key = `${batch.database}.${batch.table}`;
+    // `null` is a remembered answer (the JSON path), not a missing one.
+    const columns = this.layouts.has(key) ? (this.layouts.get(key) ?? null) : await this.describe(batch);
     if (!columns) return null;
     const payload = encodeRowBinary(batch.table, columns, batch.rows);
     this.seq += 1;
