@@ -194,7 +194,6 @@ describe('blue-v7-ref: an adopted (RECOVERED) trade', () => {
       side: 'SHORT',
       leverage: 1,
       entryReferencePrice: 100,
-      entryScan: 8,
     });
     let intent = null;
     for (let i = 0; i < 200 && !intent; i++)

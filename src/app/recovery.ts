@@ -123,7 +123,6 @@ export async function recover(o: RecoveryOptions): Promise<RecoveryReport> {
       side: p.qty < 0 ? 'SHORT' : 'LONG',
       leverage: o.defaultLeverage ?? 1,
       entryReferencePrice: p.entryPrice,
-      entryScan: pipeline.lastScan ?? 0,
     });
     adopted.push(tradeId);
     correct(

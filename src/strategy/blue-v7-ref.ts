@@ -45,7 +45,6 @@ interface Slot {
   asset: string;
   leverage: number;
   entryRef: number;
-  entryScan: number;
   barsHeld: number;
   nextLeg: number;
 }
@@ -149,7 +148,6 @@ export class BlueV7Ref implements Strategy {
       asset,
       leverage,
       entryRef: price,
-      entryScan: scan.scan,
       barsHeld: 0,
       nextLeg: 0,
     };
@@ -221,7 +219,6 @@ export class BlueV7Ref implements Strategy {
       asset: trade.asset,
       leverage: trade.leverage,
       entryRef: trade.entryReferencePrice,
-      entryScan: trade.entryScan,
       barsHeld: 0,
       nextLeg: 0,
     };

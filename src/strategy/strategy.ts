@@ -19,7 +19,6 @@ export interface AdoptedTrade {
   readonly side: 'SHORT' | 'LONG';
   readonly leverage: number;
   readonly entryReferencePrice: number;
-  readonly entryScan: number;
 }
 
 export interface Strategy {
