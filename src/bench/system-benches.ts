@@ -108,11 +108,14 @@ export async function ledgerInsertChild(): Promise<void> {
   const cfg = ConfigSchema.parse({ varDir: dir, clickhouse: { dataDir: join(dir, 'clickhouse') } });
   const ledger = await openLedger({ cfg, ns: lookupNamespace('pink'), log: () => {} });
   const rows = 1_000_000;
+  // Rows as the event sink stamps them (rows.ts): every column of the table present.
   const batch = Array.from({ length: 50_000 }, (_, i) => ({
     ts: '2026-05-20 12:00:00.000',
     strategy: 'pink',
+    run_id: ledger.ledger.runId,
+    event_seq: i,
     scan: i,
-    fired: 1,
+    fired: true,
     action: 'HOLD',
     asset: 'BTCUSDT',
     side: 'SHORT',

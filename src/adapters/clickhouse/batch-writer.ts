@@ -114,7 +114,9 @@ export class StagedBatchWriter implements BatchWriter {
 
   prefetch(batch: InsertBatch): void {
     if (batch.rows.length < this.stageFromRows || this.staged.has(batch)) return;
-    const pending = this.stage(batch);
+    // Encoding runs synchronously: start it on the event loop's next turn, so that the
+    // insert the caller has just begun reaches the engine first and the two overlap.
+    const pending = new Promise<void>((next) => setImmediate(next)).then(() => this.stage(batch));
     // A failure surfaces when the batch is written; until then it must not count as unhandled.
     pending.catch(() => {});
     this.staged.set(batch, pending);

@@ -15,11 +15,12 @@ import { FileSpool, type Spool, type SpoolBatch, SpoolCorrupt, type SpoolEntry }
 
 export const DEFAULT_SPOOL_DIR = './var/spool';
 /**
- * Rows per insert. Each MergeTree insert costs about 8 ms on top of its rows (a new
- * part); 20,000 rows keep that under a third of the time. Live trading writes far fewer
- * rows a second, so there the flush interval cuts the batches.
+ * Rows per insert. On the embedded engine each MergeTree insert costs about 25 ms on top
+ * of ~0.8 us a row (a new part, the deduplication window): 50,000 rows keep that to a
+ * third of the time (measured: 20,000-row batches 490k rows/s, 50,000 850k, 100,000 950k).
+ * Live trading writes far fewer rows a second, so there the flush interval cuts the batches.
  */
-export const DEFAULT_BATCH_ROWS = 20_000;
+export const DEFAULT_BATCH_ROWS = 50_000;
 
 export interface ClickHouseLedgerOptions {
   readonly client: ChClient;

