@@ -105,6 +105,8 @@ export class TradeStoryCollector {
   private readonly lastPrice = new Map<string, number>();
   private strategyTrade = '';
   private version = 0;
+  /** Some ended story has rows to write (emitEnded has work). */
+  private endedDirty = false;
   private readonly maxDecisions: number;
   private readonly keepEnded: number;
 
@@ -162,6 +164,7 @@ export class TradeStoryCollector {
     }
     s.lastTs = Math.max(s.lastTs, ts);
     s.dirty = true;
+    if (s.terminal) this.endedDirty = true;
     return s;
   }
 
@@ -263,6 +266,7 @@ export class TradeStoryCollector {
   private endStory(s: Story, status: string): void {
     s.status = status;
     s.terminal = true;
+    this.endedDirty = true;
   }
 
   private notePrice(e: CanonicalEvent): void {
@@ -428,6 +432,9 @@ export class TradeStoryCollector {
   }
 
   private emitEnded(): MappedRow[] {
+    // Runs on every decision; most scans end nothing and should not walk the stories.
+    if (!this.endedDirty) return [];
+    this.endedDirty = false;
     const out: MappedRow[] = [];
     for (const s of this.stories.values()) if (s.terminal && s.dirty) out.push(this.storyRow(s));
     this.forgetOldEnded();

@@ -91,11 +91,15 @@ function quotesOf(v: unknown): number {
   if (typeof v === 'string') return 2;
   if (typeof v !== 'object' || v === null) return 0;
   let n = 0;
+  // Indexed loop and numbers counted inline: this runs on every replayed line.
   if (Array.isArray(v)) {
-    for (const x of v) n += quotesOf(x);
+    for (let i = 0; i < v.length; i++) n += quotesOf(v[i]);
     return n;
   }
-  for (const k in v) n += 2 + quotesOf((v as Record<string, unknown>)[k]);
+  for (const k in v) {
+    const x = (v as Record<string, unknown>)[k];
+    n += typeof x === 'number' ? 2 : 2 + quotesOf(x);
+  }
   return n;
 }
 
