@@ -8,7 +8,9 @@
  * dense matrix while N is small, per-asset sums for the Gram form when N is large); they
  * are recomputed exactly from the window every RESYNC_BARS bars so floating error cannot
  * drift. The leading eigenpair comes from power iteration warm-started at the previous
- * bar's vector, stopped when its estimated error is below 1e-8.
+ * bar's vector, stopped when its estimated error is below 1e-8; when the top two
+ * eigenvalues nearly tie and that has not happened after 500 steps, Jacobi rotations
+ * solve the matrix exactly.
  */
 import type { Scan } from '../domain/scan.js';
 
