@@ -5,10 +5,12 @@
  * per day, the account-event rate against the cap, memory over time, spool depth,
  * and invariant violations (which must be zero).
  */
+
 import { AccountProjection } from '../domain/account.js';
 import type { CanonicalEvent } from '../domain/events.js';
 import { seededRandom } from '../domain/random.js';
 import { simulateScans } from '../market/simulator.js';
+import { residentSplit } from '../observability/memory.js';
 import { BlueV7Ref } from '../strategy/blue-v7-ref.js';
 import type { OpenLedger } from './ledger.js';
 import { LatestPrices, Pipeline } from './pipeline.js';
@@ -54,6 +56,11 @@ export interface SoakResult {
   readonly finalRssMb: number;
   /** Growth of RSS from hour 2 to the end, percent. */
   readonly growthPct: number;
+  /**
+   * RSS without file-backed pages (mapped libraries, the engine's among them): before the
+   * first scan, peak, and growth from hour 2. Null where /proc is not available.
+   */
+  readonly anon: { readonly startMb: number; readonly peakMb: number; readonly growthPct: number } | null;
   readonly spoolDepth: number;
   readonly violations: string[];
   readonly wallSeconds: number;
@@ -99,6 +106,8 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   const gc = (globalThis as { gc?: () => void }).gc;
   gc?.();
   const startRssMb = process.memoryUsage().rss / MB;
+  const anon: number[] = [];
+  const startAnon = residentSplit()?.anonMb ?? null;
   let polls = 0;
   let scans = 0;
   let nextHour = 3_600_000;
@@ -125,6 +134,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
       const mem = process.memoryUsage();
       const mb = mem.rss / MB;
       rss.push(mb);
+      anon.push(residentSplit()?.anonMb ?? Number.NaN);
       heap.push(mem.heapUsed / MB);
       o.onHour?.(rss.length, mb);
     }
@@ -133,6 +143,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   await o.ledger.sink.flush();
   gc?.();
   rss.push(process.memoryUsage().rss / MB);
+  anon.push(residentSplit()?.anonMb ?? Number.NaN);
   heap.push(process.memoryUsage().heapUsed / MB);
   const db = o.ledger.ledger.database;
   const parts = await o.ledger.ledger.query<{ table: string; rows: string; bytes: string }>(
@@ -171,10 +182,16 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     peakRssMb: peak,
     finalRssMb: final,
     growthPct: ((final - base) / base) * 100,
+    anon: startAnon === null ? null : anonFigures(startAnon, anon),
     spoolDepth: o.ledger.ledger.health().spoolDepth,
     violations,
     wallSeconds: (Date.now() - started) / 1000,
   };
+}
+
+function anonFigures(startMb: number, byHour: readonly number[]): NonNullable<SoakResult['anon']> {
+  const base = byHour[Math.min(1, byHour.length - 1)]!;
+  return { startMb, peakMb: Math.max(...byHour), growthPct: ((byHour.at(-1)! - base) / base) * 100 };
 }
 
 export function formatSoak(r: SoakResult): string {
@@ -190,6 +207,11 @@ export function formatSoak(r: SoakResult): string {
   lines.push(
     `account_events: ${r.accountRowsPerSec.toFixed(4)} rows/s (cap ${r.accountCapPerSec}), ${fmtBytes(acct?.bytesPerDay ?? 0)}/day vs BLUE-style baseline 7.41 GB/day; suppressed ${r.accountSuppressed} unmaterial polls, ${r.materialSuppressed} over the cap`,
     `memory (process RSS, includes the embedded ClickHouse engine): ${r.startRssMb.toFixed(1)} MB before the first scan, peak ${r.peakRssMb.toFixed(1)} MB, final ${r.finalRssMb.toFixed(1)} MB, growth from hour 2 ${r.growthPct.toFixed(2)} %`,
+    ...(r.anon
+      ? [
+          `memory (anonymous RSS: without mapped library files such as the engine's ~160 MB): ${r.anon.startMb.toFixed(1)} MB before the first scan, peak ${r.anon.peakMb.toFixed(1)} MB, growth from hour 2 ${r.anon.growthPct.toFixed(2)} %`,
+        ]
+      : []),
     `memory (JS heap, the runtime itself): peak ${r.peakHeapMb.toFixed(1)} MB, growth from hour 2 ${r.heapGrowthPct.toFixed(2)} %`,
     `spool depth: ${r.spoolDepth}`,
     `invariant violations: ${r.violations.length}${r.violations.length ? `\n  ${r.violations.slice(0, 10).join('\n  ')}` : ''}`,
