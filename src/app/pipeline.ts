@@ -7,7 +7,7 @@ import type { AccountProjection } from '../domain/account.js';
 import { type DecisionRecord, intentFromDecision } from '../domain/decision.js';
 import type { CanonicalEvent, EventSink, OverrideKind } from '../domain/events.js';
 import { type Scan, validateScan } from '../domain/scan.js';
-import type { VenuePort } from '../domain/venue.js';
+import type { VenueFact, VenuePort } from '../domain/venue.js';
 import { DEFAULT_KERNEL_CONFIG, ExecutionKernel, type KernelConfig } from '../execution/kernel.js';
 import { FactNormalizer } from '../execution/normalizer.js';
 import { ChainHasher, decisionHash } from '../strategy/decision-log.js';
@@ -51,7 +51,8 @@ export class Pipeline {
   private lastAccepted: number | null = null;
   private lastScanTs = 0;
   private scansSinceStatus = 0;
-  private peakMove = new Map<string, number>();
+  /** The open trade's best move so far (bps), for the shadow exit rule. */
+  private peak = { tradeId: '', moveBps: Number.NEGATIVE_INFINITY };
   private pausedFlag = false;
   /** Events raised while an order is being sent, waiting for that scan's decision event. */
   private held: CanonicalEvent[] | null = null;
@@ -114,7 +115,8 @@ export class Pipeline {
     this.lastAccepted = scan.scan;
     this.lastScanTs = now;
     this.o.marks.update(scan);
-    await this.syncVenue(now);
+    const syncing = this.syncVenue(now);
+    if (syncing) await syncing;
     const asset = this.kernel.openAsset;
     if (asset) this.o.account.markToMarket(this.o.marks.price(asset) ?? 0, now);
 
@@ -153,16 +155,26 @@ export class Pipeline {
 
   /** Emits the scan's decision with its hashes, then whatever was held behind it. */
   private recordDecision(now: number, record: DecisionRecord): void {
-    const held = this.held ?? [];
+    const held = this.held;
     this.held = null;
     const hash = decisionHash(record);
     this.o.sink({ type: 'decision', ts: now, record, decisionHash: hash, chainHash: this.chain.push(hash) });
-    for (const e of held) this.o.sink(e);
+    if (held) for (const e of held) this.o.sink(e);
   }
 
-  /** Pulls venue facts up to `now`, normalizes them and lets the kernel apply them. */
-  async syncVenue(now: number): Promise<void> {
-    const raw = await this.o.venue.drain(now);
+  /**
+   * Pulls venue facts up to `now`, normalizes them and lets the kernel apply them.
+   * Returns nothing (no await needed) when an in-process venue had no facts and no trade
+   * is open: the common scan, on the way to its decision.
+   */
+  syncVenue(now: number): Promise<void> | undefined {
+    const raw = this.o.venue.drain(now);
+    if (Array.isArray(raw) && raw.length === 0 && !this.kernel.hasTrade) return undefined;
+    return this.applyVenue(raw, now);
+  }
+
+  private async applyVenue(pending: VenueFact[] | Promise<VenueFact[]>, now: number): Promise<void> {
+    const raw = await pending;
     if (raw.length) await this.kernel.applyFacts(this.normalizer.normalize(raw), now);
     if (this.kernel.hasTrade) await this.kernel.tick(now);
   }
@@ -223,9 +235,9 @@ export class Pipeline {
     if (price === undefined) return;
     const sign = view.side === 'SHORT' ? 1 : -1;
     const moveBps = ((view.entryPrice - price) / view.entryPrice) * 10000 * sign;
-    const peak = Math.max(this.peakMove.get(view.tradeId) ?? Number.NEGATIVE_INFINITY, moveBps);
-    this.peakMove.clear();
-    this.peakMove.set(view.tradeId, peak);
+    if (this.peak.tradeId !== view.tradeId) this.peak = { tradeId: view.tradeId, moveBps: moveBps };
+    const peak = Math.max(this.peak.moveBps, moveBps);
+    this.peak.moveBps = peak;
     // Shadow rule: a 40 bps giveback from a peak of at least 60 bps would have exited.
     const trail = peak >= 60 && moveBps <= peak - 40;
     this.emit({

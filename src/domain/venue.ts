@@ -119,8 +119,11 @@ export interface VenuePort {
   readonly name: string;
   submit(order: OrderRequest): Promise<void>;
   cancel(clientOrderId: string, asset: string): Promise<void>;
-  /** Facts observed up to `now` (virtual time in replay, wall time live). */
-  drain(now: number): Promise<VenueFact[]>;
+  /**
+   * Facts observed up to `now` (virtual time in replay, wall time live). A venue that
+   * knows them in process may answer synchronously (the pipeline then skips an await).
+   */
+  drain(now: number): VenueFact[] | Promise<VenueFact[]>;
   snapshot(): Promise<VenueSnapshot>;
   lookup(clientOrderId: string, asset: string): Promise<OrderLookup>;
   close(): Promise<void>;

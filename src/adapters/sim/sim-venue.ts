@@ -273,7 +273,7 @@ export class SimVenue implements VenuePort {
     ]);
   }
 
-  async drain(now: number): Promise<VenueFact[]> {
+  drain(now: number): VenueFact[] {
     this.clock = Math.max(this.clock, Number.isFinite(now) ? now : this.clock);
     const out: VenueFact[] = [];
     while (this.queue.length > 0 && this.queue[0]!.ts <= now) {

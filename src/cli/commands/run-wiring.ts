@@ -129,7 +129,7 @@ class VenueHealth {
           () => v.cancel(id, asset),
           () => false,
         ),
-      drain: (now) => watch(() => v.drain(now)),
+      drain: (now) => watch(async () => v.drain(now)),
       snapshot: () => watch(() => v.snapshot()),
       lookup: (id, asset) => watch(() => v.lookup(id, asset)),
       close: async () => {
