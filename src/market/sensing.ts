@@ -13,6 +13,7 @@
  * solve the matrix exactly.
  */
 import type { Scan } from '../domain/scan.js';
+import { WasmMatVec } from './wasm/matvec.js';
 
 export const FAST = 50;
 export const SLOW = 150;
@@ -36,11 +37,13 @@ interface SensingWindow {
 
 /** The cheaper representation for a window of `size` bars over `n` assets (same figures either way). */
 export type WindowForm = 'auto' | 'dense' | 'gram';
+/** The dense product: WebAssembly SIMD where available (`auto`) or JavaScript; same figures. */
+export type ProductKind = 'auto' | 'js';
 
-function windowFor(size: number, n: number, form: WindowForm): SensingWindow {
+function windowFor(size: number, n: number, form: WindowForm, product: ProductKind): SensingWindow {
   // Per power step: dense k^2, Gram 2wk; the dense form also pays k^2 per bar for its sums.
   const gram = form === 'gram' || (form === 'auto' && 2 * size < n);
-  return gram ? new GramWindow(size, n) : new DenseWindow(size, n);
+  return gram ? new GramWindow(size, n) : new DenseWindow(size, n, product);
 }
 
 /**
@@ -95,11 +98,14 @@ abstract class RingWindow implements SensingWindow {
 class DenseWindow extends RingWindow {
   private readonly sum: Float64Array;
   private readonly cross: Float64Array;
+  /** The product in WebAssembly SIMD, or null for the JavaScript loop (same results). */
+  private readonly wasm: WasmMatVec | null;
 
-  constructor(size: number, n: number) {
+  constructor(size: number, n: number, product: ProductKind) {
     super(size, n);
     this.sum = new Float64Array(n);
     this.cross = new Float64Array(n * n);
+    this.wasm = product === 'js' ? null : WasmMatVec.create();
   }
 
   protected add(r: Float64Array, out: Float64Array | null): void {
@@ -153,8 +159,9 @@ class DenseWindow extends RingWindow {
       }
     }
     const k = idx.length;
-    if (this.matrix.length !== k * k) this.matrix = new Float64Array(k * k);
-    const m = this.matrix;
+    const wasm = this.wasm;
+    if (!wasm && this.matrix.length !== k * k) this.matrix = new Float64Array(k * k);
+    const m = wasm ? wasm.matrix(k) : this.matrix;
     for (let a = 0; a < k; a++) {
       const i = idx[a]!;
       const row = i * n;
@@ -170,6 +177,7 @@ class DenseWindow extends RingWindow {
         m[b * k + a] = c;
       }
     }
+    if (wasm) return { idx, multiply: (v, out) => wasm.multiply(v, out) };
     const multiply = (v: Float64Array, out: Float64Array) => {
       let r = 0;
       // Two rows at a time, two accumulators each: each v[c] is loaded once for both rows
@@ -458,14 +466,18 @@ export class Sensor {
   private lastFast: number | null = null;
   private lastSlow: number | null = null;
 
-  /** `form` chooses the window representation (tests compare both); `auto` takes the cheaper. */
+  /**
+   * `form` chooses the window representation and `product` the dense product's engine
+   * (tests compare them); the defaults take the cheaper.
+   */
   constructor(
     readonly symbols: readonly string[],
     form: WindowForm = 'auto',
+    product: ProductKind = 'auto',
   ) {
     const n = symbols.length;
-    this.fast = windowFor(FAST, n, form);
-    this.slow = windowFor(SLOW, n, form);
+    this.fast = windowFor(FAST, n, form, product);
+    this.slow = windowFor(SLOW, n, form, product);
     this.returns = new Float64Array(n);
     this.sds = new Float64Array(n);
   }
