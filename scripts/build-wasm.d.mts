@@ -1,2 +1,2 @@
-/** The module's bytes, base64, as matvec.wat assembles today. */
-export function assembleMatvec(): Promise<string>;
+/** The module's bytes, base64, as dense.wat assembles today. */
+export function assembleDense(): Promise<string>;

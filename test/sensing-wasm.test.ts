@@ -1,15 +1,16 @@
 /**
- * Sensing's dense product in WebAssembly SIMD (src/market/wasm): the committed module is
+ * Sensing's dense kernel in WebAssembly SIMD (src/market/wasm): the committed module is
  * the one its source assembles to, it is active on this runtime, and it gives exactly the
- * JavaScript product's figures, bit for bit, scan by scan.
+ * JavaScript kernel's figures, bit for bit: matrices, products, and scans.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { assembleMatvec } from '../scripts/build-wasm.mjs';
+import { assembleDense } from '../scripts/build-wasm.mjs';
 import { seededRandom } from '../src/domain/random.js';
+import { JsDenseKernel } from '../src/market/dense-kernel.js';
 import { Sensor } from '../src/market/sensing.js';
-import { WasmMatVec } from '../src/market/wasm/matvec.js';
-import { MATVEC_WASM_BASE64 } from '../src/market/wasm/matvec-wasm.js';
+import { WasmDenseKernel } from '../src/market/wasm/dense.js';
+import { DENSE_WASM_BASE64 } from '../src/market/wasm/dense-wasm.js';
 
 /** A price panel whose assets stand still for stretches: k changes from bar to bar. */
 function panel(seed: number, bars: number, n: number): number[][] {
@@ -30,35 +31,57 @@ function panel(seed: number, bars: number, n: number): number[][] {
   });
 }
 
-describe('sensing product in WebAssembly', () => {
-  it('the committed module is what matvec.wat assembles to (npm run build:wasm)', async () => {
-    expect(MATVEC_WASM_BASE64).toBe(await assembleMatvec());
+describe('sensing kernel in WebAssembly', () => {
+  it('the committed module is what dense.wat assembles to (npm run build:wasm)', async () => {
+    expect(DENSE_WASM_BASE64).toBe(await assembleDense());
   });
 
   it('is available on this runtime (otherwise sensing silently runs the slower loop)', () => {
-    expect(WasmMatVec.create()).not.toBeNull();
+    expect(WasmDenseKernel.create(4)).not.toBeNull();
   });
 
-  it('multiplies exactly as the JavaScript loop does, any k', () => {
-    const product = WasmMatVec.create()!;
+  it('adds, builds and multiplies exactly as the JavaScript kernel does, any subset of assets', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 70 }), fc.integer({ min: 0, max: 1e6 }), (k, seed) => {
+      fc.property(fc.integer({ min: 1, max: 70 }), fc.integer({ min: 0, max: 1e6 }), (n, seed) => {
         const r = seededRandom(seed);
-        const m = product.matrix(k);
-        for (let i = 0; i < k * k; i++) m[i] = r() * 2 - 1;
-        const v = Float64Array.from({ length: k }, () => r() - 0.5);
-        const out = new Float64Array(k);
-        product.multiply(v, out);
-        // The reference order: per row, even and odd columns summed apart, then added.
-        for (let row = 0; row < k; row++) {
-          let even = 0;
-          let odd = 0;
-          for (let c = 0; c < k; c++) {
-            if (c % 2 === 0) even += m[row * k + c]! * v[c]!;
-            else odd += m[row * k + c]! * v[c]!;
-          }
-          expect(out[row]).toBe(even + odd);
+        const wasm = WasmDenseKernel.create(n)!;
+        const js = new JsDenseKernel(n);
+        for (const kernel of [wasm, js]) expect(kernel.cross).toHaveLength(n * n);
+        const fill = (pick: (k: JsDenseKernel | WasmDenseKernel) => Float64Array, value: () => number) => {
+          const values = Array.from({ length: pick(js).length }, value);
+          pick(js).set(values);
+          pick(wasm).set(values);
+        };
+        // Bars enter and leave the sums, as in a window; with random means and scales the
+        // correlations then exceed +-1, which exercises the clamp.
+        for (let bar = 0; bar < 5; bar++) {
+          const entering = Float64Array.from({ length: n }, () => r() - 0.5);
+          const leaving = bar % 2 ? Float64Array.from({ length: n }, () => r() - 0.5) : null;
+          js.add(entering, leaving);
+          wasm.add(entering, leaving);
         }
+        expect(wasm.cross).toEqual(js.cross);
+        expect(wasm.sum).toEqual(js.sum);
+        fill(
+          (k) => k.mean,
+          () => r() - 0.5,
+        );
+        fill(
+          (k) => k.scale,
+          () => r() * 2,
+        );
+        const idx = Array.from({ length: n }, (_, i) => i).filter(() => r() < 0.8);
+        const k = idx.length;
+        js.build(idx);
+        wasm.build(idx);
+        const jsMatrix = (js as unknown as { matrix: Float64Array }).matrix;
+        expect(wasm.matrix()).toEqual(jsMatrix);
+        const v = Float64Array.from({ length: k }, () => r() - 0.5);
+        const a = new Float64Array(k);
+        const b = new Float64Array(k);
+        wasm.multiply(v, a);
+        js.multiply(v, b);
+        expect(a).toEqual(b);
       }),
       { numRuns: 200 },
     );

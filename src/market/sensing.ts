@@ -13,7 +13,8 @@
  * solve the matrix exactly.
  */
 import type { Scan } from '../domain/scan.js';
-import { WasmMatVec } from './wasm/matvec.js';
+import { type DenseKernel, JsDenseKernel } from './dense-kernel.js';
+import { WasmDenseKernel } from './wasm/dense.js';
 
 export const FAST = 50;
 export const SLOW = 150;
@@ -96,130 +97,46 @@ abstract class RingWindow implements SensingWindow {
  * Cheapest while N is small against the window length.
  */
 class DenseWindow extends RingWindow {
-  private readonly sum: Float64Array;
-  private readonly cross: Float64Array;
-  /** The product in WebAssembly SIMD, or null for the JavaScript loop (same results). */
-  private readonly wasm: WasmMatVec | null;
+  /** The sums and the matrix arithmetic: WebAssembly SIMD or JavaScript, same results. */
+  private readonly kernel: DenseKernel;
 
   constructor(size: number, n: number, product: ProductKind) {
     super(size, n);
-    this.sum = new Float64Array(n);
-    this.cross = new Float64Array(n * n);
-    this.wasm = product === 'js' ? null : WasmMatVec.create();
+    this.kernel = (product === 'js' ? null : WasmDenseKernel.create(n)) ?? new JsDenseKernel(n);
   }
 
-  protected add(r: Float64Array, out: Float64Array | null): void {
-    const { n, sum, cross } = this;
-    for (let i = 0; i < n; i++) {
-      const ri = r[i]!;
-      const row = i * n;
-      if (out) {
-        const li = out[i]!;
-        sum[i]! += ri - li;
-        for (let j = i; j < n; j++) cross[row + j]! += ri * r[j]! - li * out[j]!;
-      } else {
-        sum[i]! += ri;
-        for (let j = i; j < n; j++) cross[row + j]! += ri * r[j]!;
-      }
-    }
+  protected add(r: Float64Array, leaving: Float64Array | null): void {
+    this.kernel.add(r, leaving);
   }
 
   protected clearSums(): void {
-    this.sum.fill(0);
-    this.cross.fill(0);
+    this.kernel.sum.fill(0);
+    this.kernel.cross.fill(0);
   }
 
   variance(i: number): number {
     const w = this.count;
-    const v = (this.cross[i * this.n + i]! - (this.sum[i]! * this.sum[i]!) / w) / (w - 1);
+    const { cross, sum } = this.kernel;
+    const v = (cross[i * this.n + i]! - (sum[i]! * sum[i]!) / w) / (w - 1);
     return v > ZERO_VARIANCE ? v : 0;
   }
 
   /** Correlation matrix over the assets with variance; returns the included indices. */
-  private scale = new Float64Array(0);
-  private mean = new Float64Array(0);
-  private matrix = new Float64Array(0);
-
   correlation(): Correlation {
-    const { n, cross, sum } = this;
+    const { n, kernel } = this;
+    const { sum, scale, mean } = kernel;
     const w = this.count;
-    if (this.scale.length !== n) {
-      this.scale = new Float64Array(n);
-      this.mean = new Float64Array(n);
-    }
-    const { scale, mean } = this;
     const idx: number[] = [];
     for (let i = 0; i < n; i++) {
       const v = this.variance(i);
       if (v > 0) {
-        // corr_ij = (cross_ij - sum_i * mean_j) * scale_i * scale_j: no division per pair.
         scale[i] = 1 / Math.sqrt(v * (w - 1));
         mean[i] = sum[i]! / w;
         idx.push(i);
       }
     }
-    const k = idx.length;
-    const wasm = this.wasm;
-    if (!wasm && this.matrix.length !== k * k) this.matrix = new Float64Array(k * k);
-    const m = wasm ? wasm.matrix(k) : this.matrix;
-    for (let a = 0; a < k; a++) {
-      const i = idx[a]!;
-      const row = i * n;
-      const si = sum[i]!;
-      const scaleI = scale[i]!;
-      m[a * k + a] = 1;
-      for (let b = a + 1; b < k; b++) {
-        const j = idx[b]!;
-        let c = (cross[row + j]! - si * mean[j]!) * scaleI * scale[j]!;
-        if (c > 1) c = 1;
-        else if (c < -1) c = -1;
-        m[a * k + b] = c;
-        m[b * k + a] = c;
-      }
-    }
-    if (wasm) return { idx, multiply: (v, out) => wasm.multiply(v, out) };
-    const multiply = (v: Float64Array, out: Float64Array) => {
-      let r = 0;
-      // Two rows at a time, two accumulators each: each v[c] is loaded once for both rows
-      // and the additions do not wait on each other.
-      for (; r + 1 < k; r += 2) {
-        let a0 = 0;
-        let a1 = 0;
-        let b0 = 0;
-        let b1 = 0;
-        const ra = r * k;
-        const rb = ra + k;
-        let c = 0;
-        for (; c + 1 < k; c += 2) {
-          const v0 = v[c]!;
-          const v1 = v[c + 1]!;
-          a0 += m[ra + c]! * v0;
-          a1 += m[ra + c + 1]! * v1;
-          b0 += m[rb + c]! * v0;
-          b1 += m[rb + c + 1]! * v1;
-        }
-        if (c < k) {
-          a0 += m[ra + c]! * v[c]!;
-          b0 += m[rb + c]! * v[c]!;
-        }
-        out[r] = a0 + a1;
-        out[r + 1] = b0 + b1;
-      }
-      if (r < k) {
-        // The last row of an odd k: the same even/odd split, so every row sums alike.
-        let s0 = 0;
-        let s1 = 0;
-        const row = r * k;
-        let c = 0;
-        for (; c + 1 < k; c += 2) {
-          s0 += m[row + c]! * v[c]!;
-          s1 += m[row + c + 1]! * v[c + 1]!;
-        }
-        if (c < k) s0 += m[row + c]! * v[c]!;
-        out[r] = s0 + s1;
-      }
-    };
-    return { idx, multiply };
+    kernel.build(idx);
+    return { idx, multiply: kernel.multiply };
   }
 }
 

@@ -1,5 +1,5 @@
 /**
- * The part of the WebAssembly JS API that matvec.ts uses. Node has the API, but its type
+ * The part of the WebAssembly JS API that dense.ts uses. Node has the API, but its type
  * declarations ship only with TypeScript's DOM library, which this project leaves out
  * (no browser globals in a server codebase).
  */
