@@ -41,6 +41,12 @@ export interface SoakResult {
   readonly polls: number;
   readonly trades: number;
   readonly tables: SoakTableRate[];
+  /**
+   * The ledger's MergeTree parts at the end: active, and outdated (merged away, removed by
+   * the engine old_parts_lifetime = 480 s of wall time later). A soak compressed into
+   * seconds ends with all of them still held, in memory and on disk.
+   */
+  readonly parts: { readonly active: number; readonly outdated: number };
   readonly accountRowsPerSec: number;
   readonly accountCapPerSec: number;
   readonly accountSuppressed: number;
@@ -183,10 +189,20 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     finalRssMb: final,
     growthPct: ((final - base) / base) * 100,
     anon: startAnon === null ? null : anonFigures(startAnon, anon),
+    parts: await partCounts(o.ledger.ledger, db),
     spoolDepth: o.ledger.ledger.health().spoolDepth,
     violations,
     wallSeconds: (Date.now() - started) / 1000,
   };
+}
+
+async function partCounts(ledger: SoakOptions['ledger']['ledger'], db: string): Promise<SoakResult['parts']> {
+  const rows = await ledger.query<{ active: number | boolean; n: string }>(
+    'SELECT active, toString(count()) AS n FROM system.parts WHERE database = {db:String} GROUP BY active',
+    { db },
+  );
+  const count = (active: boolean) => Number(rows.find((r) => Boolean(Number(r.active)) === active)?.n ?? 0);
+  return { active: count(true), outdated: count(false) };
 }
 
 function anonFigures(startMb: number, byHour: readonly number[]): NonNullable<SoakResult['anon']> {
@@ -213,6 +229,7 @@ export function formatSoak(r: SoakResult): string {
         ]
       : []),
     `memory (JS heap, the runtime itself): peak ${r.peakHeapMb.toFixed(1)} MB, growth from hour 2 ${r.heapGrowthPct.toFixed(2)} %`,
+    `ClickHouse parts at the end: ${r.parts.active} active, ${r.parts.outdated} outdated (removed by the engine 480 s of wall time after their merge; a soak compressed into seconds still holds them all)`,
     `spool depth: ${r.spoolDepth}`,
     `invariant violations: ${r.violations.length}${r.violations.length ? `\n  ${r.violations.slice(0, 10).join('\n  ')}` : ''}`,
   );
