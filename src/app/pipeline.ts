@@ -4,9 +4,9 @@
  * Replay, live run, parity and simtest all drive this same class.
  */
 import type { AccountProjection } from '../domain/account.js';
-import { type DecisionRecord, intentFromDecision } from '../domain/decision.js';
+import { type DecisionRecord, type Intent, intentFromDecision } from '../domain/decision.js';
 import type { CanonicalEvent, EventSink, OverrideKind } from '../domain/events.js';
-import { type Scan, validateScan } from '../domain/scan.js';
+import { type AssetQuote, type Scan, validateScan } from '../domain/scan.js';
 import type { VenueFact, VenuePort } from '../domain/venue.js';
 import { DEFAULT_KERNEL_CONFIG, ExecutionKernel, type KernelConfig } from '../execution/kernel.js';
 import { FactNormalizer } from '../execution/normalizer.js';
@@ -15,14 +15,16 @@ import type { Strategy } from '../strategy/strategy.js';
 
 /** Latest scan prices: the mark board the sim venue and the account read. */
 export class LatestPrices {
-  private readonly prices = new Map<string, number>();
+  // The quotes themselves, not their prices: a number stored in a Map is boxed, which
+  // allocated one object per asset per scan.
+  private readonly quotes = new Map<string, AssetQuote>();
 
   update(scan: Scan): void {
-    for (const symbol in scan.assets) this.prices.set(symbol, scan.assets[symbol]!.price);
+    for (const symbol in scan.assets) this.quotes.set(symbol, scan.assets[symbol]!);
   }
 
   price(asset: string): number | undefined {
-    return this.prices.get(asset);
+    return this.quotes.get(asset)?.price;
   }
 }
 
@@ -43,6 +45,8 @@ export interface ProcessResult {
   readonly accepted: boolean;
   readonly reason?: string;
 }
+
+const ACCEPTED: ProcessResult = Object.freeze({ accepted: true });
 
 export class Pipeline {
   readonly kernel: ExecutionKernel;
@@ -96,12 +100,16 @@ export class Pipeline {
     this.pausedFlag = paused;
   }
 
-  /** Validates and processes one scan; a bad scan is refused and never reaches the strategy. */
-  async process(raw: unknown, where: string): Promise<ProcessResult> {
+  /**
+   * Validates and processes one scan; a bad scan is refused and never reaches the strategy.
+   * Synchronous (no promise) when nothing on the way needs to wait: an in-process venue with
+   * no facts, no open trade and no order; callers `await` it either way.
+   */
+  process(raw: unknown, where: string): ProcessResult | Promise<ProcessResult> {
     const check = validateScan(raw, this.lastAccepted);
     if (!check.ok) return this.refuse(where, check.reason);
-    await this.step(check.scan);
-    return { accepted: true };
+    const stepping = this.step(check.scan);
+    return stepping ? stepping.then(() => ACCEPTED) : ACCEPTED;
   }
 
   /** Records a scan refused before validation (e.g. a line that is not JSON). */
@@ -110,13 +118,18 @@ export class Pipeline {
     return { accepted: false, reason };
   }
 
-  private async step(scan: Scan): Promise<void> {
+  // A scan's steps, each returning a promise only when it has to wait, so that the common
+  // scan allocates no promise and takes no trip through the microtask queue.
+  private step(scan: Scan): Promise<void> | undefined {
     const now = scan.ts;
     this.lastAccepted = scan.scan;
     this.lastScanTs = now;
     this.o.marks.update(scan);
     const syncing = this.syncVenue(now);
-    if (syncing) await syncing;
+    return syncing ? syncing.then(() => this.decide(scan, now)) : this.decide(scan, now);
+  }
+
+  private decide(scan: Scan, now: number): Promise<void> | undefined {
     const asset = this.kernel.openAsset;
     if (asset) this.o.account.markToMarket(this.o.marks.price(asset) ?? 0, now);
 
@@ -142,15 +155,25 @@ export class Pipeline {
       this.emit({ type: 'intent_refused', ts: now, tradeId: intent.tradeId, intent: 'ENTER', reason });
       this.override('ENTRY_REFUSED', intent.tradeId, reason);
     }
-    if (sending) await sending;
+    if (sending) return sending.then(() => this.conclude(scan, now, decision.record, intent));
+    return this.conclude(scan, now, decision.record, intent);
+  }
+
+  private conclude(
+    scan: Scan,
+    now: number,
+    record: DecisionRecord,
+    intent: Intent | null,
+  ): Promise<void> | undefined {
     const tradeId = this.o.strategy.openTradeId();
-    if (tradeId && decision.record.action !== 'ENTER')
-      this.kernel.noteBarsHeld(tradeId, decision.record.bars_held);
-    if (intent?.kind === 'EXIT') this.kernel.noteBarsHeld(intent.tradeId, decision.record.bars_held);
+    if (tradeId && record.action !== 'ENTER') this.kernel.noteBarsHeld(tradeId, record.bars_held);
+    if (intent?.kind === 'EXIT') this.kernel.noteBarsHeld(intent.tradeId, record.bars_held);
     this.shadowExit(scan);
     // Fast venues answer within the same instant; fold those facts in now.
-    if (intent) await this.syncVenue(now);
+    const syncing = intent ? this.syncVenue(now) : undefined;
+    if (syncing) return syncing.then(() => this.status(now));
     this.status(now);
+    return undefined;
   }
 
   /** Emits the scan's decision with its hashes, then whatever was held behind it. */
