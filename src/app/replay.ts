@@ -3,7 +3,7 @@
  * Bad scans are refused with the line and reason, counted, and (with --strict) stop the run.
  */
 
-import { readScanLines } from '../adapters/files/scan-lines.js';
+import { readScanLineBatches } from '../adapters/files/scan-lines.js';
 import { SimVenue, type SimVenueConfig } from '../adapters/sim/sim-venue.js';
 import { AccountProjection } from '../domain/account.js';
 import type { CanonicalEvent, EventSink } from '../domain/events.js';
@@ -81,20 +81,23 @@ export async function runReplay(o: ReplayOptions): Promise<ReplayResult> {
     namespace: o.namespace,
     sink: fanOut([summary.sink, ...(o.sinks ?? [])]),
   });
-  const { lines, bytesRead } = readScanLines(o.dataPath);
+  const { batches, bytesRead } = readScanLineBatches(o.dataPath);
   let count = 0;
   try {
-    for await (const line of lines) {
-      const where = `${o.dataPath}:${line.lineNo}`;
-      const result =
-        line.parseError !== undefined
-          ? pipeline.refuse(where, line.parseError)
-          : await pipeline.process(line.value, where);
-      if (!result.accepted && o.strict) throw new StrictReplayStop(`${where}: ${result.reason}`);
-      if (o.realTimeVenue && result.accepted) await pipeline.settle(pipeline.lastTs);
-      count += 1;
-      if (o.onProgress && (count & 1023) === 0) o.onProgress({ lines: count, bytes: bytesRead() });
-      if (o.between) await o.between(pipeline, 0);
+    for await (const batch of batches) {
+      for (const line of batch) {
+        const where = `${o.dataPath}:${line.lineNo}`;
+        const parseError = line.parseError;
+        // process() answers without a promise when the scan waited for nothing: no await then.
+        const processing =
+          parseError !== undefined ? pipeline.refuse(where, parseError) : pipeline.process(line.value, where);
+        const result = processing instanceof Promise ? await processing : processing;
+        if (!result.accepted && o.strict) throw new StrictReplayStop(`${where}: ${result.reason}`);
+        if (o.realTimeVenue && result.accepted) await pipeline.settle(pipeline.lastTs);
+        count += 1;
+        if (o.onProgress && (count & 1023) === 0) o.onProgress({ lines: count, bytes: bytesRead() });
+        if (o.between) await o.between(pipeline, 0);
+      }
     }
     if (o.realTimeVenue) await pipeline.settle(pipeline.lastTs);
     if (o.flattenAtEnd && pipeline.kernel.hasTrade) {
