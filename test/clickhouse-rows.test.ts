@@ -5,6 +5,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { chTs, msFromChTs } from '../src/adapters/clickhouse/rows.js';
+import { decisionJson } from '../src/adapters/clickhouse/story.js';
+import type { DecisionRecord } from '../src/domain/decision.js';
 
 /** The reference: Date's ISO text, 'T' and 'Z' dropped. */
 const viaDate = (ms: number) => new Date(Math.round(ms)).toISOString().replace('T', ' ').replace('Z', '');
@@ -47,5 +49,37 @@ describe('chTs', () => {
   it('refuses what is not an instant', () => {
     expect(() => chTs(Number.NaN)).toThrow(/not a finite epoch ms/);
     expect(() => chTs(Number.POSITIVE_INFINITY)).toThrow(RangeError);
+  });
+});
+
+describe('decisionJson (a trade story keeps each decision as text)', () => {
+  it('is exactly JSON.stringify of the record with decision_hash added', () => {
+    const text = fc.string({ unit: 'grapheme', maxLength: 20 });
+    const num = fc.oneof(
+      fc.double(),
+      fc.integer(),
+      fc.constantFrom(-0, Number.NaN, Number.POSITIVE_INFINITY),
+    );
+    fc.assert(
+      fc.property(
+        fc.record({
+          scan: num,
+          ts: num,
+          fired: fc.boolean(),
+          action: fc.constantFrom('NONE', 'HOLD', 'ENTER', 'EXIT'),
+          asset: text,
+          side: fc.constantFrom('LONG', 'SHORT', ''),
+          leverage: num,
+          reason: text,
+          bars_held: num,
+        }),
+        text,
+        (r, hash) => {
+          const record = r as unknown as DecisionRecord;
+          expect(decisionJson(record, hash)).toBe(JSON.stringify({ ...record, decision_hash: hash }));
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 });

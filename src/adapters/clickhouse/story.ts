@@ -60,7 +60,11 @@ interface Story {
   lastTs: number;
   dirty: boolean;
   terminal: boolean;
-  readonly decisions: unknown[];
+  /**
+   * Each decision as its JSON text (decision record plus decision_hash): written once,
+   * when it happens, instead of an object copy kept alive for the whole trade.
+   */
+  readonly decisions: string[];
   readonly intents: unknown[];
   readonly lifecycle: unknown[];
   readonly orders: unknown[];
@@ -97,6 +101,14 @@ export interface CollectorOptions {
   readonly maxDecisionsPerTrade?: number;
   /** Ended stories kept for late events (re-emitted with a higher version). */
   readonly keepEnded?: number;
+}
+
+/** JSON of the record with `decision_hash` added last: what JSON.stringify({ ...r, decision_hash }) gives. */
+export function decisionJson(r: DecisionRecord, hash: string): string {
+  const record = JSON.stringify(r);
+  return record === '{}'
+    ? `{"decision_hash":${JSON.stringify(hash)}}`
+    : `${record.slice(0, -1)},"decision_hash":${JSON.stringify(hash)}}`;
 }
 
 export class TradeStoryCollector {
@@ -249,9 +261,7 @@ export class TradeStoryCollector {
     const s = this.story(this.strategyTrade, r.ts)!;
     if (s.asset === '') s.asset = r.asset;
     if (s.side === '') s.side = r.side;
-    // Object.assign, not `{ ...r, decision_hash }`: V8 copies slowly when a spread gains a key.
-    if (s.decisions.length < this.maxDecisions)
-      s.decisions.push(Object.assign({}, r, { decision_hash: hash }));
+    if (s.decisions.length < this.maxDecisions) s.decisions.push(decisionJson(r, hash));
     if (r.action === 'ENTER' || r.action === 'EXIT')
       s.intents.push({ ts: r.ts, intent: r.action, scan: r.scan, reason: r.reason });
   }
@@ -460,7 +470,7 @@ export class TradeStoryCollector {
         pnl: s.pnl,
         fees: s.fees,
         funding: s.funding,
-        decisions: json(s.decisions),
+        decisions: `[${s.decisions.join(',')}]`,
         intents: json(s.intents),
         lifecycle: json(s.lifecycle),
         orders: json(s.orders),
