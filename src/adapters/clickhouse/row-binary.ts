@@ -92,8 +92,8 @@ class Out {
   string(s: string): void {
     const len = s.length;
     if (len < 24) {
-      // Up to 127 ASCII characters (names, ids, hashes): the length is one byte, and copying
-      // byte by byte is cheaper than a native call. Anything else falls through.
+      // Short strings (enum names, ids): byte by byte while ASCII; cheaper than a native call.
+      // (Longer ones, e.g. 64-character hashes, are quicker through Buffer.write.)
       this.ensure(1 + 3 * len);
       const buf = this.buf;
       let p = this.pos + 1;
