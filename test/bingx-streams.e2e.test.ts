@@ -253,6 +253,16 @@ describe('bingx user streams (ccxt watch*) with polling as the fallback', () => 
     await v.close();
   });
 
+  it('closing the venue releases its listenKey (BingX would keep it alive for 60 minutes)', async () => {
+    const before = sim.control.streamStats().listenKeys;
+    const v = await venueWith({});
+    await waitFor(() => v.streamHealth().connected, 3000, 'stream connected');
+    expect(sim.control.streamStats().listenKeys).toBe(before + 1);
+    await v.close();
+    expect(sim.control.streamStats().listenKeys).toBe(before);
+    expect(v.streamHealth().lastError).toBeNull();
+  });
+
   it('simulator: listenKeys are created, extended, deleted; unknown keys are refused', async () => {
     const signed = (method: string, params: Record<string, string>) => {
       const q = new URLSearchParams({ ...params, timestamp: String(Date.now()) }).toString();

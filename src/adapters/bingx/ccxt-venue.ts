@@ -213,6 +213,7 @@ interface RawApi {
   swapV2PrivateGetUserPositions(p: object): Promise<unknown>;
   swapV3PrivateGetUserBalance(p: object): Promise<unknown>;
   swapV2PrivateGetUserIncome(p: object): Promise<unknown>;
+  userAuthPrivateDeleteUserDataStream(p: object): Promise<unknown>;
 }
 
 /** A set that forgets its oldest members beyond `limit`. */
@@ -468,11 +469,28 @@ export class BingxCcxtVenue implements VenuePort {
     if (this.closed) return;
     this.closed = true;
     for (const wake of this.sleepers) wake();
+    const listenKey = (this.exchange.options as { listenKey?: unknown }).listenKey;
     // Rejects the pending watches (ExchangeClosedByUser) and closes the websockets.
     await this.exchange.close?.();
     await Promise.allSettled(this.streamLoops);
     for (const t of this.ccxtTimers.values()) clearTimeout(t);
     this.ccxtTimers.clear();
+    // BingX keeps a listenKey for 60 minutes: give it back rather than leave one per restart.
+    if (typeof listenKey === 'string' && listenKey !== '') await this.releaseListenKey(listenKey);
+  }
+
+  /** Deletes the user stream's listenKey; a failure is recorded in streamHealth, never thrown. */
+  private async releaseListenKey(listenKey: string): Promise<void> {
+    try {
+      await this.raw.userAuthPrivateDeleteUserDataStream({ listenKey });
+    } catch (err) {
+      const message = this.clean(err instanceof Error ? `${err.name}: ${err.message}` : String(err));
+      this.stream.lastError = `listenKey release: ${message}`;
+      this.stream.lastErrorAt = Date.now();
+      this.extra.log?.(
+        `bingx: could not release the user stream's listenKey (BingX expires it in 60 min): ${message}`,
+      );
+    }
   }
 
   /** Latest balances from the account poll (USDT first); empty before the first poll. */
