@@ -253,6 +253,23 @@ describe('bingx user streams (ccxt watch*) with polling as the fallback', () => 
     await v.close();
   });
 
+  it('a FUNDING_FEE account update wakes the funding poll: the payment arrives long before its 60 s cadence', async () => {
+    const v = await venueWith({});
+    await waitFor(() => v.streamHealth().connected, 3000, 'stream connected');
+    const o = order('XRPUSDT', 'BUY', 1000);
+    await v.submit(o);
+    await drainUntil(v, (f) => fillsOf(f, o.clientOrderId).length === 1, 2000);
+    const t0 = Date.now();
+    sim.control.fund('XRPUSDT', 0.001);
+    const { facts, at } = await drainUntil(v, (f) => f.some((x) => x.kind === 'funding'), 3000);
+    expect(at - t0).toBeLessThan(2000);
+    // A long pays a positive rate (the exact amount is bingx-venue.e2e.test.ts's business).
+    const funding = facts.find((x) => x.kind === 'funding') as { asset: string; amount: number };
+    expect(funding.asset).toBe('XRPUSDT');
+    expect(funding.amount).toBeGreaterThan(0);
+    await v.submit(order('XRPUSDT', 'SELL', 1000, { reduceOnly: true }));
+  });
+
   it('closing the venue releases its listenKey (BingX would keep it alive for 60 minutes)', async () => {
     const before = sim.control.streamStats().listenKeys;
     const v = await venueWith({});

@@ -8,7 +8,8 @@
  * Streams: unless `streams: false`, ccxt.pro's watchOrders / watchPositions / watchBalance
  * run over BingX's listenKey user stream in the background. A pushed update does not
  * become a fact by itself: it wakes the venue, so the next drain() polls orders, fills,
- * positions (and the balance) at once instead of at the cadence; the facts still come from
+ * positions (and the balance; funding income after a FUNDING_FEE update) at once instead of
+ * at the cadence; the facts still come from
  * the polled rows, deduplicated by exchange ids as before, so nothing is counted twice.
  * If the stream fails, polling at the configured cadence carries on (the fallback) while
  * the stream reconnects with capped exponential backoff; `streamHealth()` reports it.
@@ -255,7 +256,7 @@ export class BingxCcxtVenue implements VenuePort {
   private historyCutoff = Number.NEGATIVE_INFINITY;
   private closed = false;
   /** Set by a pushed update: the next drain() polls this kind without waiting for its cadence. */
-  private readonly woken = { orders: false, positions: false, account: false };
+  private readonly woken = { orders: false, positions: false, account: false, funding: false };
   private readonly stream = {
     updatesBy: { orders: 0, account: 0 },
     lastUpdateAt: null as number | null,
@@ -411,7 +412,7 @@ export class BingxCcxtVenue implements VenuePort {
         await this.pollAccount();
         return [];
       });
-    if (this.due('funding', wall))
+    if (this.dueOrWoken('funding', wall))
       out.push(...(await this.safely('funding', () => this.pollFunding(wall, false))));
     return out;
   }
@@ -895,7 +896,7 @@ export class BingxCcxtVenue implements VenuePort {
 
   /**
    * ORDER_TRADE_UPDATE: poll orders, positions and the balance now; ACCOUNT_UPDATE: positions
-   * and the balance. The asset of an order or position nobody polls yet (placed on the web
+   * and the balance, and the funding income when its reason is FUNDING_FEE. The asset of an order or position nobody polls yet (placed on the web
    * UI, say) becomes active, so its history is read. Facts come from the polls only.
    */
   private onPush(message: unknown): void {
@@ -914,7 +915,10 @@ export class BingxCcxtVenue implements VenuePort {
         touched.push(normalizeWsOrderUpdate(message).order.asset);
       } else {
         this.stream.updatesBy.account += 1;
-        for (const p of normalizeWsAccountUpdate(message).positions) touched.push(p.asset);
+        const update = normalizeWsAccountUpdate(message);
+        // A funding payment: read the income now rather than at the next funding cadence.
+        if (update.reason === 'FUNDING_FEE') this.woken.funding = true;
+        for (const p of update.positions) touched.push(p.asset);
       }
     } catch (err) {
       this.extra.log?.(
