@@ -84,6 +84,8 @@ async function onceEach(run: string): Promise<{ rows: number; distinct: number; 
 }
 
 const range = (n: number, from = 1) => Array.from({ length: n }, (_, i) => i + from);
+/** `n` position_state rows of run `run`, numbered from `from`. */
+const stateRows = (run: string, n: number, from = 1) => range(n, from).map((i) => stateRow(run, i));
 
 async function until(cond: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
   const end = Date.now() + ms;
@@ -95,7 +97,7 @@ async function until(cond: () => boolean | Promise<boolean>, ms = 5000): Promise
 
 describe('deduplication token', () => {
   it('the same batch inserted twice with its token is stored once; another token stores it again', async () => {
-    const rows = range(3).map((i) => stateRow('token', i));
+    const rows = stateRows('token', 3);
     const insert = (token: string) =>
       ch.client.insert({
         table: `${PINK.clickhouseDb}.position_state`,
@@ -135,10 +137,7 @@ describe.each(WRITERS)('%s batch writer', (kind) => {
     it('writes a full batch at once and the rest after the time bound, without flush()', async () => {
       const client = new FaultyClient(ch.client);
       const ledger = ledgerFor(client, 'batch', { batchRows: 3, flushIntervalMs: 150 });
-      ledger.insert(
-        'position_state',
-        range(7).map((i) => stateRow('batch', i)),
-      );
+      ledger.insert('position_state', stateRows('batch', 7));
       await until(async () => (await ch.count('position_state', `run_id = '${runId('batch')}'`)) === 6);
       expect(client.insertCalls).toBe(2);
       expect(ledger.health().queuedRows).toBe(1);
@@ -156,10 +155,7 @@ describe.each(WRITERS)('%s batch writer', (kind) => {
     it('insert() queues synchronously: nothing reaches ClickHouse before a bound is hit', async () => {
       const client = new FaultyClient(ch.client);
       const ledger = ledgerFor(client, 'sync', { batchRows: 100, flushIntervalMs: 60_000 });
-      ledger.insert(
-        'position_state',
-        range(5).map((i) => stateRow('sync', i)),
-      );
+      ledger.insert('position_state', stateRows('sync', 5));
       await new Promise((r) => setTimeout(r, 50));
       expect(client.insertCalls).toBe(0);
       await ledger.flush();
@@ -174,16 +170,10 @@ describe.each(WRITERS)('%s batch writer', (kind) => {
       const client = new FaultyClient(ch.client);
       const errors: string[] = [];
       const ledger = ledgerFor(client, 'outage', { batchRows: 4, onError: (m: string) => errors.push(m) });
-      ledger.insert(
-        'position_state',
-        range(4).map((i) => stateRow('outage', i)),
-      );
+      ledger.insert('position_state', stateRows('outage', 4));
       await ledger.flush();
       client.failing = true;
-      ledger.insert(
-        'position_state',
-        range(6, 5).map((i) => stateRow('outage', i)),
-      );
+      ledger.insert('position_state', stateRows('outage', 6, 5));
       await ledger.flush();
       expect(ledger.health()).toMatchObject({ reachable: false, spoolDepth: 2, rowsWritten: 4 });
       expect(ledger.health().lastError).toContain('ECONNREFUSED');
@@ -192,10 +182,7 @@ describe.each(WRITERS)('%s batch writer', (kind) => {
       expect((await onceEach('outage')).rows).toBe(4);
       client.failing = false;
       // New rows arrive while the spool still holds older ones: they must land after them.
-      ledger.insert(
-        'position_state',
-        range(3, 11).map((i) => stateRow('outage', i)),
-      );
+      ledger.insert('position_state', stateRows('outage', 3, 11));
       await ledger.flush();
       await until(() => ledger.health().spoolDepth === 0);
       const r = await onceEach('outage');
@@ -208,10 +195,7 @@ describe.each(WRITERS)('%s batch writer', (kind) => {
       const client = new FaultyClient(ch.client);
       const ledger = ledgerFor(client, 'backoff', { batchRows: 2, flushIntervalMs: 20 });
       client.failing = true;
-      ledger.insert(
-        'position_state',
-        range(4).map((i) => stateRow('backoff', i)),
-      );
+      ledger.insert('position_state', stateRows('backoff', 4));
       await until(() => ledger.health().spoolDepth === 2);
       const failedSoFar = client.failedInserts;
       await new Promise((r) => setTimeout(r, 120));
@@ -226,10 +210,7 @@ describe.each(WRITERS)('%s batch writer', (kind) => {
       const client = new FaultyClient(ch.client);
       const ledger = ledgerFor(client, 'lostack', { batchRows: 5 });
       client.failAfterInsert = 1;
-      ledger.insert(
-        'position_state',
-        range(5).map((i) => stateRow('lostack', i)),
-      );
+      ledger.insert('position_state', stateRows('lostack', 5));
       await ledger.flush();
       expect(ledger.health().spoolDepth).toBe(1);
       expect((await onceEach('lostack')).rows).toBe(5);
@@ -247,16 +228,10 @@ describe.each(WRITERS)('%s batch writer', (kind) => {
       const first = ledgerFor(dead, 'restart', { batchRows: 3 });
       // Batch 1 lands but its ack is lost; batches 2-3 never reach ClickHouse.
       dead.failAfterInsert = 1;
-      first.insert(
-        'position_state',
-        range(3).map((i) => stateRow('restart', i)),
-      );
+      first.insert('position_state', stateRows('restart', 3));
       await first.flush();
       dead.failing = true;
-      first.insert(
-        'position_state',
-        range(6, 4).map((i) => stateRow('restart', i)),
-      );
+      first.insert('position_state', stateRows('restart', 6, 4));
       await first.close();
       expect(first.health().spoolDepth).toBe(3);
       expect((await onceEach('restart')).rows).toBe(3);
@@ -285,10 +260,7 @@ describe.each(WRITERS)('%s batch writer', (kind) => {
       });
       // Left by an earlier run; this run's rows queue behind it.
       const ledger = ledgerFor(ch.client, 'poison', { batchRows: 2 });
-      ledger.insert(
-        'position_state',
-        range(2).map((i) => stateRow('poison', i)),
-      );
+      ledger.insert('position_state', stateRows('poison', 2));
       await ledger.flush();
       expect(ledger.health()).toMatchObject({ spoolDepth: 0, rowsQuarantined: 1, rowsWritten: 2 });
       expect(ledger.health().lastError).toMatch(/rejected for good/);
