@@ -166,9 +166,6 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   }));
   const vol = o.ledger.sink.counters().volume;
   const accountRows = tables.find((x) => x.table === 'account_events')?.rows ?? 0;
-  const base = rss[Math.min(1, rss.length - 1)]!;
-  const peak = Math.max(...rss);
-  const final = rss.at(-1)!;
   return {
     hours: o.hours,
     scans,
@@ -183,12 +180,14 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     startRssMb,
     heapByHourMb: heap,
     peakHeapMb: Math.max(...heap),
-    heapGrowthPct:
-      ((heap.at(-1)! - heap[Math.min(1, heap.length - 1)]!) / heap[Math.min(1, heap.length - 1)]!) * 100,
-    peakRssMb: peak,
-    finalRssMb: final,
-    growthPct: ((final - base) / base) * 100,
-    anon: startAnon === null ? null : anonFigures(startAnon, anon),
+    heapGrowthPct: growthFromHour2(heap),
+    peakRssMb: Math.max(...rss),
+    finalRssMb: rss.at(-1)!,
+    growthPct: growthFromHour2(rss),
+    anon:
+      startAnon === null
+        ? null
+        : { startMb: startAnon, peakMb: Math.max(...anon), growthPct: growthFromHour2(anon) },
     parts: await partCounts(o.ledger.ledger, db),
     spoolDepth: o.ledger.ledger.health().spoolDepth,
     violations,
@@ -205,9 +204,10 @@ async function partCounts(ledger: SoakOptions['ledger']['ledger'], db: string): 
   return { active: count(true), outdated: count(false) };
 }
 
-function anonFigures(startMb: number, byHour: readonly number[]): NonNullable<SoakResult['anon']> {
+/** Growth from the end of hour 2 (or the first sample of a shorter run) to the end, percent. */
+function growthFromHour2(byHour: readonly number[]): number {
   const base = byHour[Math.min(1, byHour.length - 1)]!;
-  return { startMb, peakMb: Math.max(...byHour), growthPct: ((byHour.at(-1)! - base) / base) * 100 };
+  return ((byHour.at(-1)! - base) / base) * 100;
 }
 
 export function formatSoak(r: SoakResult): string {

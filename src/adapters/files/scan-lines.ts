@@ -79,7 +79,7 @@ export function readScanLineBatches(path: string): {
       const out: ScanLine[] = [];
       for (const text of texts) {
         lineNo += 1;
-        if (text.trim() !== '') out.push(lazyScanLine(lineNo, text));
+        if (text.trim() !== '') out.push(new LazyScanLine(lineNo, text));
       }
       if (out.length) yield out;
     }
@@ -110,10 +110,6 @@ class LazyScanLine implements ScanLine {
     const r = this.result();
     return 'parseError' in r ? r.parseError : undefined;
   }
-}
-
-function lazyScanLine(lineNo: number, text: string): ScanLine {
-  return new LazyScanLine(lineNo, text);
 }
 
 /**
