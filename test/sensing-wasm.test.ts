@@ -74,8 +74,7 @@ describe('sensing kernel in WebAssembly', () => {
         const k = idx.length;
         js.build(idx);
         wasm.build(idx);
-        const jsMatrix = (js as unknown as { matrix: Float64Array }).matrix;
-        expect(wasm.matrix()).toEqual(jsMatrix);
+        expect(wasm.matrix()).toEqual(js.matrix());
         const v = Float64Array.from({ length: k }, () => r() - 0.5);
         const a = new Float64Array(k);
         const b = new Float64Array(k);

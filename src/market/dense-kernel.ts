@@ -18,6 +18,8 @@ export interface DenseKernel {
   build(idx: readonly number[]): void;
   /** out = C v with the matrix of the last `build` (v and out of length k). */
   multiply(v: Float64Array, out: Float64Array): void;
+  /** The matrix of the last `build`, k x k row-major (tests compare the engines). */
+  matrix(): Float64Array;
 }
 
 export class JsDenseKernel implements DenseKernel {
@@ -25,7 +27,7 @@ export class JsDenseKernel implements DenseKernel {
   readonly sum: Float64Array;
   readonly mean: Float64Array;
   readonly scale: Float64Array;
-  private matrix = new Float64Array(0);
+  private built = new Float64Array(0);
   private k = 0;
 
   constructor(private readonly n: number) {
@@ -54,9 +56,9 @@ export class JsDenseKernel implements DenseKernel {
   build(idx: readonly number[]): void {
     const { n, cross, sum, mean, scale } = this;
     const k = idx.length;
-    if (this.matrix.length !== k * k) this.matrix = new Float64Array(k * k);
+    if (this.built.length !== k * k) this.built = new Float64Array(k * k);
     this.k = k;
-    const m = this.matrix;
+    const m = this.built;
     // corr_ij = (cross_ij - sum_i * mean_j) * scale_i * scale_j: no division per pair.
     for (let a = 0; a < k; a++) {
       const i = idx[a]!;
@@ -75,8 +77,12 @@ export class JsDenseKernel implements DenseKernel {
     }
   }
 
+  matrix(): Float64Array {
+    return this.built;
+  }
+
   readonly multiply = (v: Float64Array, out: Float64Array): void => {
-    const { k, matrix: m } = this;
+    const { k, built: m } = this;
     let r = 0;
     // Two rows at a time, two accumulators each: each v[c] is loaded once for both rows
     // and the additions do not wait on each other.

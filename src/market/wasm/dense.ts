@@ -122,7 +122,6 @@ export class WasmDenseKernel implements DenseKernel {
     out.set(this.out.subarray(0, k));
   };
 
-  /** The matrix of the last `build` (tests compare it with the JavaScript kernel's). */
   matrix(): Float64Array {
     return new Float64Array(this.wasm.memory.buffer, this.matrixAt, this.k * this.k);
   }
