@@ -280,6 +280,22 @@ describe('bingx user streams (ccxt watch*) with polling as the fallback', () => 
     expect(v.streamHealth().lastError).toBeNull();
   });
 
+  it('a failed release is recorded without the key, and close() still completes', async () => {
+    const v = await venueWith({});
+    await waitFor(() => v.streamHealth().connected, 3000, 'stream connected');
+    const key = (v as unknown as { exchange: { options: { listenKey: string } } }).exchange.options.listenKey;
+    // Someone else deleted it first: BingX answers the venue's DELETE with an error.
+    const q = new URLSearchParams({ listenKey: key, timestamp: String(Date.now()) }).toString();
+    await fetch(`${sim.url}/openApi/user/auth/userDataStream?${q}&signature=${hmacHex(SECRET, q)}`, {
+      method: 'DELETE',
+      headers: { 'X-BX-APIKEY': KEY },
+    });
+    await v.close();
+    const { lastError } = v.streamHealth();
+    expect(lastError).toMatch(/^listenKey release: /);
+    expect(lastError).not.toContain(key);
+  });
+
   it('simulator: listenKeys are created, extended, deleted; unknown keys are refused', async () => {
     const signed = (method: string, params: Record<string, string>) => {
       const q = new URLSearchParams({ ...params, timestamp: String(Date.now()) }).toString();

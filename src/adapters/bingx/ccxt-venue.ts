@@ -485,7 +485,9 @@ export class BingxCcxtVenue implements VenuePort {
     try {
       await this.raw.userAuthPrivateDeleteUserDataStream({ listenKey });
     } catch (err) {
-      const message = this.clean(err instanceof Error ? `${err.name}: ${err.message}` : String(err));
+      // The key itself stays out of the message: until BingX expires it, it opens the account stream.
+      const text = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+      const message = redact(this.clean(text), [listenKey]);
       this.stream.lastError = `listenKey release: ${message}`;
       this.stream.lastErrorAt = Date.now();
       this.extra.log?.(
