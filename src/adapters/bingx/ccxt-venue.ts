@@ -485,9 +485,10 @@ export class BingxCcxtVenue implements VenuePort {
     try {
       await this.raw.userAuthPrivateDeleteUserDataStream({ listenKey });
     } catch (err) {
-      // The key itself stays out of the message: until BingX expires it, it opens the account stream.
-      const text = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-      const message = redact(this.clean(text), [listenKey]);
+      const message = this.clean(
+        err instanceof Error ? `${err.name}: ${err.message}` : String(err),
+        listenKey,
+      );
       this.stream.lastError = `listenKey release: ${message}`;
       this.stream.lastErrorAt = Date.now();
       this.extra.log?.(
@@ -1026,8 +1027,15 @@ export class BingxCcxtVenue implements VenuePort {
     return e.outcome === 'fatal' ? new BingxFatalError(msg) : new BingxRequestError(e, msg);
   }
 
-  private clean(text: string): string {
-    return redact(text, [this.env.apiKey, this.env.apiSecret]);
+  /**
+   * Text fit for logs and health: the credentials and the user stream's listenKey (which
+   * opens the account stream until BingX expires it) redacted. `extra`: a key already
+   * dropped from ccxt's options.
+   */
+  private clean(text: string, ...extra: string[]): string {
+    const listenKey = (this.exchange.options as { listenKey?: unknown }).listenKey;
+    const keys = typeof listenKey === 'string' ? [listenKey, ...extra] : extra;
+    return redact(text, [this.env.apiKey, this.env.apiSecret, ...keys]);
   }
 }
 
