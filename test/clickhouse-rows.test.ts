@@ -5,8 +5,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { chTs, msFromChTs } from '../src/adapters/clickhouse/rows.js';
-import { decisionJson } from '../src/adapters/clickhouse/story.js';
 import type { DecisionRecord } from '../src/domain/decision.js';
+import { decisionJson } from '../src/execution/trade-story.js';
 
 /** The reference: Date's ISO text, 'T' and 'Z' dropped. */
 const viaDate = (ms: number) => new Date(Math.round(ms)).toISOString().replace('T', ' ').replace('Z', '');

@@ -4,9 +4,9 @@
  * - Event-driven families (scans, decisions, orders, latency legs, slippage, trades) are
  *   fed from canonical events through `PinkMetrics.sink`, an ordinary EventSink.
  * - Order latency legs and slippage are not derived here: a private TradeStoryCollector
- *   (the same bookkeeping that writes `execution_quality` rows) turns order and fill
- *   events into per-order figures, so a histogram observation is exactly one
- *   `execution_quality` row (DESIGN.md §8).
+ *   (execution/trade-story.ts, the same bookkeeping the ledger writes `execution_quality`
+ *   rows from) turns order and fill events into per-order records, so a histogram
+ *   observation is exactly one `execution_quality` row (DESIGN.md §8).
  * - Component health, spool depth and account-event volume are read from a callback at
  *   scrape time (`health`), never pushed.
  * - Process metrics (memory, CPU, event loop, GC) come from prom-client's default
@@ -18,8 +18,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import { TradeStoryCollector } from '../adapters/clickhouse/story.js';
 import type { CanonicalEvent, EventSink } from '../domain/events.js';
+import { type ExecutionQuality, TradeStoryCollector } from '../execution/trade-story.js';
 
 /** What the runtime knows about its components, read at scrape time. */
 export interface HealthSample {
@@ -72,17 +72,17 @@ function quantiles(values: number[]): Quantiles | null {
 
 /** A ring of the latest finished orders' latency legs and slippage. */
 class RecentOrders {
-  private readonly rows: Array<Readonly<Record<string, unknown>>> = [];
+  private readonly orders: ExecutionQuality[] = [];
   constructor(private readonly size: number) {}
 
-  add(row: Readonly<Record<string, unknown>>): void {
-    this.rows.push(row);
-    if (this.rows.length > this.size) this.rows.shift();
+  add(order: ExecutionQuality): void {
+    this.orders.push(order);
+    if (this.orders.length > this.size) this.orders.shift();
   }
 
   summary(): { latency: Record<string, Quantiles>; slippage: Record<string, Quantiles> } {
-    const pick = (field: string) =>
-      this.rows.map((r) => num(r[field])).filter((v): v is number => v !== null && v >= -1e12);
+    const pick = (field: `${LatencyLeg}_us` | 'slippage_vs_reference_bps' | 'slippage_vs_arrival_bps') =>
+      this.orders.map((o) => num(o[field])).filter((v): v is number => v !== null && v >= -1e12);
     const latency: Record<string, Quantiles> = {};
     for (const leg of LATENCY_LEGS) {
       const q = quantiles(pick(`${leg}_us`).filter((v) => v >= 0));
@@ -216,7 +216,8 @@ export class PinkMetrics {
       default:
         break;
     }
-    for (const m of this.collector.observe(e)) if (m.table === 'execution_quality') this.onOrderDone(m.row);
+    for (const out of this.collector.observe(e))
+      if (out.kind === 'execution_quality') this.onOrderDone(out.record);
   }
 
   /** Prometheus text exposition of the registry. */
@@ -228,21 +229,18 @@ export class PinkMetrics {
     return this.registry.contentType;
   }
 
-  /** One `execution_quality` row = one finished order. */
-  private onOrderDone(row: Readonly<Record<string, unknown>>): void {
-    this.orders.inc({
-      purpose: String(row.purpose || 'UNKNOWN'),
-      outcome: String(row.final_status || 'UNKNOWN'),
-    });
+  /** One execution-quality record (= one `execution_quality` row) = one finished order. */
+  private onOrderDone(order: ExecutionQuality): void {
+    this.orders.inc({ purpose: order.purpose || 'UNKNOWN', outcome: order.final_status || 'UNKNOWN' });
     for (const leg of LATENCY_LEGS) {
-      const us = num(row[`${leg}_us`]);
+      const us = num(order[`${leg}_us`]);
       if (us !== null && us >= 0) this.latency.observe({ leg }, us / 1e6);
     }
-    const vsRef = num(row.slippage_vs_reference_bps);
+    const vsRef = num(order.slippage_vs_reference_bps);
     if (vsRef !== null) this.slippage.observe({ benchmark: 'reference' }, vsRef);
-    const vsArrival = num(row.slippage_vs_arrival_bps);
+    const vsArrival = num(order.slippage_vs_arrival_bps);
     if (vsArrival !== null) this.slippage.observe({ benchmark: 'arrival' }, vsArrival);
-    this.recent.add(row);
+    this.recent.add(order);
   }
 
   /** p50 / p90 / max of the latest finished orders (microseconds, bps), for the published state. */

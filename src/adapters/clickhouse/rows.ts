@@ -1,7 +1,8 @@
 /**
  * Row mappers: canonical events -> ClickHouse rows (column names of schema/clickhouse).
  * Stateless; events that need the trade's history (orders, fills, funding, corrections,
- * overrides, refusals) become rows through the TradeStoryCollector instead (story.ts).
+ * overrides, refusals) become rows through the TradeStoryCollector instead
+ * (execution/trade-story.ts), whose records `storyOutputRow` maps here.
  * Account events map to account_events here, but whether (and where) they are written
  * is the volume control's call, not the mapper's.
  */
@@ -9,6 +10,7 @@ import { createHash } from 'node:crypto';
 import type { AccountSnapshot } from '../../domain/account.js';
 import type { CanonicalEvent } from '../../domain/events.js';
 import { EXIT_LEG_COLUMNS, type ExitLegRow } from '../../domain/exit-legs.js';
+import type { StoryOutput } from '../../execution/trade-story.js';
 import type { Row } from '../../ports/ledger.js';
 
 export interface MappedRow {
@@ -257,6 +259,27 @@ export function stamp(table: string, row: Row, strategy: string, ctx: RowContext
   row.run_id = ctx.runId;
   row.event_seq = ctx.eventSeq;
   return row;
+}
+
+/** A trade story or execution-quality record as its row: timestamps become ClickHouse text. */
+export function storyOutputRow(out: StoryOutput): MappedRow {
+  if (out.kind === 'trade_story') {
+    const r = out.record;
+    const row = { ...r, ts: chTs(r.ts), entry_ts: chTsOrNull(r.entry_ts), exit_ts: chTsOrNull(r.exit_ts) };
+    return { table: 'trade_reconstruction', row };
+  }
+  const q = out.record;
+  const row = {
+    ...q,
+    ts: chTs(q.ts),
+    requested_ts: chTs(q.requested_ts),
+    submit_ts: chTsOrNull(q.submit_ts),
+    ack_ts: chTsOrNull(q.ack_ts),
+    done_ts: chTsOrNull(q.done_ts),
+    exchange_first_fill_ts: chTsOrNull(q.exchange_first_fill_ts),
+    exchange_last_fill_ts: chTsOrNull(q.exchange_last_fill_ts),
+  };
+  return { table: 'execution_quality', row };
 }
 
 /** The stateless rows of one canonical event (none for the events the collector handles). */

@@ -10,9 +10,9 @@ import {
   type VolumeCounters,
 } from '../../domain/account-volume.js';
 import type { CanonicalEvent, EventSink } from '../../domain/events.js';
+import { TradeStoryCollector } from '../../execution/trade-story.js';
 import type { LedgerStore } from '../../ports/ledger.js';
-import { accountRow, type MappedRow, rowsFromEvent, stamp } from './rows.js';
-import { TradeStoryCollector } from './story.js';
+import { accountRow, type MappedRow, rowsFromEvent, stamp, storyOutputRow } from './rows.js';
 
 export interface ClickHouseEventSinkOptions {
   readonly ledger: LedgerStore;
@@ -52,7 +52,8 @@ export class ClickHouseEventSink {
     const ctx = { eventSeq: this.eventSeq, runId: this.o.runId };
     if (event.type === 'account') this.acceptAccount(event, ctx);
     else for (const m of rowsFromEvent(event, this.o.strategy, ctx)) this.write(m);
-    for (const m of this.collector.observe(event)) this.write(this.stamped(m, ctx.eventSeq));
+    for (const out of this.collector.observe(event))
+      this.write(this.stamped(storyOutputRow(out), ctx.eventSeq));
   }
 
   /** Writes ended trade stories and everything queued. */
@@ -85,7 +86,7 @@ export class ClickHouseEventSink {
     const pending = this.collector.drain(includeOpen);
     if (pending.length === 0) return;
     this.eventSeq += 1;
-    for (const m of pending) this.write(this.stamped(m, this.eventSeq));
+    for (const out of pending) this.write(this.stamped(storyOutputRow(out), this.eventSeq));
   }
 
   private stamped(m: MappedRow, eventSeq: number): MappedRow {

@@ -1,19 +1,83 @@
 /**
  * TradeStoryCollector: accumulates each trade's events and turns them into
- *  - one `trade_reconstruction` row per trade (decisions, intents, lifecycle, orders,
- *    fills, funding, legs, corrections, latencies as JSON text), written once the trade
- *    has ended (closed, rejected, expired or refused) and again, as an OPEN story, when
- *    the sink drains on shutdown;
- *  - one `execution_quality` row per order once the order is done (reflected on the
+ *  - one trade story per trade (decisions, intents, lifecycle, orders, fills, funding,
+ *    legs, corrections, latencies as JSON text), once the trade has ended (closed,
+ *    rejected, expired or refused) and again, as an OPEN story, when drained on shutdown;
+ *  - one execution-quality record per order once the order is done (reflected on the
  *    exchange, rejected, cancelled or expired), with the DESIGN.md §8 latency legs.
- * Pure bookkeeping over canonical events; no I/O.
+ * Pure bookkeeping over canonical events; no I/O. Field names are the columns of
+ * `trade_reconstruction` and `execution_quality`; timestamps are epoch ms here and become
+ * ClickHouse text in the ledger adapter (rows.ts). The metrics read the same records, so a
+ * latency observation is exactly one `execution_quality` row.
  */
-import type { DecisionRecord, Side } from '../../domain/decision.js';
-import { tradeIdFor } from '../../domain/decision.js';
-import type { CanonicalEvent, FillEvent, OrderEvent } from '../../domain/events.js';
-import type { ExitLegRow } from '../../domain/exit-legs.js';
-import type { Row } from '../../ports/ledger.js';
-import { chTs, chTsOrNull, type MappedRow } from './rows.js';
+import type { DecisionRecord, Side } from '../domain/decision.js';
+import { tradeIdFor } from '../domain/decision.js';
+import type { CanonicalEvent, FillEvent, OrderEvent } from '../domain/events.js';
+import type { ExitLegRow } from '../domain/exit-legs.js';
+
+/** One finished order (DESIGN.md §8): an `execution_quality` row with epoch-ms timestamps. */
+export interface ExecutionQuality {
+  readonly ts: number;
+  readonly trade_id: string;
+  readonly client_order_id: string;
+  readonly exchange_order_id: string;
+  readonly asset: string;
+  readonly purpose: string;
+  readonly order_side: 'BUY' | 'SELL' | '';
+  readonly final_status: string;
+  readonly qty: number;
+  readonly filled_qty: number;
+  readonly fills: number;
+  readonly avg_fill_price: number;
+  readonly reference_price: number;
+  readonly arrival_price: number;
+  readonly arrival_price_source: string;
+  readonly slippage_vs_reference_bps: number | null;
+  readonly slippage_vs_arrival_bps: number | null;
+  readonly decision_to_submit_us: number | null;
+  readonly submit_to_ack_us: number | null;
+  readonly ack_to_first_fill_us: number | null;
+  readonly first_fill_to_done_us: number | null;
+  readonly requested_ts: number;
+  readonly submit_ts: number | null;
+  readonly ack_ts: number | null;
+  readonly done_ts: number | null;
+  readonly exchange_first_fill_ts: number | null;
+  readonly exchange_last_fill_ts: number | null;
+  readonly fees: number;
+  readonly funding: number;
+}
+
+/** One version of a trade's story: a `trade_reconstruction` row with epoch-ms timestamps. */
+export interface TradeStoryRecord {
+  readonly ts: number;
+  readonly story_version: number;
+  readonly trade_id: string;
+  readonly status: string;
+  readonly asset: string;
+  readonly side: Side | '';
+  readonly entry_ts: number | null;
+  readonly exit_ts: number | null;
+  readonly exit_reason: string;
+  readonly pnl: number;
+  readonly fees: number;
+  readonly funding: number;
+  /** JSON text, as stored. */
+  readonly decisions: string;
+  readonly intents: string;
+  readonly lifecycle: string;
+  readonly orders: string;
+  readonly fills: string;
+  readonly funding_events: string;
+  readonly legs: string;
+  readonly corrections: string;
+  readonly latencies: string;
+}
+
+/** What the collector completes, in the order it completes them. */
+export type StoryOutput =
+  | { readonly kind: 'execution_quality'; readonly record: ExecutionQuality }
+  | { readonly kind: 'trade_story'; readonly record: TradeStoryRecord };
 
 interface Mark {
   readonly mono: bigint;
@@ -128,8 +192,8 @@ export class TradeStoryCollector {
   }
 
   /** Feeds one event; returns the rows it completes (unstamped). */
-  observe(e: CanonicalEvent): MappedRow[] {
-    const out: MappedRow[] = [];
+  observe(e: CanonicalEvent): StoryOutput[] {
+    const out: StoryOutput[] = [];
     if (e.type === 'decision') out.push(...this.emitEnded());
     this.notePrice(e);
     this.record(e, out);
@@ -137,7 +201,7 @@ export class TradeStoryCollector {
   }
 
   /** Rows for every story not yet written: ended ones and, with `includeOpen`, open ones. */
-  drain(includeOpen: boolean): MappedRow[] {
+  drain(includeOpen: boolean): StoryOutput[] {
     const out = this.emitEnded();
     if (!includeOpen) return out;
     for (const s of this.stories.values()) if (!s.terminal && s.dirty) out.push(this.storyRow(s));
@@ -180,7 +244,7 @@ export class TradeStoryCollector {
     return s;
   }
 
-  private record(e: CanonicalEvent, out: MappedRow[]): void {
+  private record(e: CanonicalEvent, out: StoryOutput[]): void {
     switch (e.type) {
       case 'decision':
         this.onDecision(e.record, e.decisionHash);
@@ -227,26 +291,16 @@ export class TradeStoryCollector {
         return;
       }
       case 'correction':
-        this.story(e.tradeId, e.ts)?.corrections.push({
-          ts: e.ts,
-          kind: 'correction',
-          what: e.what,
-          detail: e.detail,
-        });
+        this.correct(this.story(e.tradeId, e.ts), e.ts, 'correction', e.what, e.detail);
         return;
       case 'strategy_override':
-        this.story(e.tradeId, e.ts)?.corrections.push({
-          ts: e.ts,
-          kind: 'override',
-          what: e.kind,
-          detail: e.venueFact,
-        });
+        this.correct(this.story(e.tradeId, e.ts), e.ts, 'override', e.kind, e.venueFact);
         return;
       case 'intent_refused': {
         const s = this.story(e.tradeId, e.ts);
         if (!s) return;
         s.intents.push({ ts: e.ts, intent: e.intent, refused: e.reason });
-        s.corrections.push({ ts: e.ts, kind: 'intent_refused', what: e.intent, detail: e.reason });
+        this.correct(s, e.ts, 'intent_refused', e.intent, e.reason);
         if (e.intent === 'ENTER' && s.lifecycle.length === 0) this.endStory(s, 'REFUSED');
         return;
       }
@@ -264,6 +318,10 @@ export class TradeStoryCollector {
     if (s.decisions.length < this.maxDecisions) s.decisions.push(decisionJson(r, hash));
     if (r.action === 'ENTER' || r.action === 'EXIT')
       s.intents.push({ ts: r.ts, intent: r.action, scan: r.scan, reason: r.reason });
+  }
+
+  private correct(s: Story | null, ts: number, kind: string, what: string, detail: string): void {
+    s?.corrections.push({ ts, kind, what, detail });
   }
 
   private endStatus(s: Story): string {
@@ -315,7 +373,7 @@ export class TradeStoryCollector {
     return o;
   }
 
-  private onOrder(e: OrderEvent, out: MappedRow[]): void {
+  private onOrder(e: OrderEvent, out: StoryOutput[]): void {
     const s = this.story(e.tradeId, e.ts);
     s?.orders.push({
       ts: e.ts,
@@ -391,13 +449,13 @@ export class TradeStoryCollector {
   }
 
   /** Orders of an ended trade that never reached a done milestone: written as they stand. */
-  private flushOrders(s: Story): MappedRow[] {
+  private flushOrders(s: Story): StoryOutput[] {
     return [...this.orders.values()]
       .filter((o) => o.tradeId === s.tradeId && !o.emitted)
       .map((o) => this.qualityRow(o, s));
   }
 
-  private qualityRow(o: OrderTrack, s: Story | null): MappedRow {
+  private qualityRow(o: OrderTrack, s: Story | null): StoryOutput {
     o.emitted = true;
     const side = orderSide(s?.side ?? '', o.purpose);
     const latency = {
@@ -407,8 +465,8 @@ export class TradeStoryCollector {
       first_fill_to_done_us: micros(o.firstFill, o.done),
     };
     s?.latencies.push({ client_order_id: o.clientOrderId, ...latency });
-    const row: Row = {
-      ts: chTs(o.done?.ts ?? s?.lastTs ?? o.requested?.ts ?? 0),
+    const record: ExecutionQuality = {
+      ts: o.done?.ts ?? s?.lastTs ?? o.requested?.ts ?? 0,
       trade_id: o.tradeId,
       client_order_id: o.clientOrderId,
       exchange_order_id: o.exchangeOrderId,
@@ -429,43 +487,43 @@ export class TradeStoryCollector {
       submit_to_ack_us: latency.submit_to_ack_us,
       ack_to_first_fill_us: latency.ack_to_first_fill_us,
       first_fill_to_done_us: latency.first_fill_to_done_us,
-      requested_ts: chTs(o.requested?.ts ?? o.sent?.ts ?? o.done?.ts ?? 0),
-      submit_ts: chTsOrNull(o.sent?.ts),
-      ack_ts: chTsOrNull(o.ack?.ts),
-      done_ts: chTsOrNull(o.done?.ts),
-      exchange_first_fill_ts: chTsOrNull(o.exchangeFirstFillTs),
-      exchange_last_fill_ts: chTsOrNull(o.exchangeLastFillTs),
+      requested_ts: o.requested?.ts ?? o.sent?.ts ?? o.done?.ts ?? 0,
+      submit_ts: o.sent?.ts ?? null,
+      ack_ts: o.ack?.ts ?? null,
+      done_ts: o.done?.ts ?? null,
+      exchange_first_fill_ts: o.exchangeFirstFillTs > 0 ? o.exchangeFirstFillTs : null,
+      exchange_last_fill_ts: o.exchangeLastFillTs > 0 ? o.exchangeLastFillTs : null,
       fees: o.fees,
       funding: s?.funding ?? 0,
     };
-    return { table: 'execution_quality', row };
+    return { kind: 'execution_quality', record };
   }
 
-  private emitEnded(): MappedRow[] {
+  private emitEnded(): StoryOutput[] {
     // Runs on every decision; most scans end nothing and should not walk the stories.
     if (!this.endedDirty) return [];
     this.endedDirty = false;
-    const out: MappedRow[] = [];
+    const out: StoryOutput[] = [];
     for (const s of this.stories.values()) if (s.terminal && s.dirty) out.push(this.storyRow(s));
     this.forgetOldEnded();
     return out;
   }
 
-  private storyRow(s: Story): MappedRow {
+  private storyRow(s: Story): StoryOutput {
     s.dirty = false;
     this.version += 1;
     const json = (v: unknown) => JSON.stringify(v);
     return {
-      table: 'trade_reconstruction',
-      row: {
-        ts: chTs(s.exitTs ?? s.lastTs),
+      kind: 'trade_story',
+      record: {
+        ts: s.exitTs ?? s.lastTs,
         story_version: this.version,
         trade_id: s.tradeId,
         status: s.status,
         asset: s.asset,
         side: s.side,
-        entry_ts: chTsOrNull(s.entryTs),
-        exit_ts: chTsOrNull(s.exitTs),
+        entry_ts: s.entryTs,
+        exit_ts: s.exitTs,
         exit_reason: s.exitReason,
         pnl: s.pnl,
         fees: s.fees,
