@@ -155,7 +155,7 @@ const waiting: Array<() => void> = [];
 async function pinkCli(args: string[], env: Record<string, string> = {}): Promise<Spawned> {
   if (running >= spawnLimit) await new Promise<void>((r) => waiting.push(r));
   running += 1;
-  const varDir = mkdtempSync(join(tmpdir(), 'pink-bad-input-var-'));
+  const varDir = mkdtempSync(join(WORK, 'var-'));
   try {
     return await new Promise<Spawned>((resolve) => {
       const child = spawn(process.execPath, [CLI, ...args], {

@@ -6,7 +6,7 @@
  * operator starts it and its /metrics and /healthz are read while it trades.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -62,6 +62,10 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/** Everything the tests write; removed at the end. */
+const TMP = mkdtempSync(join(tmpdir(), 'pink-metrics-'));
+afterAll(() => rmSync(TMP, { recursive: true, force: true }));
+
 describe('PinkMetrics over a real replay, scraped over HTTP', () => {
   const SCANS = 1500;
   const events: CanonicalEvent[] = [];
@@ -71,7 +75,7 @@ describe('PinkMetrics over a real replay, scraped over HTTP', () => {
   let samples: Sample[] = [];
 
   beforeAll(async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'pink-metrics-'));
+    const dir = mkdtempSync(join(TMP, 'replay-'));
     const data = join(dir, 'scans.jsonl');
     const badLines = new Map([
       [10, 'not json'],
@@ -322,7 +326,7 @@ describe('metrics server and setting', () => {
     const port = (env: Record<string, string>, file?: Record<string, unknown>) => {
       let path: string | undefined;
       if (file) {
-        path = join(mkdtempSync(join(tmpdir(), 'pink-cfg-')), 'c.json');
+        path = join(mkdtempSync(join(TMP, 'cfg-')), 'c.json');
         writeFileSync(path, JSON.stringify(file));
       }
       return loadConfig({ env, file: path }).metricsPort;
@@ -349,7 +353,7 @@ describe('pink run serves /metrics', () => {
   });
 
   it('prints the URL, serves every family while trading, and stops cleanly', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'pink-run-metrics-'));
+    const dir = mkdtempSync(join(TMP, 'run-'));
     const port = await freePort();
     child = spawn(process.execPath, [CLI, 'run'], {
       cwd: REPO,

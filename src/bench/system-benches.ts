@@ -1,6 +1,6 @@
 /** Benchmarks that need the market simulator, the ledger or a child process. */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -85,6 +85,7 @@ export async function replayWithLedgerChild(path: string): Promise<void> {
   });
   await ledger.close();
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  rmSync(dir, { recursive: true, force: true });
   const rows = Object.values(ledger.sink.counters().rows).reduce((a, b) => a + b, 0);
   process.stdout.write(`${JSON.stringify({ rate: r.summary.scans / seconds, rows, seconds })}\n`);
 }
@@ -130,6 +131,7 @@ export async function ledgerInsertChild(): Promise<void> {
   await ledger.ledger.flush();
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   await ledger.close();
+  rmSync(dir, { recursive: true, force: true });
   process.stdout.write(`${JSON.stringify({ rate: rows / seconds, rows })}\n`);
 }
 

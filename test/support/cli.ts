@@ -1,6 +1,6 @@
 /** Runs the built CLI (dist/) as a child process, the way an operator does. */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,5 +35,6 @@ export function pink(args: string[], env: Record<string, string> = {}, timeoutMs
     encoding: 'utf8',
     timeout: timeoutMs,
   });
+  rmSync(varDir, { recursive: true, force: true });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
