@@ -177,6 +177,40 @@ describe('staged RowBinary vs JSONEachRow', () => {
     ]);
   });
 
+  it('writes each string as its UTF-8 bytes after a LEB128 length, at every length and width', () => {
+    // An independent reading of the format (ClickHouse's String: varint length, then bytes).
+    const read = (buf: Buffer): string[] => {
+      const out: string[] = [];
+      for (let pos = 0; pos < buf.length; ) {
+        let n = 0;
+        for (let shift = 0; ; shift += 7) {
+          const b = buf[pos++] as number;
+          n += (b & 0x7f) * 2 ** shift;
+          if (b < 0x80) break;
+        }
+        out.push(buf.toString('utf8', pos, pos + n));
+        pos += n;
+      }
+      return out;
+    };
+    const columns = [binaryColumn('s', 'String')].filter((c) => c !== null);
+    // Lengths around every branch (short ASCII loop, one-byte slot, the move to a two-byte
+    // length at 128 UTF-8 bytes, long strings) in one-, two-, three- and four-byte characters
+    // (the last are two UTF-16 units each, so they reach each branch at half the count).
+    const values = ['a', 'é', '€', '😀'].flatMap((ch) =>
+      [0, 1, 23, 24, 42, 43, 63, 64, 65, 127, 128, 129, 300].map((len) => ch.repeat(len)),
+    );
+    expect(
+      read(
+        encodeRowBinary(
+          't',
+          columns,
+          values.map((s) => ({ s })),
+        ),
+      ),
+    ).toEqual(values);
+  });
+
   it('a refused value is a RowEncodeError (the ledger quarantines it instead of retrying)', () => {
     const columns = [binaryColumn('n', 'UInt32')].filter((c) => c !== null);
     expect(() => encodeRowBinary('t', columns, [{ n: 'x' }])).toThrow(RowEncodeError);

@@ -109,12 +109,22 @@ class Out {
         return;
       }
     }
-    if (len < 43) {
-      // At most 126 bytes: the length fits one byte, written after the text.
-      this.ensure(1 + 3 * len);
-      const n = this.buf.write(s, this.pos + 1, 'utf8');
-      this.buf[this.pos] = n;
-      this.pos += 1 + n;
+    if (len < 128) {
+      // Up to 127 UTF-16 units (e.g. 64-character hashes): written after a one-byte length
+      // slot without measuring first; in the rare case the UTF-8 text needs 128 bytes or
+      // more (non-ASCII), it moves one byte up to make room for a two-byte length.
+      this.ensure(2 + 3 * len);
+      const at = this.pos;
+      const n = this.buf.write(s, at + 1, 'utf8');
+      if (n < 0x80) {
+        this.buf[at] = n;
+        this.pos = at + 1 + n;
+        return;
+      }
+      this.buf.copyWithin(at + 2, at + 1, at + 1 + n);
+      this.buf[at] = (n & 0x7f) | 0x80;
+      this.buf[at + 1] = n >>> 7;
+      this.pos = at + 2 + n;
       return;
     }
     let n = Buffer.byteLength(s, 'utf8');
