@@ -1,0 +1,94 @@
+/**
+ * Bulk commands re-run themselves with 64 MB semi-spaces (src/cli/bulk-heap.ts): which
+ * commands do, what turns it off, and, through the real CLI, that the child gets the flag,
+ * the parent passes a termination signal on and ends as the child did.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { BulkHeapSettingError, bulkRerunArgs } from '../src/cli/bulk-heap.js';
+import { CLI, cliEnv, REPO } from './support/cli.js';
+
+const NODE = ['/usr/bin/node', '/opt/pink/dist/cli/main.js'];
+
+describe('bulkRerunArgs', () => {
+  it('re-runs replay and parity with the flag before the script, keeping node flags and arguments', () => {
+    expect(bulkRerunArgs([...NODE, 'replay', '--data', 'x.jsonl'], ['--enable-source-maps'], {})).toEqual([
+      '--enable-source-maps',
+      '--max-semi-space-size=64',
+      '/opt/pink/dist/cli/main.js',
+      'replay',
+      '--data',
+      'x.jsonl',
+    ]);
+    expect(bulkRerunArgs([...NODE, 'parity', '--data', 'x.jsonl'], [], {})?.[0]).toBe(
+      '--max-semi-space-size=64',
+    );
+  });
+
+  it('leaves every other command, and no command, in this process', () => {
+    for (const command of ['run', 'demo', 'soak', 'ctl', 'simtest', 'report', 'tui', '--help'])
+      expect(bulkRerunArgs([...NODE, command], [], {})).toBeNull();
+    expect(bulkRerunArgs(NODE, [], {})).toBeNull();
+  });
+
+  it('never re-runs when the flag is already given (node flags, NODE_OPTIONS, an earlier re-run)', () => {
+    expect(bulkRerunArgs([...NODE, 'replay'], ['--max-semi-space-size=16'], {})).toBeNull();
+    expect(bulkRerunArgs([...NODE, 'replay'], ['--max-semi-space-size', '16'], {})).toBeNull();
+    expect(bulkRerunArgs([...NODE, 'replay'], [], { NODE_OPTIONS: '--max-semi-space-size=8' })).toBeNull();
+  });
+
+  it('PINK_BULK_SEMI_SPACE_MB sets the size, 0 turns it off, anything else is refused by name', () => {
+    expect(bulkRerunArgs([...NODE, 'replay'], [], { PINK_BULK_SEMI_SPACE_MB: '128' })?.[0]).toBe(
+      '--max-semi-space-size=128',
+    );
+    expect(bulkRerunArgs([...NODE, 'replay'], [], { PINK_BULK_SEMI_SPACE_MB: '0' })).toBeNull();
+    for (const bad of ['-1', '1.5', 'lots', '4096'])
+      expect(() => bulkRerunArgs([...NODE, 'replay'], [], { PINK_BULK_SEMI_SPACE_MB: bad })).toThrow(
+        new BulkHeapSettingError(
+          `PINK_BULK_SEMI_SPACE_MB must be an integer from 0 (off) to 1024 (MB per semi-space), got "${bad}"`,
+        ),
+      );
+  });
+});
+
+describe('pink replay through the re-run (Linux /proc)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pink-bulk-heap-'));
+  let parent: ChildProcess | null = null;
+  afterAll(() => {
+    parent?.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const childrenOf = (pid: number): number[] => {
+    const file = `/proc/${pid}/task/${pid}/children`;
+    return existsSync(file) ? readFileSync(file, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number) : [];
+  };
+
+  it('runs the command in a child with the flag; SIGTERM to the parent ends both, as 128 + 15', async () => {
+    // A FIFO nobody writes: the replay waits on it for as long as the test needs.
+    const fifo = join(dir, 'scans.jsonl');
+    execFileSync('mkfifo', [fifo]);
+    const p = spawn(process.execPath, [CLI, 'replay', '--data', fifo], {
+      cwd: REPO,
+      env: cliEnv(join(dir, 'var')),
+      stdio: 'ignore',
+    });
+    parent = p;
+    const exited = new Promise<number | null>((resolve) => p.on('exit', (code) => resolve(code)));
+    let child: number | undefined;
+    for (let i = 0; i < 200 && child === undefined; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+      child = childrenOf(p.pid!)[0];
+    }
+    expect(child).toBeDefined();
+    const cmdline = readFileSync(`/proc/${child}/cmdline`, 'utf8').split('\0').filter(Boolean);
+    expect(cmdline).toContain('--max-semi-space-size=64');
+    expect(cmdline.slice(-3)).toEqual(['replay', '--data', fifo]);
+    p.kill('SIGTERM');
+    expect(await exited).toBe(143);
+    expect(existsSync(`/proc/${child}`)).toBe(false);
+  });
+});
