@@ -78,13 +78,21 @@ describe('pink replay through the re-run (Linux /proc)', () => {
     });
     parent = p;
     const exited = new Promise<number | null>((resolve) => p.on('exit', (code) => resolve(code)));
+    // The child, once it has become node with the flag (not the fork before exec).
+    const cmdlineOf = (pid: number) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+      } catch {
+        return [];
+      }
+    };
     let child: number | undefined;
-    for (let i = 0; i < 200 && child === undefined; i++) {
+    for (let i = 0; i < 400 && child === undefined; i++) {
       await new Promise((r) => setTimeout(r, 25));
-      child = childrenOf(p.pid!)[0];
+      child = childrenOf(p.pid!).find((pid) => cmdlineOf(pid).includes('--max-semi-space-size=64'));
     }
     expect(child).toBeDefined();
-    const cmdline = readFileSync(`/proc/${child}/cmdline`, 'utf8').split('\0').filter(Boolean);
+    const cmdline = cmdlineOf(child!);
     expect(cmdline).toContain('--max-semi-space-size=64');
     expect(cmdline.slice(-3)).toEqual(['replay', '--data', fifo]);
     p.kill('SIGTERM');

@@ -8,7 +8,7 @@
  * stdio, environment and exit status. `pink run` keeps the default: it allocates slowly and
  * its memory is what the soak measures.
  */
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { constants } from 'node:os';
 
 export const BULK_COMMANDS: ReadonlySet<string> = new Set(['replay', 'parity', '__bench-replay-ledger']);
@@ -57,9 +57,12 @@ const FORWARDED = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
  */
 export function runChild(args: readonly string[]): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: 'inherit' });
-    const forward = (signal: NodeJS.Signals) => child.kill(signal);
+    // Handlers first: a signal arriving while the child starts must not end this process
+    // (Node runs them on the event loop, after spawn has returned the child).
+    let child: ChildProcess | null = null;
+    const forward = (signal: NodeJS.Signals) => child?.kill(signal);
     for (const s of FORWARDED) process.on(s, forward);
+    child = spawn(process.execPath, args, { stdio: 'inherit' });
     child.on('error', reject);
     child.on('exit', (code, signal) => {
       for (const s of FORWARDED) process.off(s, forward);
