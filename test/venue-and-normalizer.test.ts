@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { SimVenue } from '../src/adapters/sim/sim-venue.js';
+import { SIM_FINISHED_ORDERS_KEPT, SimVenue } from '../src/adapters/sim/sim-venue.js';
 import { seededRandom } from '../src/domain/random.js';
 import type { OrderRequest, VenueFact } from '../src/domain/venue.js';
 import { FactNormalizer } from '../src/execution/normalizer.js';
@@ -70,6 +70,28 @@ describe('sim venue', () => {
     await w.submit(order('y', 'BUY', 1, 0, true));
     const facts = await w.drain(1000);
     expect(facts[0]).toMatchObject({ kind: 'reject', reason: 'no position to close' });
+  });
+
+  it('remembers open orders and the newest finished ones, not every order it ever saw', async () => {
+    const v = new SimVenue({ seed: 1, latencyMs: 10, ackMs: 1 }, { price: () => 100 }, seededRandom(1));
+    const kept = SIM_FINISHED_ORDERS_KEPT;
+    for (let i = 0; i < kept + 501; i++) {
+      await v.submit(order(`o${i}`, i % 2 ? 'BUY' : 'SELL', 1, 1000 + i * 100));
+      if (i >= 1) await v.drain(1000 + i * 100); // everything before this one has finished
+    }
+    expect(v.ordersPlaced()).toBe(kept + 501);
+    expect(v.ordersRemembered()).toBe(kept);
+    expect(await v.lookup('o0')).toEqual({ found: false });
+    expect(await v.lookup(`o${kept + 500}`)).toMatchObject({ found: true });
+    expect(await v.lookup('o600')).toMatchObject({ found: true, status: 'FILLED' });
+    // A client id sent twice within the remembered window is still placed once.
+    await v.submit(order(`o${kept + 499}`, 'SELL', 1, 1000 + (kept + 501) * 100));
+    expect(v.ordersPlaced()).toBe(kept + 501);
+    // Open orders are never forgotten, however many there are.
+    const slow = new SimVenue({ seed: 1, latencyMs: 1e9, ackMs: 1 }, { price: () => 100 }, seededRandom(1));
+    for (let i = 0; i < kept + 10; i++) await slow.submit(order(`s${i}`, 'SELL', 1, i));
+    expect(slow.ordersRemembered()).toBe(kept + 10);
+    expect(await slow.lookup('s0')).toMatchObject({ found: true, status: 'OPEN' });
   });
 });
 

@@ -98,6 +98,15 @@ export interface SimBook {
   readonly clock: number;
 }
 
+/**
+ * Finished orders the venue remembers (for lookup and for recognising a client id sent
+ * twice), newest kept; open orders are never forgotten. About four days of orders at the
+ * soak's ~460 a day, far longer than any retry or recovery looks back: a process that runs
+ * for months must not keep every order it ever saw (the soak found the JS heap growing
+ * ~0.5 MB a day with all of them kept).
+ */
+export const SIM_FINISHED_ORDERS_KEPT = 2_000;
+
 export class SimVenue implements VenuePort {
   readonly name = 'sim';
   private readonly cfg: SimVenueConfig;
@@ -105,6 +114,7 @@ export class SimVenue implements VenuePort {
   private readonly orders = new Map<string, SimOrder>();
   private readonly positions = new Map<string, Position>();
   private seq = 0;
+  private placed = 0;
   private orderSeq = 0;
   private fillSeq = 0;
   private lastFundingSlot = -1;
@@ -140,6 +150,8 @@ export class SimVenue implements VenuePort {
       piecesLeft: Math.max(1, this.cfg.partialFills),
     };
     this.orders.set(req.clientOrderId, order);
+    this.placed += 1;
+    this.forgetOldFinished();
     const t0 = req.ts;
     const rejection = this.rejection(req);
     if (rejection) {
@@ -421,9 +433,23 @@ export class SimVenue implements VenuePort {
     return this.positions.get(asset)?.qty ?? 0;
   }
 
-  /** How many orders with this client id reached the book (never more than one). */
+  /** How many orders reached the book in this venue's life. */
   ordersPlaced(): number {
+    return this.placed;
+  }
+
+  /** Orders the venue still remembers (open ones and the newest finished ones). */
+  ordersRemembered(): number {
     return this.orders.size;
+  }
+
+  /** Drops the oldest finished orders beyond SIM_FINISHED_ORDERS_KEPT (Map order is placement order). */
+  private forgetOldFinished(): void {
+    if (this.orders.size <= SIM_FINISHED_ORDERS_KEPT) return;
+    for (const [id, o] of this.orders) {
+      if (this.orders.size <= SIM_FINISHED_ORDERS_KEPT) return;
+      if (o.status !== 'OPEN') this.orders.delete(id);
+    }
   }
 
   /** Facts still scheduled (for end-of-run draining and tests). */
