@@ -28,6 +28,17 @@ describe('pink soak', () => {
     }
   }, 150_000);
 
+  it('paced: each simulated hour takes its wall time, and the soak says how its tables keep outdated parts', () => {
+    const run = soak('--hours', '3', '--pace-ms', '4000', '--json');
+    expect(run.status, run.stderr).toBe(0);
+    const r = JSON.parse(run.stdout) as SoakResult;
+    expect(r.violations).toEqual([]);
+    expect(r.paceMsPerHour).toBe(4000);
+    expect(r.outdatedPartsKeptS).toBe(5);
+    expect(r.wallSeconds).toBeGreaterThanOrEqual(12);
+    expect(r.rssByHourMb).toHaveLength(3);
+  }, 150_000);
+
   it('refuses a duration it cannot run, naming the flag', () => {
     const run = soak('--hours', '0');
     expect(run.status).not.toBe(0);

@@ -4,6 +4,13 @@
  * the whole runtime into a real ClickHouse ledger. Reports rows and bytes per table
  * per day, the account-event rate against the cap, memory over time, spool depth,
  * and invariant violations (which must be zero).
+ *
+ * Unpaced, a day takes seconds, but the embedded engine drops a merged-away part only
+ * some wall time later (480 s by default), so such a run ends holding every outdated part
+ * and its memory never reaches the engine's steady state. Paced (`paceMsPerHour`), each
+ * simulated hour takes at least that much wall time and, on the soak's own ledger, the
+ * tables drop outdated parts after PACED_OLD_PARTS_S: then the memory curve is the
+ * runtime's and the engine's steady state.
  */
 
 import { AccountProjection } from '../domain/account.js';
@@ -25,7 +32,14 @@ export interface SoakOptions {
   readonly ledger: OpenLedger;
   readonly namespace: string;
   readonly onHour?: (hour: number, rssMb: number) => void;
+  /** Wall milliseconds each simulated hour takes at least (0: as fast as it goes). */
+  readonly paceMsPerHour?: number;
+  /** The ledger is the soak's own: its tables may be set to drop outdated parts quickly when paced. */
+  readonly ownLedger?: boolean;
 }
+
+/** Seconds a paced soak's own tables keep an outdated part (the engine's default is 480). */
+export const PACED_OLD_PARTS_S = 5;
 
 export interface SoakTableRate {
   readonly table: string;
@@ -37,6 +51,10 @@ export interface SoakTableRate {
 
 export interface SoakResult {
   readonly hours: number;
+  /** Wall ms per simulated hour, at least (0: unpaced). */
+  readonly paceMsPerHour: number;
+  /** Seconds the soak's tables kept outdated parts, when it set them (paced, own ledger); else null. */
+  readonly outdatedPartsKeptS: number | null;
   readonly scans: number;
   readonly polls: number;
   readonly trades: number;
@@ -114,6 +132,8 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   const startRssMb = process.memoryUsage().rss / MB;
   const anon: number[] = [];
   const startAnon = residentSplit()?.anonMb ?? null;
+  const pace = o.paceMsPerHour ?? 0;
+  if (pace > 0 && o.ownLedger) await dropOutdatedPartsSoon(o.ledger.ledger);
   let polls = 0;
   let scans = 0;
   let nextHour = 3_600_000;
@@ -136,6 +156,8 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     if (t.ts - t0 >= nextHour) {
       nextHour += 3_600_000;
       await o.ledger.sink.flush();
+      const behind = started + (rss.length + 1) * pace - Date.now();
+      if (behind > 0) await new Promise((r) => setTimeout(r, behind));
       gc?.();
       const mem = process.memoryUsage();
       const mb = mem.rss / MB;
@@ -147,6 +169,8 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   }
   await pipeline.finish();
   await o.ledger.sink.flush();
+  const rest = started + o.hours * pace - Date.now();
+  if (rest > 0) await new Promise((r) => setTimeout(r, rest));
   gc?.();
   rss.push(process.memoryUsage().rss / MB);
   anon.push(residentSplit()?.anonMb ?? Number.NaN);
@@ -168,6 +192,8 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   const accountRows = tables.find((x) => x.table === 'account_events')?.rows ?? 0;
   return {
     hours: o.hours,
+    paceMsPerHour: pace,
+    outdatedPartsKeptS: pace > 0 && o.ownLedger ? PACED_OLD_PARTS_S : null,
     scans,
     polls,
     trades,
@@ -195,6 +221,19 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   };
 }
 
+/** The soak's own tables drop merged-away parts after PACED_OLD_PARTS_S, checked every second. */
+async function dropOutdatedPartsSoon(ledger: SoakOptions['ledger']['ledger']): Promise<void> {
+  const db = ledger.database;
+  const tables = await ledger.query<{ name: string }>(
+    "SELECT name FROM system.tables WHERE database = {db:String} AND engine LIKE '%MergeTree'",
+    { db },
+  );
+  for (const t of tables)
+    await ledger.query(
+      `ALTER TABLE ${db}.${t.name} MODIFY SETTING old_parts_lifetime = ${PACED_OLD_PARTS_S}, cleanup_delay_period = 1, cleanup_delay_period_random_add = 0, max_cleanup_delay_period = 1`,
+    );
+}
+
 async function partCounts(ledger: SoakOptions['ledger']['ledger'], db: string): Promise<SoakResult['parts']> {
   const rows = await ledger.query<{ active: number | boolean; n: string }>(
     'SELECT active, toString(count()) AS n FROM system.parts WHERE database = {db:String} GROUP BY active',
@@ -212,7 +251,7 @@ function growthFromHour2(byHour: readonly number[]): number {
 
 export function formatSoak(r: SoakResult): string {
   const lines = [
-    `soak: ${r.hours} h simulated (${r.scans} scans, ${r.polls} account polls, ${r.trades} trades) in ${r.wallSeconds.toFixed(1)} s`,
+    `soak: ${r.hours} h simulated (${r.scans} scans, ${r.polls} account polls, ${r.trades} trades) in ${r.wallSeconds.toFixed(1)} s${r.paceMsPerHour > 0 ? `, paced at ${r.paceMsPerHour} ms per simulated hour` : ''}`,
     'table                      rows        rows/day     bytes/day',
   ];
   for (const t of r.tables)
@@ -229,7 +268,11 @@ export function formatSoak(r: SoakResult): string {
         ]
       : []),
     `memory (JS heap, the runtime itself): peak ${r.peakHeapMb.toFixed(1)} MB, growth from hour 2 ${r.heapGrowthPct.toFixed(2)} %`,
-    `ClickHouse parts at the end: ${r.parts.active} active, ${r.parts.outdated} outdated (removed by the engine 480 s of wall time after their merge; a soak compressed into seconds still holds them all)`,
+    `ClickHouse parts at the end: ${r.parts.active} active, ${r.parts.outdated} outdated (${
+      r.outdatedPartsKeptS === null
+        ? 'removed by the engine 480 s of wall time after their merge; a soak compressed into seconds still holds them all: --pace-ms shows the steady state'
+        : `this paced soak's tables drop them ${r.outdatedPartsKeptS} s after their merge`
+    })`,
     `spool depth: ${r.spoolDepth}`,
     `invariant violations: ${r.violations.length}${r.violations.length ? `\n  ${r.violations.slice(0, 10).join('\n  ')}` : ''}`,
   );

@@ -15,6 +15,7 @@ interface SoakCliOptions {
   seed: string;
   scanMs: string;
   pollMs: string;
+  paceMs: string;
   keepLedger?: boolean;
   json?: boolean;
 }
@@ -44,6 +45,8 @@ export async function soakCommand(o: SoakCliOptions): Promise<number> {
       seed: num('--seed', o.seed, 0),
       scanMs: num('--scan-ms', o.scanMs, 100),
       pollMs: num('--poll-ms', o.pollMs, 50),
+      paceMsPerHour: num('--pace-ms', o.paceMs, 0),
+      ownLedger: !o.keepLedger,
       ledger,
       namespace: ns.strategy,
       onHour: (h, mb) => {
@@ -70,6 +73,11 @@ export function register(program: Command): void {
     .option('--seed <s>', 'market and venue seed', '7')
     .option('--scan-ms <ms>', 'scan cadence', '5000')
     .option('--poll-ms <ms>', 'BingX account polling cadence', '2000')
+    .option(
+      '--pace-ms <ms>',
+      "wall milliseconds each simulated hour takes at least (0: as fast as it goes); paced, the soak's own tables drop outdated parts after 5 s, so memory reaches the engine's steady state",
+      '0',
+    )
     .option('--keep-ledger', 'write into the configured ledger instead of a fresh temporary one')
     .option('--json', 'print the result as JSON')
     .action(action((o: SoakCliOptions) => soakCommand(o)));
