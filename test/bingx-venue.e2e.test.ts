@@ -304,6 +304,30 @@ describe('bingx venue through ccxt against the simulator', () => {
     expect(sim.control.books().positions.find((p) => p.symbol === 'BNB-USDT')).toBeUndefined();
   });
 
+  it('forgets its finished orders once they are older than the history lookback', async () => {
+    const short = await createBingxVenue(venueConfig({ historyLookbackMs: 1500 }));
+    try {
+      await short.submit(order('BNBUSDT', 'BUY', 0.5, { referencePrice: 600 }));
+      await drainUntil((f) => lastPosition(f, 'BNBUSDT')?.qty === 0.5, 4000, short);
+      const exit = order('BNBUSDT', 'SELL', 0.5, { reduceOnly: true, referencePrice: 600 });
+      await short.submit(exit);
+      await drainUntil(
+        (f) => of(f, 'order_done').some((d) => d.clientOrderId === exit.clientOrderId),
+        4000,
+        short,
+      );
+      expect(short.trackedOrders()).toBeGreaterThanOrEqual(2);
+      await new Promise((r) => setTimeout(r, 1700));
+      await short.drain(Date.now());
+      expect(short.trackedOrders()).toBe(0);
+      // Forgotten, not lost: nothing is reported again.
+      await new Promise((r) => setTimeout(r, 100));
+      expect((await short.drain(Date.now())).filter((f) => f.kind !== 'position')).toEqual([]);
+    } finally {
+      await short.close();
+    }
+  });
+
   it('a wrong secret is refused by signature verification (fatal, secret not in the message)', async () => {
     const wrong = createBingxVenue(
       venueConfig({ environment: { BINGX_API_KEY: KEY, BINGX_API_SECRET: 'not-the-secret-42' } }),

@@ -759,9 +759,29 @@ export class BingxCcxtVenue implements VenuePort {
         filledQty: o.filledQty,
         ts: o.updateTime,
       });
-      if (now - o.updateTime > this.cfg.historyLookbackMs) this.orders.delete(o.exchangeOrderId);
     }
+    this.forgetOldOrders(now);
     return out;
+  }
+
+  /**
+   * Forgets finished orders older than the history lookback once they are reported: the
+   * history poll no longer returns them, and kept they would make the map (and every drain,
+   * which walks it) grow with each order for as long as the process runs.
+   */
+  private forgetOldOrders(now: number): void {
+    for (const [id, o] of this.orders) {
+      if (o.state === 'OPEN' || now - o.updateTime <= this.cfg.historyLookbackMs) continue;
+      const reported = !o.clientOrderId || o.state === 'REJECTED' || this.emitted.has(`done:${id}`);
+      if (!reported) continue;
+      this.orders.delete(id);
+      this.emittedFillQty.delete(id);
+    }
+  }
+
+  /** Orders the venue keeps track of (open, and finished ones within the history lookback). */
+  trackedOrders(): number {
+    return this.orders.size;
   }
 
   /** Positions that changed since the last poll; one that disappeared is reported as 0. */
