@@ -3,21 +3,8 @@
  * Drops duplicate callbacks by exchange id, keeps one terminal state per order, and
  * passes a position only when the venue's view changed. No policy lives here.
  */
+import { BoundedSet } from '../domain/bounded-set.js';
 import type { VenueFact } from '../domain/venue.js';
-
-/** A set that forgets its oldest members beyond `limit`, so memory stays flat in long runs. */
-class BoundedSet {
-  private readonly items = new Map<string, true>();
-  constructor(private readonly limit: number) {}
-
-  /** Adds `key`; false when it was already there. */
-  add(key: string): boolean {
-    if (this.items.has(key)) return false;
-    this.items.set(key, true);
-    if (this.items.size > this.limit) this.items.delete(this.items.keys().next().value as string);
-    return true;
-  }
-}
 
 export interface NormalizerStats {
   readonly passed: number;

@@ -18,6 +18,7 @@
  * first request; VST (demo) by default, MAINNET only with both flags.
  */
 import type { MarketInterface as Market, pro } from 'ccxt';
+import { BoundedSet } from '../../domain/bounded-set.js';
 import type {
   AckFact,
   FillFact,
@@ -217,21 +218,6 @@ interface RawApi {
   userAuthPrivateDeleteUserDataStream(p: object): Promise<unknown>;
 }
 
-/** A set that forgets its oldest members beyond `limit`. */
-class BoundedSet {
-  private readonly items = new Set<string>();
-  constructor(private readonly limit = 100_000) {}
-  has(key: string): boolean {
-    return this.items.has(key);
-  }
-  add(key: string): boolean {
-    if (this.items.has(key)) return false;
-    this.items.add(key);
-    if (this.items.size > this.limit) this.items.delete(this.items.values().next().value as string);
-    return true;
-  }
-}
-
 interface PollClock {
   last: number;
   since: number;
@@ -241,7 +227,7 @@ export class BingxCcxtVenue implements VenuePort {
   readonly name = 'bingx';
   private readonly raw: RawApi;
   private readonly pending: VenueFact[] = [];
-  private readonly emitted = new BoundedSet();
+  private readonly emitted = new BoundedSet(100_000);
   private readonly orders = new Map<string, BingxOrder>();
   private readonly emittedFillQty = new Map<string, number>();
   private readonly assets = new Set<string>();

@@ -8,6 +8,7 @@
  * no open position is REFUSED; a repeated id is not applied again and its first
  * outcome is left untouched.
  */
+import { BoundedSet } from '../../domain/bounded-set.js';
 import type { Namespace } from '../../domain/namespaces.js';
 import { COMMAND_IDS_KEY, commandOutcomeKey, type StateBus } from '../../ports/state-bus.js';
 import {
@@ -51,30 +52,14 @@ export interface PollResult {
   readonly duplicates: string[];
 }
 
-/** A bounded insertion-ordered set: the oldest id is dropped when full. */
-class RecentIds {
-  private readonly ids = new Set<string>();
-  constructor(private readonly limit: number) {}
-  has(id: string): boolean {
-    return this.ids.has(id);
-  }
-  add(id: string): void {
-    this.ids.add(id);
-    if (this.ids.size > this.limit) this.ids.delete(this.ids.values().next().value as string);
-  }
-  list(): string[] {
-    return [...this.ids];
-  }
-}
-
 export class CommandProcessor {
-  private readonly seen: RecentIds;
+  private readonly seen: BoundedSet;
   private readonly now: () => number;
   private loaded = false;
   private idsDirty = false;
 
   constructor(private readonly o: CommandProcessorOptions) {
-    this.seen = new RecentIds(o.rememberIds ?? 10_000);
+    this.seen = new BoundedSet(o.rememberIds ?? 10_000);
     this.now = o.now ?? Date.now;
   }
 
@@ -189,6 +174,6 @@ export class CommandProcessor {
 
   private async persistIds(): Promise<void> {
     this.idsDirty = false;
-    await this.o.bus.mapPut(this.o.ns.stateMap, COMMAND_IDS_KEY, JSON.stringify(this.seen.list()));
+    await this.o.bus.mapPut(this.o.ns.stateMap, COMMAND_IDS_KEY, JSON.stringify(this.seen.values()));
   }
 }
