@@ -3,6 +3,8 @@
  * a fresh embedded ledger; the JSON report is complete and consistent.
  */
 import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import type { SoakResult } from '../src/app/soak.js';
 
@@ -12,8 +14,11 @@ const soak = (...args: string[]) =>
 
 describe('pink soak', () => {
   it('reports rows, memory (with its anonymous part) and the ledger parts, with no violations', () => {
+    const scratch = () => readdirSync(tmpdir()).filter((f) => f.startsWith('pink-soak-')).length;
+    const before = scratch();
     const run = soak('--hours', '3', '--json');
     expect(run.status, run.stderr).toBe(0);
+    expect(scratch()).toBe(before); // its temporary ledger is removed
     const r = JSON.parse(run.stdout) as SoakResult;
     expect(r.violations).toEqual([]);
     expect(r.scans).toBe((3 * 3_600_000) / 5000);

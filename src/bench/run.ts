@@ -28,7 +28,7 @@ async function replayFigures(dir: string): Promise<Figure[]> {
   const bare = median(await repeat(3, () => replayRate(path, () => ({ sinks: [], done: async () => {} }))));
   const detail = `${REPLAY_SCANS.toLocaleString('en-US')} scans x 20 assets, median of 3`;
   return [
-    ...benchReplayWithLedger(path, REPLAY_SCANS, ceiling),
+    ...benchReplayWithLedger(path, REPLAY_SCANS),
     {
       name: 'JSON.parse ceiling (same file)',
       value: Math.round(ceiling),

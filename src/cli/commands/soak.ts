@@ -1,5 +1,5 @@
 /** `pink soak --hours H`: accelerated soak on a virtual clock through the whole runtime into ClickHouse. */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
@@ -54,11 +54,15 @@ export async function soakCommand(o: SoakCliOptions): Promise<number> {
       },
     });
     process.stdout.write(
-      o.json ? `${JSON.stringify(r, null, 2)}\n` : `${formatSoak(r)}\nledger: ${ledger.handle.describe}\n`,
+      o.json
+        ? `${JSON.stringify(r, null, 2)}\n`
+        : `${formatSoak(r)}\nledger: ${o.keepLedger ? ledger.handle.describe : 'a temporary embedded one, removed at the end (--keep-ledger writes into the configured ledger)'}\n`,
     );
     return r.violations.length ? EXIT.FAILED : EXIT.OK;
   } finally {
     await ledger.close();
+    // The soak's own ledger is scratch (tens to hundreds of MB): nothing else reads it.
+    if (!o.keepLedger) rmSync(varDir, { recursive: true, force: true });
   }
 }
 
