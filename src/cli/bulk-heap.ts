@@ -3,7 +3,7 @@
  * parsed scans, decisions, events, and ledger rows that wait in memory for their 50,000-row
  * batch. With V8's default young generation (16 MB semi-spaces) those rows outlive several
  * scavenges and are copied and promoted; 64 MB semi-spaces make a full replay with the
- * ledger a fifth to a third faster (README, performance). V8 takes the size only when it
+ * ledger 10-40 % faster (README, performance). V8 takes the size only when it
  * starts, so such a command runs itself once more with the flag, in a child that inherits
  * stdio, environment and exit status. `pink run` keeps the default: it allocates slowly and
  * its memory is what the soak measures.
