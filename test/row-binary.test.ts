@@ -4,6 +4,8 @@
  * and the tables are compared row by row. Values neither path may take are refused by
  * both, and the staged path names the row and column.
  */
+
+import { readdirSync } from 'node:fs';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -12,6 +14,7 @@ import {
   StagedBatchWriter,
 } from '../src/adapters/clickhouse/batch-writer.js';
 import { binaryColumn, encodeRowBinary, RowEncodeError } from '../src/adapters/clickhouse/row-binary.js';
+import type { ChClient } from '../src/adapters/clickhouse/schema.js';
 import { type EmbeddedEngine, openEmbedded } from './clickhouse-support.js';
 
 let ch: EmbeddedEngine;
@@ -108,6 +111,48 @@ describe('staged RowBinary vs JSONEachRow', () => {
     );
     expect(next).toBeGreaterThan(25);
   }, 600_000);
+
+  it('stages the next batch while this one is inserted, starting once the engine has it; discard removes a staged file', async () => {
+    const dir = ch.tmp('staging-overlap');
+    // The real client, with a look at the staging directory whenever an insert is handed over.
+    const seenAtInsert: string[][] = [];
+    const client: ChClient = {
+      query: (p) => ch.client.query(p),
+      insert: (p) => ch.client.insert(p),
+      ping: () => ch.client.ping(),
+      close: () => ch.client.close(),
+      command: (p) => {
+        if (p.query.startsWith('INSERT')) seenAtInsert.push(readdirSync(dir).sort());
+        return ch.client.command(p);
+      },
+    };
+    const writer = new StagedBatchWriter(client, dir, 1);
+    const batch = (n: number) => ({
+      database: DB,
+      table: 'via_file',
+      token: `overlap-${n}`,
+      rows: Array.from({ length: 2000 }, (_, i) => ({ id: 3_500_000 + n * 10_000 + i, note: `b${n}` })),
+    });
+    const [b1, b2, b3] = [batch(1), batch(2), batch(3)];
+    const writing = writer.write(b1);
+    writer.prefetch(b2);
+    writer.prefetch(b3);
+    await writing;
+    await writer.write(b2);
+    writer.discard(b3);
+    // b1 went to the engine before anything else was staged; b2 was staged meanwhile (its
+    // file already there when its own insert was handed over).
+    expect(seenAtInsert[0]).toEqual(['via_file-1.rowbinary']);
+    expect(seenAtInsert[1]).toContain('via_file-2.rowbinary');
+    await expect.poll(() => readdirSync(dir)).toEqual([]);
+    const stored = await ch.rows(
+      `SELECT note, count() AS n FROM ${DB}.via_file WHERE id >= 3500000 AND id < 3600000 GROUP BY note ORDER BY note`,
+    );
+    expect(stored).toEqual([
+      { note: 'b1', n: 2000 },
+      { note: 'b2', n: 2000 },
+    ]);
+  });
 
   it('a retried batch with its token is stored once', async () => {
     const rows = [{ id: 1_000_000, ts: '2026-05-20 12:00:00.000', name: 'again' }];

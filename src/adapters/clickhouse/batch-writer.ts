@@ -11,7 +11,7 @@
  * Both carry the batch's deduplication token, so a retried batch is stored once.
  */
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
-import { unlink, writeFile } from 'node:fs/promises';
+import { open, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Row } from '../../ports/ledger.js';
 import { type BinaryColumn, binaryColumn, encodeRowBinary } from './row-binary.js';
@@ -57,6 +57,20 @@ export class JsonBatchWriter implements BatchWriter {
   }
 }
 
+/**
+ * Writes `data` to a new file in as few writes as the kernel allows. fs.writeFile writes a
+ * Buffer in 512 KiB chunks, each needing an event-loop turn: while the next batch is being
+ * encoded (tens of ms) those turns wait, and the insert waiting for this file with them.
+ */
+async function writeWhole(file: string, data: Buffer): Promise<void> {
+  const handle = await open(file, 'w');
+  try {
+    for (let at = 0; at < data.length; ) at += (await handle.write(data, at, data.length - at)).bytesWritten;
+  } finally {
+    await handle.close();
+  }
+}
+
 /** A ClickHouse string literal. */
 function literal(s: string): string {
   return `'${s.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
@@ -77,6 +91,8 @@ export class StagedBatchWriter implements BatchWriter {
   /** Per `db.table`: its columns, or null when the table needs the JSON path. */
   private readonly layouts = new Map<string, readonly BinaryColumn[] | null>();
   private readonly staged = new WeakMap<InsertBatch, Promise<Staged | null>>();
+  /** Settles once the batch being written is with the engine (or has failed). */
+  private inFlight: Promise<void> = Promise.resolve();
   private seq = 0;
 
   /**
@@ -95,6 +111,19 @@ export class StagedBatchWriter implements BatchWriter {
   }
 
   async write(batch: InsertBatch): Promise<void> {
+    let handedOver = () => {};
+    this.inFlight = new Promise((resolve) => {
+      handedOver = resolve;
+    });
+    try {
+      await this.insert(batch, handedOver);
+    } finally {
+      handedOver();
+    }
+  }
+
+  /** Writes `batch`, calling `handedOver` once the engine has it (or nothing more is staged). */
+  private async insert(batch: InsertBatch, handedOver: () => void): Promise<void> {
     // Small batches (live trading's per-scan flushes) are quicker inline: the file and the
     // parallel parse cost ~5 ms more than they save below about a thousand rows.
     if (batch.rows.length < this.stageFromRows) return this.json.write(batch);
@@ -103,10 +132,12 @@ export class StagedBatchWriter implements BatchWriter {
     const staged = await (pending ?? this.stage(batch));
     if (!staged) return this.json.write(batch);
     try {
-      await this.client.command({
+      const inserting = this.client.command({
         query: `INSERT INTO ${batch.database}.${batch.table} (${staged.names}) SELECT * FROM file(${literal(staged.file)}, 'RowBinary', ${literal(staged.structure)})`,
         clickhouse_settings: insertSettings(batch.token),
       });
+      handedOver();
+      await inserting;
     } finally {
       await unlink(staged.file).catch(() => {});
     }
@@ -114,9 +145,12 @@ export class StagedBatchWriter implements BatchWriter {
 
   prefetch(batch: InsertBatch): void {
     if (batch.rows.length < this.stageFromRows || this.staged.has(batch)) return;
-    // Encoding runs synchronously: start it on the event loop's next turn, so that the
-    // insert the caller has just begun reaches the engine first and the two overlap.
-    const pending = new Promise<void>((next) => setImmediate(next)).then(() => this.stage(batch));
+    // Encoding runs synchronously and would hold up the batch in flight (its file write
+    // needs event-loop turns): start it once that batch is with the engine, and a turn
+    // later, so that its insert has started and the two overlap.
+    const pending = this.inFlight
+      .then(() => new Promise<void>((next) => setImmediate(next)))
+      .then(() => this.stage(batch));
     // A failure surfaces when the batch is written; until then it must not count as unhandled.
     pending.catch(() => {});
     this.staged.set(batch, pending);
@@ -137,7 +171,7 @@ export class StagedBatchWriter implements BatchWriter {
     const payload = encodeRowBinary(batch.table, columns, batch.rows);
     this.seq += 1;
     const file = join(this.dir, `${batch.table}-${this.seq}.rowbinary`);
-    await writeFile(file, payload);
+    await writeWhole(file, payload);
     return {
       file,
       names: columns.map((c) => c.name).join(', '),
