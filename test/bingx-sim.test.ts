@@ -23,16 +23,58 @@ async function signed(
   method: string,
   path: string,
   params: Record<string, string | number>,
-  opts: { secret?: string; key?: string | null; timestamp?: number } = {},
+  opts: { secret?: string; key?: string | null; timestamp?: number; url?: string } = {},
 ): Promise<{ code: number | string; msg: string; data: unknown }> {
   const query = Object.entries({ ...params, timestamp: opts.timestamp ?? Date.now() })
     .map(([k, v]) => `${k}=${v}`)
     .join('&');
   const signature = hmacHex(opts.secret ?? SECRET, query);
   const headers: Record<string, string> = opts.key === null ? {} : { 'X-BX-APIKEY': opts.key ?? KEY };
-  const res = await fetch(`${sim.url}/openApi${path}?${query}&signature=${signature}`, { method, headers });
+  const res = await fetch(`${opts.url ?? sim.url}/openApi${path}?${query}&signature=${signature}`, {
+    method,
+    headers,
+  });
   return parseBingxJson(await res.text()) as { code: number | string; msg: string; data: unknown };
 }
+
+describe('bingx simulator history retention', () => {
+  it('forgets finished orders, their fills and income beyond the retention, never open ones', async () => {
+    const short = await startBingxSim({ apiKey: KEY, apiSecret: SECRET, seed: 8, historyRetentionMs: 300 });
+    const via = (path: string, params: Record<string, string | number>, method = 'POST') =>
+      signed(method, path, params, { url: short.url });
+    try {
+      const market = (id: string) =>
+        via('/swap/v2/trade/order', {
+          symbol: 'ETH-USDT',
+          side: 'BUY',
+          positionSide: 'BOTH',
+          type: 'MARKET',
+          quantity: 0.1,
+          clientOrderID: id,
+        });
+      expect(await market('old-1')).toMatchObject({ code: 0 });
+      const resting = await via('/swap/v2/trade/order', {
+        symbol: 'BTC-USDT',
+        side: 'BUY',
+        positionSide: 'BOTH',
+        type: 'LIMIT',
+        price: 1000,
+        quantity: 0.001,
+        clientOrderID: 'resting-1',
+      });
+      expect(resting).toMatchObject({ code: 0 });
+      await new Promise((r) => setTimeout(r, 400));
+      expect(await market('new-1')).toMatchObject({ code: 0 });
+      const books = short.control.books();
+      expect(books.orders.map((o) => o.clientOrderId).sort()).toEqual(['new-1', 'resting-1']);
+      expect(books.fills.map((f) => f.clientOrderId)).not.toContain('old-1');
+      // Forgotten, so the id is free again, as on an exchange whose history has moved on.
+      expect(await market('old-1')).toMatchObject({ code: 0 });
+    } finally {
+      await short.close();
+    }
+  });
+});
 
 describe('bingx simulator protocol', () => {
   it('reproduces the official signing vector from the recorded docs', () => {

@@ -101,7 +101,15 @@ export interface BingxSimOptions {
   readonly idStyle?: 'string' | 'number';
   /** How often the user stream sends "Ping", ms (BingX: about every 5 s). */
   readonly streamPingMs?: number;
+  /**
+   * Finished orders, fills and income older than this are forgotten, as an exchange's
+   * history queries only reach so far back (default 7 days); open orders never are. Keeps a
+   * long `pink run --venue bingx-sim` from growing, and every history query from slowing.
+   */
+  readonly historyRetentionMs?: number;
 }
+
+export const DEFAULT_SIM_HISTORY_RETENTION_MS = 7 * 86_400_000;
 
 export interface SimStreamStats {
   /** Websocket connections open now. */
@@ -448,6 +456,8 @@ class BingxSimState {
   private readonly marginType = new Map<string, string>();
   private readonly requests: Record<string, number> = {};
   private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly retentionMs: number;
+  private lastForget = 0;
   private readonly idBase: bigint;
   private seq = 0;
   private balance: number;
@@ -467,6 +477,7 @@ class BingxSimState {
       1_900_000_000_000_000_000n + BigInt(Math.abs(Math.trunc(opts.seed ?? 0)) % 1000) * 1_000_000_000n;
     this.balance = opts.balance ?? 10_000;
     this.hedge = opts.hedgeMode ?? false;
+    this.retentionMs = opts.historyRetentionMs ?? DEFAULT_SIM_HISTORY_RETENTION_MS;
     this.latencyMs = opts.faults?.latencyMs ?? opts.latencyMs ?? 0;
     this.pieces = Math.max(1, opts.faults?.fillPieces ?? 1);
     this.intervalMs = opts.faults?.fillIntervalMs ?? 100;
@@ -664,7 +675,22 @@ class BingxSimState {
     this.send(res, 200, { code: 0, msg: '', data: { order: this.createRow(order) } });
   }
 
+  /** Drops history beyond the retention; runs at most once per retention period (or minute). */
+  private forgetOldHistory(now: number): void {
+    if (now - this.lastForget < Math.min(this.retentionMs, 60_000)) return;
+    this.lastForget = now;
+    const cutoff = now - this.retentionMs;
+    for (const [id, o] of this.orders) {
+      if (isOpen(o) || o.updateTime >= cutoff) continue;
+      this.orders.delete(id);
+      if (this.byClientId.get(o.clientOrderId) === id) this.byClientId.delete(o.clientOrderId);
+    }
+    dropOlderThan(this.fills, cutoff);
+    dropOlderThan(this.income, cutoff);
+  }
+
   private place(p: Params): Order {
+    this.forgetOldHistory(Date.now());
     const symbol = this.requireSymbol(p);
     const c = this.contracts.get(symbol)!;
     const side = upper(p.side);
@@ -1360,6 +1386,13 @@ class BingxSimState {
 /** BingX's websocket number strings: 8 decimals. */
 function fixed(v: number): string {
   return (Math.abs(v) < 5e-9 ? 0 : v).toFixed(8);
+}
+
+/** Removes, in place, the rows older than `cutoff` (order kept). */
+function dropOlderThan<T extends { time: number }>(rows: T[], cutoff: number): void {
+  let kept = 0;
+  for (const r of rows) if (r.time >= cutoff) rows[kept++] = r;
+  rows.length = kept;
 }
 
 function isOpen(o: Order): boolean {
