@@ -191,7 +191,7 @@ export class TradeStoryCollector {
     this.keepEnded = opts.keepEnded ?? 16;
   }
 
-  /** Feeds one event; returns the rows it completes (unstamped). */
+  /** Feeds one event; returns the records it completes. */
   observe(e: CanonicalEvent): StoryOutput[] {
     const out: StoryOutput[] = [];
     if (e.type === 'decision') out.push(...this.emitEnded());
@@ -200,11 +200,11 @@ export class TradeStoryCollector {
     return out;
   }
 
-  /** Rows for every story not yet written: ended ones and, with `includeOpen`, open ones. */
+  /** Records of every story not yet written: ended ones and, with `includeOpen`, open ones. */
   drain(includeOpen: boolean): StoryOutput[] {
     const out = this.emitEnded();
     if (!includeOpen) return out;
-    for (const s of this.stories.values()) if (!s.terminal && s.dirty) out.push(this.storyRow(s));
+    for (const s of this.stories.values()) if (!s.terminal && s.dirty) out.push(this.storyRecord(s));
     return out;
   }
 
@@ -396,7 +396,7 @@ export class TradeStoryCollector {
     if (e.referencePrice > 0) o.referencePrice = e.referencePrice;
     o.lastMilestone = e.milestone;
     this.markMilestone(o, e);
-    if (ORDER_DONE.has(e.milestone) && !o.emitted) out.push(this.qualityRow(o, s));
+    if (ORDER_DONE.has(e.milestone) && !o.emitted) out.push(this.qualityRecord(o, s));
   }
 
   private markMilestone(o: OrderTrack, e: OrderEvent): void {
@@ -452,10 +452,10 @@ export class TradeStoryCollector {
   private flushOrders(s: Story): StoryOutput[] {
     return [...this.orders.values()]
       .filter((o) => o.tradeId === s.tradeId && !o.emitted)
-      .map((o) => this.qualityRow(o, s));
+      .map((o) => this.qualityRecord(o, s));
   }
 
-  private qualityRow(o: OrderTrack, s: Story | null): StoryOutput {
+  private qualityRecord(o: OrderTrack, s: Story | null): StoryOutput {
     o.emitted = true;
     const side = orderSide(s?.side ?? '', o.purpose);
     const latency = {
@@ -504,12 +504,12 @@ export class TradeStoryCollector {
     if (!this.endedDirty) return [];
     this.endedDirty = false;
     const out: StoryOutput[] = [];
-    for (const s of this.stories.values()) if (s.terminal && s.dirty) out.push(this.storyRow(s));
+    for (const s of this.stories.values()) if (s.terminal && s.dirty) out.push(this.storyRecord(s));
     this.forgetOldEnded();
     return out;
   }
 
-  private storyRow(s: Story): StoryOutput {
+  private storyRecord(s: Story): StoryOutput {
     s.dirty = false;
     this.version += 1;
     const json = (v: unknown) => JSON.stringify(v);
