@@ -22,7 +22,14 @@ export interface OrderRequest {
   readonly ts: number;
 }
 
-export type VenueFact = AckFact | RejectFact | FillFact | OrderDoneFact | PositionFact | FundingFact;
+export type VenueFact =
+  | AckFact
+  | RejectFact
+  | FillFact
+  | OrderDoneFact
+  | PositionFact
+  | FundingFact
+  | AnomalyFact;
 
 export interface AckFact {
   readonly kind: 'ack';
@@ -81,6 +88,18 @@ export interface FundingFact {
   readonly asset: string;
   /** Funding paid, positive = cost. */
   readonly amount: number;
+  readonly ts: number;
+}
+
+/**
+ * Something the venue sent that PINK could not use (an unreadable row): quarantined, said
+ * once (by `key`) as a correction event, and processing carries on.
+ */
+export interface AnomalyFact {
+  readonly kind: 'anomaly';
+  readonly key: string;
+  readonly what: string;
+  readonly detail: string;
   readonly ts: number;
 }
 

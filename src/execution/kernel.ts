@@ -13,7 +13,13 @@ import type {
   Side,
   TerminalReason,
 } from '../domain/decision.js';
-import type { CanonicalEvent, OrderMilestone, OverrideKind, TradeRecord } from '../domain/events.js';
+import type {
+  CanonicalEvent,
+  FillEvent,
+  OrderMilestone,
+  OverrideKind,
+  TradeRecord,
+} from '../domain/events.js';
 import { buildExitLegRow, type LegChainState, startLegChain } from '../domain/exit-legs.js';
 import { acceptsExit, assertTransition, holdsPosition, type TradeStage } from '../domain/trade-fsm.js';
 import {
@@ -135,6 +141,8 @@ export interface IntentOutcome {
 }
 
 const EPS = 1e-12;
+
+const entrySide = (side: Side): 'BUY' | 'SELL' => (side === 'SHORT' ? 'SELL' : 'BUY');
 
 export class ExecutionKernel {
   private trade: Trade | null = null;
@@ -559,6 +567,15 @@ export class ExecutionKernel {
         return this.onPosition(fact);
       case 'funding':
         return this.onFunding(fact.id, fact.asset, fact.amount, fact.ts);
+      case 'anomaly':
+        this.hooks.emit({
+          type: 'correction',
+          ts: fact.ts,
+          tradeId: this.trade?.id ?? '',
+          what: fact.what,
+          detail: fact.detail,
+        });
+        return;
     }
   }
 
@@ -635,20 +652,7 @@ export class ExecutionKernel {
     const applied = this.account.applyFill(signed, f.price, f.fee, f.ts);
     const mine = t && t.order?.clientOrderId === f.clientOrderId && f.clientOrderId !== '';
     if (!t || t.asset !== f.asset || (!mine && f.clientOrderId !== '')) {
-      this.hooks.emit({
-        type: 'fill',
-        ts: f.ts,
-        tradeId: t?.id ?? '',
-        clientOrderId: f.clientOrderId,
-        exchangeOrderId: f.exchangeOrderId,
-        fillId: f.fillId,
-        asset: f.asset,
-        purpose: 'EXTERNAL',
-        qty: f.qty,
-        price: f.price,
-        fee: f.fee,
-        realizedPnl: applied.realizedPnl,
-      });
+      this.fillEvent(f, t?.id ?? '', 'EXTERNAL', applied.realizedPnl);
       this.hooks.emit({
         type: 'correction',
         ts: f.ts,
@@ -660,22 +664,11 @@ export class ExecutionKernel {
       return;
     }
     t.fees += f.fee;
+    if (!mine && f.side === entrySide(t.side) && holdsPosition(t.stage))
+      return this.externalAdd(t, f, applied);
     if (mine) this.confirmSent(t, t.order!, `fill ${f.fillId} before any ack`);
     const purpose = mine ? t.order!.purpose : f.liquidation ? 'LIQUIDATION' : 'EXTERNAL';
-    this.hooks.emit({
-      type: 'fill',
-      ts: f.ts,
-      tradeId: t.id,
-      clientOrderId: f.clientOrderId,
-      exchangeOrderId: f.exchangeOrderId,
-      fillId: f.fillId,
-      asset: f.asset,
-      purpose,
-      qty: f.qty,
-      price: f.price,
-      fee: f.fee,
-      realizedPnl: applied.realizedPnl,
-    });
+    this.fillEvent(f, t.id, purpose, applied.realizedPnl);
     if (purpose === 'ENTRY') {
       const o = t.order!;
       // A flat report from before this fill is stale: the fill re-opened the position (an
@@ -717,6 +710,29 @@ export class ExecutionKernel {
     }
     this.accountEvent('FILL');
     await this.maybeClose(t);
+  }
+
+  /**
+   * A fill on the trade's own side that PINK did not send (a manual add on the venue): the
+   * position grew, so the trade owns more. Booked with the venue's price and fee, and said.
+   */
+  private externalAdd(t: Trade, f: FillFact, applied: { realizedPnl: number }): void {
+    t.initialQty += f.qty;
+    t.remainingQty += f.qty;
+    t.entryNotional += f.qty * f.price;
+    t.realized += applied.realizedPnl;
+    if (t.venueFlatSince !== null && f.ts > t.venueFlatSince) t.venueFlatSince = null;
+    this.fillEvent(f, t.id, 'EXTERNAL', applied.realizedPnl);
+    this.hooks.emit({
+      type: 'correction',
+      ts: f.ts,
+      tradeId: t.id,
+      what: 'EXTERNAL_ADD',
+      detail: `fill ${f.fillId}: ${f.side} ${f.qty} ${f.asset} @ ${f.price} without PINK's client id added to the position; the trade now holds ${t.remainingQty}`,
+    });
+    // An exit in flight keeps its stage (its own facts move it on).
+    if (!t.order) this.move(t, 'POSITION_UPDATED', `external add ${f.qty}`);
+    this.accountEvent('FILL');
   }
 
   /** The fill of a close already booked at mark: book the price difference and the fee only. */
@@ -980,6 +996,24 @@ export class ExecutionKernel {
       avgPrice: o.filledQty > 0 ? o.notional / o.filledQty : 0,
       referencePrice: o.referencePrice,
       reason: reason || o.reason,
+    });
+  }
+
+  /** The canonical fill event: the venue's fill as it happened, with the trade and purpose PINK gives it. */
+  private fillEvent(f: FillFact, tradeId: string, purpose: FillEvent['purpose'], realizedPnl: number): void {
+    this.hooks.emit({
+      type: 'fill',
+      ts: f.ts,
+      tradeId,
+      clientOrderId: f.clientOrderId,
+      exchangeOrderId: f.exchangeOrderId,
+      fillId: f.fillId,
+      asset: f.asset,
+      purpose,
+      qty: f.qty,
+      price: f.price,
+      fee: f.fee,
+      realizedPnl,
     });
   }
 

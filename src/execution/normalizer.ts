@@ -51,6 +51,8 @@ export class FactNormalizer {
         return this.seen.add(`done:${fact.clientOrderId}`);
       case 'funding':
         return this.seen.add(`funding:${fact.id}`);
+      case 'anomaly':
+        return this.seen.add(`anomaly:${fact.key}`);
       case 'position': {
         // A stale report (older than the last one seen) never overrides a newer view.
         const before = this.positions.get(fact.asset);

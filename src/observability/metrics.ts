@@ -127,6 +127,7 @@ export class PinkMetrics {
   private readonly slippage: Histogram<'benchmark'>;
   private readonly trades: Counter<'exit_reason'>;
   private readonly events: Counter<'type'>;
+  private readonly corrections: Counter<'what'>;
 
   constructor(o: PinkMetricsOptions = {}) {
     const registers = [this.registry];
@@ -183,6 +184,12 @@ export class PinkMetrics {
       labelNames: ['type'],
       registers,
     });
+    this.corrections = new Counter({
+      name: 'pink_corrections_total',
+      help: 'Correction events (the venue contradicted or completed what PINK knew; quarantined rows), by what',
+      labelNames: ['what'],
+      registers,
+    });
     this.healthGauges(registers);
   }
 
@@ -212,6 +219,9 @@ export class PinkMetrics {
         break;
       case 'trade_closed':
         this.trades.inc({ exit_reason: e.trade.exitReason });
+        break;
+      case 'correction':
+        this.corrections.inc({ what: e.what });
         break;
       default:
         break;

@@ -21,6 +21,7 @@ import type { MarketInterface as Market, pro } from 'ccxt';
 import { BoundedSet } from '../../domain/bounded-set.js';
 import type {
   AckFact,
+  AnomalyFact,
   FillFact,
   FundingFact,
   OpenOrder,
@@ -40,13 +41,15 @@ import {
   assetToSymbol,
   type BingxBalance,
   type BingxOrder,
+  BingxPayloadError,
   balancesIn,
-  fillsIn,
+  fillsWithQuarantine,
   incomeIn,
   normalizeWsAccountUpdate,
   normalizeWsOrderUpdate,
   ordersIn,
   positionsIn,
+  type QuarantinedRow,
   toFillFact,
   toFundingFact,
   toOpenOrder,
@@ -234,6 +237,7 @@ export class BingxCcxtVenue implements VenuePort {
   private readonly leverageSet = new Map<string, number>();
   private readonly marginSet = new Set<string>();
   private readonly positions = new Map<string, number>();
+  private quarantinedRows = 0;
   private readonly clocks: Record<'orders' | 'positions' | 'account' | 'funding', PollClock>;
   private balances: BingxBalance[] = [];
   /** Last submit or position change per asset (keeps its history polled a while, see activeAssets). */
@@ -633,6 +637,7 @@ export class BingxCcxtVenue implements VenuePort {
     const symbols = this.activeAssets(now, prime).map(assetToSymbol);
     const fresh: BingxOrder[] = [];
     const fillRows = [];
+    const quarantined: QuarantinedRow[] = [];
     for (const symbol of symbols) {
       fresh.push(
         ...ordersIn(
@@ -646,18 +651,18 @@ export class BingxCcxtVenue implements VenuePort {
           ),
         ),
       );
-      fillRows.push(
-        ...fillsIn(
-          await this.get(() =>
-            this.raw.swapV2PrivateGetTradeAllFillOrders({
-              symbol,
-              startTs: start,
-              endTs: now + 1,
-              tradingUnit: 'CONT',
-            }),
-          ),
+      const read = fillsWithQuarantine(
+        await this.get(() =>
+          this.raw.swapV2PrivateGetTradeAllFillOrders({
+            symbol,
+            startTs: start,
+            endTs: now + 1,
+            tradingUnit: 'CONT',
+          }),
         ),
       );
+      fillRows.push(...read.fills);
+      quarantined.push(...read.quarantined);
     }
     fresh.push(...ordersIn(await this.get(() => this.raw.swapV2PrivateGetTradeOpenOrders({}))));
     commit();
@@ -671,7 +676,7 @@ export class BingxCcxtVenue implements VenuePort {
       }
       return [];
     }
-    const out: VenueFact[] = [];
+    const out: VenueFact[] = this.quarantine(quarantined, now);
     for (const o of fresh) {
       if (o.time < this.historyCutoff) continue;
       if (o.clientOrderId && this.emitted.add(`ack:${o.clientOrderId}`))
@@ -690,10 +695,19 @@ export class BingxCcxtVenue implements VenuePort {
       }
       const order =
         this.orders.get(f.exchangeOrderId) ?? (await this.fetchOrderById(f.symbol, f.exchangeOrderId));
-      const fact: FillFact = toFillFact(
-        { ...f, clientOrderId: f.clientOrderId || order?.clientOrderId || '' },
-        order?.side ?? null,
-      );
+      let fact: FillFact;
+      try {
+        fact = toFillFact(
+          { ...f, clientOrderId: f.clientOrderId || order?.clientOrderId || '' },
+          order?.side ?? null,
+        );
+      } catch (err) {
+        if (!(err instanceof BingxPayloadError)) throw err;
+        out.push(
+          ...this.quarantine([{ key: `fill:${f.fillId}`, error: err.message, excerpt: f.fillId }], now),
+        );
+        continue;
+      }
       this.markFillSeen(f.fillId, f.exchangeOrderId, f.qty);
       out.push(fact);
     }
@@ -716,6 +730,31 @@ export class BingxCcxtVenue implements VenuePort {
     }
     for (const [asset, at] of this.activity) if (now - at <= ACTIVE_WINDOW_MS) active.add(asset);
     return [...active];
+  }
+
+  /** Unreadable rows: each reported once as an anomaly fact (a correction event downstream). */
+  private quarantine(rows: readonly QuarantinedRow[], now: number): AnomalyFact[] {
+    const out: AnomalyFact[] = [];
+    for (const row of rows) {
+      if (!this.emitted.add(row.key)) continue;
+      this.quarantinedRows += 1;
+      this.extra.log?.(
+        `bingx: quarantined an unreadable fill row (${row.error}): ${this.clean(row.excerpt)}`,
+      );
+      out.push({
+        kind: 'anomaly',
+        key: row.key,
+        what: 'VENUE_ROW_QUARANTINED',
+        detail: `allFillOrders row ${this.clean(row.excerpt)} cannot be read (${this.clean(row.error)}); set aside, the other rows were processed`,
+        ts: now,
+      });
+    }
+    return out;
+  }
+
+  /** Venue rows set aside as unreadable since start. */
+  quarantinedCount(): number {
+    return this.quarantinedRows;
   }
 
   private markFillSeen(fillId: string, orderId: string, qty: number): void {

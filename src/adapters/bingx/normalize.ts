@@ -6,6 +6,7 @@
  * CANCELED vs CANCELLED, and commission negative = fee paid.
  * A payload that cannot be read throws `BingxPayloadError` naming the field and value.
  */
+import { createHash } from 'node:crypto';
 import type { FillFact, FundingFact, OpenOrder, OrderSide, PositionFact } from '../../domain/venue.js';
 import { type CanonicalError, classifyBingxCode } from './errors.js';
 
@@ -379,12 +380,47 @@ export function normalizeFill(row: unknown): BingxFill {
 }
 
 export function fillsIn(data: unknown): BingxFill[] {
+  return fillListOf(data).map(normalizeFill);
+}
+
+function fillListOf(data: unknown): unknown[] {
   if (!isRecord(data)) throw new BingxPayloadError(`expected fill data, got ${show(data)}`);
   const list = data.fill_orders ?? data.fill_history_orders;
   if (list === null) return [];
   if (!Array.isArray(list))
     throw new BingxPayloadError(`no fill_orders / fill_history_orders in ${show(data)}`);
-  return list.map(normalizeFill);
+  return list;
+}
+
+/** A row the venue sent that cannot be read: kept aside (by a stable key) and reported, never fatal. */
+export interface QuarantinedRow {
+  /** Stable per row content, so a row listed by every poll is reported once. */
+  readonly key: string;
+  readonly error: string;
+  readonly excerpt: string;
+}
+
+/**
+ * Fills row by row: one unreadable row is quarantined and the others pass, so a single bad
+ * row can never stop order and fill processing (the poll window still advances).
+ */
+export function fillsWithQuarantine(data: unknown): { fills: BingxFill[]; quarantined: QuarantinedRow[] } {
+  const fills: BingxFill[] = [];
+  const quarantined: QuarantinedRow[] = [];
+  for (const row of fillListOf(data)) {
+    try {
+      fills.push(normalizeFill(row));
+    } catch (err) {
+      if (!(err instanceof BingxPayloadError)) throw err;
+      const text = String(JSON.stringify(row) ?? row);
+      quarantined.push({
+        key: `fillrow:${createHash('sha256').update(text).digest('hex').slice(0, 24)}`,
+        error: err.message,
+        excerpt: show(row),
+      });
+    }
+  }
+  return { fills, quarantined };
 }
 
 /**
@@ -438,10 +474,16 @@ export function normalizePosition(row: unknown, now: number): PositionFact {
   };
 }
 
-/** Positions per asset, hedge-mode LONG and SHORT rows netted into one signed quantity. */
+/**
+ * Positions per asset, hedge-mode LONG and SHORT rows netted into one signed quantity.
+ * Only an explicit list means anything: `null`, a missing field or any other shape is an
+ * unknown (an error the caller retries), never "no positions", which would close live trades.
+ */
 export function positionsIn(data: unknown, now: number): PositionFact[] {
-  if (data === null) return [];
-  if (!Array.isArray(data)) throw new BingxPayloadError(`positions must be a list, got ${show(data)}`);
+  if (!Array.isArray(data))
+    throw new BingxPayloadError(
+      `positions must be a list (null or a missing list is unknown, not flat), got ${show(data)}`,
+    );
   const byAsset = new Map<string, PositionFact>();
   for (const row of data) {
     const p = normalizePosition(row, now);

@@ -191,6 +191,13 @@ export interface SimControl {
   externalClose(symbol: string, qty?: number): void;
   /** The venue liquidates the whole position at the mark. */
   liquidate(symbol: string): void;
+  /** Someone adds to the position on the web UI: a same-side market fill without our client order id. */
+  externalAdd(symbol: string, qty: number): void;
+  /**
+   * The next `n` successful answers of `route` ("METHOD /path") carry `data` replaced by
+   * `tamper(data)` (a malformed or ambiguous payload the venue really sent); `n` = 0 clears them.
+   */
+  tamperNextResponses(route: string, n: number, tamper: (data: unknown) => unknown): void;
   /** A funding payment on the open position: rate > 0 means longs pay shorts. */
   fund(symbol: string, rate: number): void;
   setBalance(usdt: number): void;
@@ -468,6 +475,7 @@ class BingxSimState {
   private rejects: Array<{ code: number; msg: string }> = [];
   private drops: Array<'hang' | 'reset'> = [];
   private reverseLists = false;
+  private tampers: Array<{ route: string; tamper: (data: unknown) => unknown }> = [];
   private readonly streams: UserStreams;
 
   constructor(private readonly opts: BingxSimOptions) {
@@ -516,6 +524,11 @@ class BingxSimState {
       },
       externalClose: (symbol, qty) => this.closeFromOutside(this.symbolOf(symbol), qty, false),
       liquidate: (symbol) => this.closeFromOutside(this.symbolOf(symbol), undefined, true),
+      externalAdd: (symbol, qty) => this.addFromOutside(this.symbolOf(symbol), qty),
+      tamperNextResponses: (route, n, tamper) => {
+        if (n === 0) this.tampers = this.tampers.filter((t) => t.route !== route);
+        for (let i = 0; i < n; i++) this.tampers.push({ route, tamper });
+      },
       fund: (symbol, rate) => this.fund(this.symbolOf(symbol), rate),
       setBalance: (usdt) => {
         const before = this.balance;
@@ -548,11 +561,22 @@ class BingxSimState {
         ? this.authenticate(req, url, body)
         : Object.fromEntries(url.searchParams);
       if (route === 'POST /openApi/swap/v2/trade/order') return await this.placeOrderRoute(params, req, res);
-      this.send(res, 200, { code: 0, msg: '', data: this.ordered(handler.run(params)) });
+      this.send(res, 200, {
+        code: 0,
+        msg: '',
+        data: this.tampered(route, this.ordered(handler.run(params))),
+      });
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;
       this.send(res, err.httpStatus, { code: err.code, msg: err.message, data: {} });
     }
+  }
+
+  private tampered(route: string, data: unknown): unknown {
+    const i = this.tampers.findIndex((t) => t.route === route);
+    if (i < 0) return data;
+    const [t] = this.tampers.splice(i, 1);
+    return t!.tamper(data);
   }
 
   /** Applies the newest-first fault to lists (top-level or under orders / fill_orders). */
@@ -842,32 +866,51 @@ class BingxSimState {
   private closeFromOutside(symbol: string, qty: number | undefined, liquidation: boolean): void {
     for (const pos of [...this.positions.values()].filter((p) => p.symbol === symbol)) {
       const size = Math.abs(pos.qty);
-      const long = pos.qty > 0;
-      const now = Date.now();
-      const order: Order = {
-        orderId: this.nextId(),
-        clientOrderId: '',
-        symbol,
-        side: long ? 'SELL' : 'BUY',
-        positionSide: pos.side,
-        type: 'MARKET',
-        price: 0,
-        origQty: Math.min(qty ?? size, size),
-        executedQty: 0,
-        cumQuote: 0,
-        commission: 0,
-        status: 'NEW',
-        reduceOnly: true,
-        leverage: this.leverageOf(symbol),
-        time: now,
-        updateTime: now,
-        piecesLeft: 1,
-      };
-      this.orders.set(order.orderId, order);
-      this.pushOrder(order, 'NEW');
+      const side = pos.qty > 0 ? 'SELL' : 'BUY';
+      const order = this.outsideOrder(symbol, side, pos.side, Math.min(qty ?? size, size), true);
       const mark = this.mark(symbol);
       this.execute(order, order.origQty, mark, liquidation ? mark : 0);
     }
+  }
+
+  private addFromOutside(symbol: string, qty: number): void {
+    for (const pos of [...this.positions.values()].filter((p) => p.symbol === symbol)) {
+      const order = this.outsideOrder(symbol, pos.qty > 0 ? 'BUY' : 'SELL', pos.side, qty, false);
+      this.execute(order, qty, this.mark(symbol), 0);
+    }
+  }
+
+  /** A market order placed outside PINK (web UI, the venue itself): no client order id. */
+  private outsideOrder(
+    symbol: string,
+    side: Side,
+    positionSide: Order['positionSide'],
+    qty: number,
+    reduceOnly: boolean,
+  ): Order {
+    const now = Date.now();
+    const order: Order = {
+      orderId: this.nextId(),
+      clientOrderId: '',
+      symbol,
+      side,
+      positionSide,
+      type: 'MARKET',
+      price: 0,
+      origQty: qty,
+      executedQty: 0,
+      cumQuote: 0,
+      commission: 0,
+      status: 'NEW',
+      reduceOnly,
+      leverage: this.leverageOf(symbol),
+      time: now,
+      updateTime: now,
+      piecesLeft: 1,
+    };
+    this.orders.set(order.orderId, order);
+    this.pushOrder(order, 'NEW');
+    return order;
   }
 
   /** BingX cancels reduce-only orders whose position is gone. */

@@ -348,6 +348,17 @@ export class SimVenue implements VenuePort {
     this.schedule(ts, () => this.closeNow(asset, ts, liquidation));
   }
 
+  /** Schedules a manual add on the web UI: a fill on the position's own side without a client order id. */
+  injectExternalAdd(asset: string, qty: number, ts: number): void {
+    this.schedule(ts, () => {
+      const pos = this.position(asset);
+      if (pos.qty === 0) return [];
+      const side = pos.qty < 0 ? 'SELL' : 'BUY';
+      const price = this.marks.price(asset) ?? pos.entry;
+      return this.execute(asset, side, qty, price, ts, '', `sim-ext-${++this.orderSeq}`, false);
+    });
+  }
+
   private closeNow(asset: string, ts: number, liquidation: boolean): VenueFact[] {
     const pos = this.position(asset);
     if (pos.qty === 0) return [];
