@@ -8,7 +8,12 @@ import { type DecisionRecord, type Intent, intentFromDecision } from '../domain/
 import type { CanonicalEvent, EventSink, OverrideKind } from '../domain/events.js';
 import { type AssetQuote, type Scan, validateScan } from '../domain/scan.js';
 import type { VenueFact, VenuePort } from '../domain/venue.js';
-import { DEFAULT_KERNEL_CONFIG, ExecutionKernel, type KernelConfig } from '../execution/kernel.js';
+import {
+  DEFAULT_KERNEL_CONFIG,
+  ExecutionKernel,
+  type KernelConfig,
+  type KernelHooks,
+} from '../execution/kernel.js';
 import { FactNormalizer } from '../execution/normalizer.js';
 import { ChainHasher, decisionHash } from '../strategy/decision-log.js';
 import type { Strategy } from '../strategy/strategy.js';
@@ -38,6 +43,8 @@ export interface PipelineOptions {
   readonly kernel?: Partial<Omit<KernelConfig, 'strategy'>>;
   /** Emit a status event every this many accepted scans. */
   readonly statusEveryScans?: number;
+  /** Write-ahead before each order leaves (the runtime's journal); see KernelHooks. */
+  readonly beforeSubmit?: KernelHooks['beforeSubmit'];
   readonly mono?: () => bigint;
 }
 
@@ -69,6 +76,7 @@ export class Pipeline {
         emit: (e) => this.emit(e),
         override: (kind, tradeId, fact) => this.override(kind, tradeId, fact),
         mono: o.mono ?? (() => process.hrtime.bigint()),
+        ...(o.beforeSubmit ? { beforeSubmit: o.beforeSubmit } : {}),
       },
       { ...DEFAULT_KERNEL_CONFIG, ...o.kernel, strategy: o.namespace },
     );
@@ -200,6 +208,27 @@ export class Pipeline {
     const raw = await pending;
     if (raw.length) await this.kernel.applyFacts(this.normalizer.normalize(raw), now);
     if (this.kernel.hasTrade) await this.kernel.tick(now);
+  }
+
+  /**
+   * Recovery: venue facts read outside the drain (the venue's history, its positions now),
+   * through the same normalization as live ones. Returns how many were new.
+   */
+  async applyVenueFacts(facts: readonly VenueFact[], now: number): Promise<number> {
+    const fresh = this.normalizer.normalize(facts);
+    if (fresh.length === 0) return 0; // (nor move the kernel's clock)
+    await this.kernel.applyFacts(fresh, now);
+    return fresh.filter((f) => f.kind !== 'position').length;
+  }
+
+  /** Keys of the newest venue facts applied, for the journal (see FactNormalizer.recentKeys). */
+  appliedFactKeys(): string[] {
+    return this.normalizer.recentKeys();
+  }
+
+  /** A restarted process: these facts were applied before the journal was written. */
+  rememberFacts(keys: readonly string[]): void {
+    this.normalizer.remember(keys);
   }
 
   /**

@@ -59,6 +59,7 @@ export function watchSubmits(venue: VenuePort, before: (order: OrderRequest) => 
     cancel: (id, asset) => venue.cancel(id, asset),
     drain: (now) => venue.drain(now),
     snapshot: () => venue.snapshot(),
+    history: (since, assets) => venue.history(since, assets),
     lookup: (id, asset) => venue.lookup(id, asset),
     close: () => venue.close(),
   };

@@ -93,6 +93,7 @@ export class Runtime {
       marks: this.marks,
       namespace: this.o.namespace,
       sink,
+      beforeSubmit: (intent) => this.o.journal.intend(intent),
     });
     if (saved) this.pipeline.resumeAfter(saved.lastScan, saved.chainHash);
     this.recovery = await recover({
@@ -101,6 +102,7 @@ export class Runtime {
       strategy: this.o.strategy,
       account: this.account,
       journal: saved,
+      intents: await this.o.journal.intents(),
       emit: sink,
       now: this.now(),
       unknownPosition: this.o.unknownPosition ?? 'manage',
@@ -202,6 +204,7 @@ export class Runtime {
       trade: this.pipeline.kernel.exportTrade(),
       account: this.account.exportState(),
       venuePositions: this.pipeline.kernel.exportVenuePositions(),
+      seenFacts: this.pipeline.appliedFactKeys(),
     };
     await this.o.journal.save(state);
   }

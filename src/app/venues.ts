@@ -119,6 +119,7 @@ export async function createVenue(c: VenueChoice, marks: LatestPrices): Promise<
       return venue.drain(now);
     },
     snapshot: () => venue.snapshot(),
+    history: (since, assets) => venue.history(since, assets),
     lookup: (id, asset) => venue.lookup(id, asset),
     streamHealth: () => venue.streamHealth(),
     close: async () => {

@@ -118,6 +118,26 @@ export interface VenueSnapshot {
   readonly openOrders: readonly OpenOrder[];
 }
 
+/**
+ * Write-ahead record of an order about to leave (durable before the request does): after
+ * a crash before the next checkpoint, recovery knows the order may exist, for which trade
+ * and asset, and looks for it on the venue.
+ */
+export interface OrderIntentRecord {
+  readonly clientOrderId: string;
+  readonly tradeId: string;
+  readonly asset: string;
+  readonly purpose: 'ENTRY' | 'EXIT';
+  readonly side: 'BUY' | 'SELL';
+  readonly qty: number;
+  readonly reason: string;
+  readonly leg: number;
+  readonly attempt: number;
+  readonly final: boolean;
+  readonly referencePrice: number;
+  readonly ts: number;
+}
+
 /** Outcome of looking an order up by client order id (after a submit timeout). */
 export type OrderLookup =
   | { readonly found: false }
@@ -144,6 +164,13 @@ export interface VenuePort {
    */
   drain(now: number): VenueFact[] | Promise<VenueFact[]>;
   snapshot(): Promise<VenueSnapshot>;
+  /**
+   * What the venue recorded for these assets from `since` (exchange time, ms) until now:
+   * fills with the venue's prices, fees and ids, terminal order states and funding, in
+   * time order. Recovery books what happened while PINK was down from it; facts PINK had
+   * already applied are dropped by their ids.
+   */
+  history(since: number, assets: readonly string[]): Promise<VenueFact[]>;
   lookup(clientOrderId: string, asset: string): Promise<OrderLookup>;
   close(): Promise<void>;
 }

@@ -26,6 +26,7 @@ import {
   clientOrderIdFor,
   type FillFact,
   type OrderDoneFact,
+  type OrderIntentRecord,
   type OrderRequest,
   type PositionFact,
   SubmitOutcomeUnknown,
@@ -61,6 +62,11 @@ export interface KernelHooks {
   override(kind: OverrideKind, tradeId: string, venueFact: string): void;
   /** Monotonic clock in ns, for latency decomposition. */
   mono(): bigint;
+  /**
+   * Write-ahead: called before each order leaves; the request waits for the promise (the
+   * runtime makes the intent durable). Absent in replays, which have no crash to survive.
+   */
+  beforeSubmit?(intent: OrderIntentRecord): Promise<void> | undefined;
 }
 
 type Purpose = 'ENTRY' | 'EXIT';
@@ -270,11 +276,93 @@ export class ExecutionKernel {
     return [...this.venuePositions];
   }
 
-  /** Restores a journaled trade the venue agrees with (start-up recovery decides that). */
-  restoreTrade(snapshot: TradeSnapshot, venuePositions: ReadonlyArray<[string, number]>): void {
-    if (this.trade) throw new Error(`cannot restore ${snapshot.id}: slot holds ${this.trade.id}`);
-    this.trade = structuredClone(snapshot);
+  /**
+   * Start-up: the journal's trade (if any) and the venue positions it last saw, exactly as
+   * the journal left them; recovery then brings them to the venue's truth with facts.
+   */
+  restore(snapshot: TradeSnapshot | null, venuePositions: ReadonlyArray<[string, number]>): void {
+    if (this.trade) throw new Error(`cannot restore: slot holds ${this.trade.id}`);
+    this.trade = snapshot ? structuredClone(snapshot) : null;
     for (const [asset, qty] of venuePositions) this.venuePositions.set(asset, qty);
+  }
+
+  /**
+   * Start-up: an exit of the journal's trade that was recorded as about to leave after the
+   * last checkpoint becomes the trade's order again, so its fills (if it left) are the
+   * trade's and, if it never arrived, it is sent again.
+   */
+  restoreIntent(intent: OrderIntentRecord): boolean {
+    const t = this.trade;
+    if (!t || t.id !== intent.tradeId || t.order || intent.purpose !== 'EXIT' || !acceptsExit(t.stage))
+      return false;
+    if (intent.leg < t.legSeq) return false; // that leg finished before the checkpoint
+    t.retry = null;
+    const o = this.newOrder(
+      t,
+      'EXIT',
+      intent.qty,
+      intent.reason,
+      intent.leg,
+      intent.attempt,
+      intent.referencePrice,
+      intent.final,
+    );
+    Object.assign(o, { submittedAt: intent.ts });
+    t.order = o;
+    t.exitReason = intent.reason as ExitReason;
+    this.move(t, 'EXIT_REQUESTED', `write-ahead: ${o.clientOrderId} may have left before the crash`, o);
+    return true;
+  }
+
+  /**
+   * Start-up, after the venue's history is booked: the order the journal had in flight is
+   * still working (kept), was finished (its facts are booked, so it is gone by now), or is
+   * looked up by its client id. Proven absent: an entry expires (nothing was bought), an
+   * exit is sent again under the next attempt id (reduce-only, so never more than held).
+   */
+  async recoverOrder(openOnVenue: ReadonlySet<string>, now: number): Promise<string | null> {
+    const t = this.trade;
+    const o = t?.order;
+    if (!t || !o || openOnVenue.has(o.clientOrderId)) return null;
+    this.now = Math.max(this.now, now);
+    const found = await this.venue.lookup(o.clientOrderId, t.asset);
+    if (found.found && found.status === 'OPEN') {
+      o.exchangeOrderId = found.exchangeOrderId;
+      this.confirmSent(t, o, `found open by client id after restart`);
+      return `${o.clientOrderId} is still working on the venue`;
+    }
+    if (found.found) {
+      // Finished, yet its facts were not in the history read (older than it reaches).
+      this.dropOrder(
+        `recovery: ${o.clientOrderId} is ${found.status} on the venue (filled ${found.filledQty}) but its fills are not in the history read; the position is taken from the venue`,
+      );
+      return `${o.clientOrderId} ${found.status} outside the history read`;
+    }
+    this.orderEvent(t, o, 'CANCELLED', 'not on the venue after restart (never arrived)');
+    t.order = null;
+    if (o.purpose === 'ENTRY') {
+      if (o.filledQty > EPS || t.initialQty > EPS) {
+        this.move(t, 'POSITION_OPENED', `entry ${o.clientOrderId} partly filled, rest never arrived`);
+        return `${o.clientOrderId} partly filled; the rest never reached the venue`;
+      }
+      this.failEntry(
+        t,
+        'ENTRY_EXPIRED',
+        `entry ${o.clientOrderId} never reached the venue (proven absent after restart)`,
+      );
+      return `${o.clientOrderId} never reached the venue: entry expired`;
+    }
+    this.move(t, 'POSITION_UPDATED', `exit ${o.clientOrderId} never reached the venue`, o);
+    t.retry = { intent: this.intentOf(t, o), attempt: o.attempt + 1, at: this.now };
+    this.hooks.emit({
+      type: 'correction',
+      ts: this.now,
+      tradeId: t.id,
+      what: 'EXIT_RESUBMITTED',
+      detail: `exit ${o.clientOrderId} (${o.reason}) is not on the venue: sent again as attempt ${o.attempt + 1}`,
+    });
+    await this.tick(this.now);
+    return `${o.clientOrderId} never reached the venue: exit sent again`;
   }
 
   /** Recovery: the journaled order is not on the venue any more; forget it so the trade can move on. */
@@ -317,7 +405,8 @@ export class ExecutionKernel {
     const qty = Math.abs(position.qty);
     const side: Side = position.qty < 0 ? 'SHORT' : 'LONG';
     this.venuePositions.set(position.asset, position.qty);
-    this.account.applyFill(position.qty, position.entryPrice, 0, position.ts);
+    // The account is brought to the venue's position by recovery (booked from the venue's
+    // history where it has it, aligned at the venue's entry price otherwise).
     this.trade = this.newTrade({
       id: tradeId,
       asset: position.asset,
@@ -363,14 +452,19 @@ export class ExecutionKernel {
     };
   }
 
+  /** With the slot empty, any venue position is owned by nothing: no entry until it is resolved. */
+  private unownedPosition(): string | null {
+    for (const [asset, qty] of this.venuePositions)
+      if (qty !== 0) return `venue holds a ${asset} position of ${qty} that no trade owns`;
+    return null;
+  }
+
   // ---- intents ---------------------------------------------------------------------------------
 
   private async enter(intent: EnterIntent): Promise<IntentOutcome> {
     const busy = this.trade
       ? `venue still holds trade ${this.trade.id} (${this.trade.stage}, ${this.trade.remainingQty} ${this.trade.asset} open)`
-      : this.venuePosition(intent.asset) !== 0
-        ? `venue still holds a ${intent.asset} position of ${this.venuePosition(intent.asset)}`
-        : null;
+      : this.unownedPosition();
     const invalid =
       !Number.isFinite(intent.targetSize) || intent.targetSize <= 0
         ? `target size ${intent.targetSize} is not a positive number`
@@ -495,7 +589,22 @@ export class ExecutionKernel {
       referencePrice: o.referencePrice,
       ts: this.now,
     };
+    const writing = this.hooks.beforeSubmit?.({
+      clientOrderId: o.clientOrderId,
+      tradeId: t.id,
+      asset: t.asset,
+      purpose: o.purpose,
+      side,
+      qty: o.qty,
+      reason: o.reason,
+      leg: o.leg,
+      attempt: o.attempt,
+      final: o.final,
+      referencePrice: o.referencePrice,
+      ts: this.now,
+    });
     try {
+      if (writing) await writing;
       await this.venue.submit(request);
     } catch (err) {
       if (err instanceof SubmitOutcomeUnknown) {

@@ -4,7 +4,10 @@
  * passes a position only when the venue's view changed. No policy lives here.
  */
 import { BoundedSet } from '../domain/bounded-set.js';
-import type { VenueFact } from '../domain/venue.js';
+import type { PositionFact, VenueFact } from '../domain/venue.js';
+
+/** Fact keys the journal keeps (far more than a single-slot runtime applies between checkpoints). */
+const RECENT_KEPT = 2_000;
 
 export interface NormalizerStats {
   readonly passed: number;
@@ -14,11 +17,37 @@ export interface NormalizerStats {
 export class FactNormalizer {
   private readonly seen: BoundedSet;
   private readonly positions = new Map<string, { qty: number; ts: number }>();
+  private readonly recent: string[] = [];
+  private next = 0;
   private passed = 0;
   private duplicates = 0;
 
   constructor(limit = 200_000) {
     this.seen = new BoundedSet(limit);
+  }
+
+  /**
+   * The keys of the newest facts let through (fills, order states, funding), oldest first:
+   * the journal keeps them so that, after a restart, the venue's history replays only what
+   * this process had not applied yet.
+   */
+  recentKeys(): string[] {
+    return this.recent.length < RECENT_KEPT
+      ? [...this.recent]
+      : [...this.recent.slice(this.next), ...this.recent.slice(0, this.next)];
+  }
+
+  /** A restarted process: these were applied before the journal was written. */
+  remember(keys: readonly string[]): void {
+    for (const key of keys) if (this.seen.add(key)) this.keep(key);
+  }
+
+  private keep(key: string): void {
+    if (this.recent.length < RECENT_KEPT) this.recent.push(key);
+    else {
+      this.recent[this.next] = key;
+      this.next = (this.next + 1) % RECENT_KEPT;
+    }
   }
 
   normalize(facts: readonly VenueFact[]): VenueFact[] {
@@ -39,27 +68,38 @@ export class FactNormalizer {
   }
 
   private accept(fact: VenueFact): boolean {
-    switch (fact.kind) {
-      case 'fill':
-        return this.seen.add(`fill:${fact.fillId}`);
-      case 'ack':
-        return this.seen.add(`ack:${fact.clientOrderId}`);
-      case 'reject':
-        return this.seen.add(`done:${fact.clientOrderId}`);
-      case 'order_done':
-        // One terminal state per order: a late CANCELLED after FILLED is a duplicate.
-        return this.seen.add(`done:${fact.clientOrderId}`);
-      case 'funding':
-        return this.seen.add(`funding:${fact.id}`);
-      case 'anomaly':
-        return this.seen.add(`anomaly:${fact.key}`);
-      case 'position': {
-        // A stale report (older than the last one seen) never overrides a newer view.
-        const before = this.positions.get(fact.asset);
-        if (before && (before.qty === fact.qty || fact.ts < before.ts)) return false;
-        this.positions.set(fact.asset, { qty: fact.qty, ts: fact.ts });
-        return true;
-      }
-    }
+    const key = keyOf(fact);
+    if (key === null) return this.acceptPosition(fact as PositionFact);
+    if (!this.seen.add(key)) return false;
+    this.keep(key);
+    return true;
+  }
+
+  private acceptPosition(fact: PositionFact): boolean {
+    // A stale report (older than the last one seen) never overrides a newer view.
+    const before = this.positions.get(fact.asset);
+    if (before && (before.qty === fact.qty || fact.ts < before.ts)) return false;
+    this.positions.set(fact.asset, { qty: fact.qty, ts: fact.ts });
+    return true;
+  }
+}
+
+/** The identity of a fact for deduplication; null for position reports (compared by value). */
+function keyOf(fact: VenueFact): string | null {
+  switch (fact.kind) {
+    case 'fill':
+      return `fill:${fact.fillId}`;
+    case 'ack':
+      return `ack:${fact.clientOrderId}`;
+    case 'reject':
+    case 'order_done':
+      // One terminal state per order: a late CANCELLED after FILLED is a duplicate.
+      return `done:${fact.clientOrderId}`;
+    case 'funding':
+      return `funding:${fact.id}`;
+    case 'anomaly':
+      return `anomaly:${fact.key}`;
+    case 'position':
+      return null;
   }
 }

@@ -40,6 +40,7 @@ import {
   assetToCcxtSymbol,
   assetToSymbol,
   type BingxBalance,
+  type BingxFill,
   type BingxOrder,
   BingxPayloadError,
   balancesIn,
@@ -435,6 +436,62 @@ export class BingxCcxtVenue implements VenuePort {
     return { positions, openOrders };
   }
 
+  /**
+   * The venue's record for `assets` from `since`: every fill (the venue's price, fee and id),
+   * the terminal state of every order PINK sent, and funding, in time order. Read whole (not
+   * through the poll windows), so what happened while PINK was down is booked from it.
+   */
+  async history(since: number, assets: readonly string[]): Promise<VenueFact[]> {
+    const now = Date.now();
+    const out: VenueFact[] = [];
+    for (const asset of new Set(assets)) {
+      this.assets.add(asset);
+      const symbol = assetToSymbol(asset);
+      const orders = await this.readOrders(symbol, since, now);
+      for (const o of orders) this.remember(o);
+      const read = await this.readFills(symbol, since, now);
+      out.push(...this.quarantine(read.quarantined, now));
+      for (const f of withFillIds(read.fills)) {
+        const fact = await this.fillFact(f, now, out);
+        if (fact) out.push(fact);
+      }
+      for (const o of orders) {
+        if (o.state === 'OPEN' || !o.clientOrderId) continue;
+        this.emitted.add(`done:${o.exchangeOrderId}`);
+        if (o.state === 'REJECTED') continue;
+        out.push({
+          kind: 'order_done',
+          clientOrderId: o.clientOrderId,
+          exchangeOrderId: o.exchangeOrderId,
+          status: o.state,
+          filledQty: o.filledQty,
+          ts: o.updateTime,
+        });
+      }
+    }
+    const income = incomeIn(
+      await this.get(() =>
+        this.raw.swapV2PrivateGetUserIncome({
+          incomeType: 'FUNDING_FEE',
+          startTime: since,
+          endTime: now + 1,
+          limit: 1000,
+        }),
+      ),
+    );
+    const wanted = new Set(assets);
+    for (const row of income) {
+      const fact = toFundingFact(row);
+      if (fact && wanted.has(fact.asset)) {
+        this.emitted.add(`funding:${fact.id}`);
+        out.push(fact);
+      }
+    }
+    // Time order; at one instant an order's fills before its terminal state.
+    const rank = (f: VenueFact) => (f.kind === 'order_done' ? 1 : 0);
+    return out.sort((a, b) => a.ts - b.ts || rank(a) - rank(b));
+  }
+
   async lookup(clientOrderId: string, asset: string): Promise<OrderLookup> {
     const symbol = assetToSymbol(asset);
     let order: BingxOrder | undefined;
@@ -639,28 +696,8 @@ export class BingxCcxtVenue implements VenuePort {
     const fillRows = [];
     const quarantined: QuarantinedRow[] = [];
     for (const symbol of symbols) {
-      fresh.push(
-        ...ordersIn(
-          await this.get(() =>
-            this.raw.swapV2PrivateGetTradeAllOrders({
-              symbol,
-              startTime: start,
-              endTime: now + 1,
-              limit: 1000,
-            }),
-          ),
-        ),
-      );
-      const read = fillsWithQuarantine(
-        await this.get(() =>
-          this.raw.swapV2PrivateGetTradeAllFillOrders({
-            symbol,
-            startTs: start,
-            endTs: now + 1,
-            tradingUnit: 'CONT',
-          }),
-        ),
-      );
+      fresh.push(...(await this.readOrders(symbol, start, now)));
+      const read = await this.readFills(symbol, start, now);
       fillRows.push(...read.fills);
       quarantined.push(...read.quarantined);
     }
@@ -693,26 +730,55 @@ export class BingxCcxtVenue implements VenuePort {
         this.markFillSeen(f.fillId, f.exchangeOrderId, f.qty);
         continue;
       }
-      const order =
-        this.orders.get(f.exchangeOrderId) ?? (await this.fetchOrderById(f.symbol, f.exchangeOrderId));
-      let fact: FillFact;
-      try {
-        fact = toFillFact(
-          { ...f, clientOrderId: f.clientOrderId || order?.clientOrderId || '' },
-          order?.side ?? null,
-        );
-      } catch (err) {
-        if (!(err instanceof BingxPayloadError)) throw err;
-        out.push(
-          ...this.quarantine([{ key: `fill:${f.fillId}`, error: err.message, excerpt: f.fillId }], now),
-        );
-        continue;
-      }
-      this.markFillSeen(f.fillId, f.exchangeOrderId, f.qty);
-      out.push(fact);
+      const fact = await this.fillFact(f, now, out);
+      if (fact) out.push(fact);
     }
     out.push(...this.doneFacts(now));
     return out;
+  }
+
+  private async readOrders(symbol: string, since: number, now: number): Promise<BingxOrder[]> {
+    return ordersIn(
+      await this.get(() =>
+        this.raw.swapV2PrivateGetTradeAllOrders({ symbol, startTime: since, endTime: now + 1, limit: 1000 }),
+      ),
+    );
+  }
+
+  private async readFills(symbol: string, since: number, now: number) {
+    return fillsWithQuarantine(
+      await this.get(() =>
+        this.raw.swapV2PrivateGetTradeAllFillOrders({
+          symbol,
+          startTs: since,
+          endTs: now + 1,
+          tradingUnit: 'CONT',
+        }),
+      ),
+    );
+  }
+
+  /** One fill as a fact (its order looked up for the side and client id), marked seen; unreadable: quarantined into `out`. */
+  private async fillFact(
+    f: BingxFill & { fillId: string },
+    now: number,
+    out: VenueFact[],
+  ): Promise<FillFact | null> {
+    const order =
+      this.orders.get(f.exchangeOrderId) ?? (await this.fetchOrderById(f.symbol, f.exchangeOrderId));
+    let fact: FillFact;
+    try {
+      fact = toFillFact(
+        { ...f, clientOrderId: f.clientOrderId || order?.clientOrderId || '' },
+        order?.side ?? null,
+      );
+    } catch (err) {
+      if (!(err instanceof BingxPayloadError)) throw err;
+      out.push(...this.quarantine([{ key: `fill:${f.fillId}`, error: err.message, excerpt: f.fillId }], now));
+      return null;
+    }
+    this.markFillSeen(f.fillId, f.exchangeOrderId, f.qty);
+    return fact;
   }
 
   /**

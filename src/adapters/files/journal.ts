@@ -8,6 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { open, readFile, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { AccountState } from '../../domain/account.js';
+import type { OrderIntentRecord } from '../../domain/venue.js';
 import type { TradeSnapshot } from '../../execution/kernel.js';
 
 export interface JournalState {
@@ -21,19 +22,66 @@ export interface JournalState {
   readonly trade: TradeSnapshot | null;
   readonly account: AccountState;
   readonly venuePositions: Array<[string, number]>;
+  /**
+   * Keys of the newest venue facts applied (fills, order states, funding): after a restart
+   * the venue's history is booked except these. Absent in journals written before it existed.
+   */
+  readonly seenFacts?: string[];
 }
 
 export interface Journal {
   load(): Promise<JournalState | null>;
+  /** A checkpoint; intents recorded before it are covered by it and forgotten. */
   save(state: JournalState): Promise<void>;
+  /** Write-ahead: durable before it resolves. */
+  intend(intent: OrderIntentRecord): Promise<void>;
+  /** Intents recorded after the last checkpoint, oldest first. */
+  intents(): Promise<OrderIntentRecord[]>;
 }
 
 export class FileJournal implements Journal {
   private writing: Promise<void> = Promise.resolve();
   private next: JournalState | null = null;
+  /** Intents since the last checkpoint (seq, record); the file holds exactly these. */
+  private pendingIntents: Array<[number, OrderIntentRecord]> = [];
+  private intentSeq = 1; // the first checkpoint also clears what a crashed process left
+  private coveredSeq = 0;
+  private readonly intentPath: string;
 
   constructor(private readonly path: string) {
     mkdirSync(dirname(path), { recursive: true });
+    this.intentPath = `${path}.intents`;
+  }
+
+  async intend(intent: OrderIntentRecord): Promise<void> {
+    this.pendingIntents.push([++this.intentSeq, intent]);
+    const fh = await open(this.intentPath, 'a');
+    try {
+      await fh.appendFile(`${JSON.stringify(intent)}\n`);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  }
+
+  async intents(): Promise<OrderIntentRecord[]> {
+    let text: string;
+    try {
+      text = await readFile(this.intentPath, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+    const out: OrderIntentRecord[] = [];
+    for (const line of text.split('\n')) {
+      if (line.trim() === '') continue;
+      try {
+        out.push(JSON.parse(line) as OrderIntentRecord);
+      } catch {
+        // A line cut short by the crash: its request never left (the write completes first).
+      }
+    }
+    return out;
   }
 
   async load(): Promise<JournalState | null> {
@@ -60,33 +108,55 @@ export class FileJournal implements Journal {
   /** Coalesces saves: at most one write in flight, the latest state wins. */
   save(state: JournalState): Promise<void> {
     this.next = state;
-    this.writing = this.writing.then(() => this.flushLatest());
+    const covered = this.intentSeq;
+    this.writing = this.writing.then(() => this.flushLatest(covered));
     return this.writing;
   }
 
-  private async flushLatest(): Promise<void> {
+  private async flushLatest(covered: number): Promise<void> {
     const state = this.next;
-    if (!state) return;
-    this.next = null;
-    const tmp = `${this.path}.tmp`;
-    const fh = await open(tmp, 'w');
-    try {
-      await fh.writeFile(JSON.stringify(state));
-      await fh.sync();
-    } finally {
-      await fh.close();
+    if (state) {
+      this.next = null;
+      await writeAtomically(this.path, JSON.stringify(state));
     }
-    await rename(tmp, this.path);
+    // The checkpoint covers every intent recorded before its state was taken.
+    if (covered <= this.coveredSeq) return;
+    this.coveredSeq = covered;
+    this.pendingIntents = this.pendingIntents.filter(([seq]) => seq > covered);
+    await writeAtomically(
+      this.intentPath,
+      this.pendingIntents.map(([, i]) => `${JSON.stringify(i)}\n`).join(''),
+    );
   }
+}
+
+async function writeAtomically(path: string, text: string): Promise<void> {
+  const tmp = `${path}.tmp`;
+  const fh = await open(tmp, 'w');
+  try {
+    await fh.writeFile(text);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, path);
 }
 
 /** An in-memory journal (simtest keeps it across simulated crashes). */
 export class MemoryJournal implements Journal {
   private state: JournalState | null = null;
+  private pending: OrderIntentRecord[] = [];
   async load(): Promise<JournalState | null> {
     return this.state ? structuredClone(this.state) : null;
   }
   async save(state: JournalState): Promise<void> {
     this.state = structuredClone(state);
+    this.pending = [];
+  }
+  async intend(intent: OrderIntentRecord): Promise<void> {
+    this.pending.push(structuredClone(intent));
+  }
+  async intents(): Promise<OrderIntentRecord[]> {
+    return structuredClone(this.pending);
   }
 }

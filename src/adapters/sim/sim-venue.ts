@@ -107,10 +107,17 @@ export interface SimBook {
  */
 export const SIM_FINISHED_ORDERS_KEPT = 2_000;
 
+/** History records kept (a week of a busy single-slot runtime; recovery reads minutes). */
+export const SIM_HISTORY_KEPT = 20_000;
+
 export class SimVenue implements VenuePort {
   readonly name = 'sim';
   private readonly cfg: SimVenueConfig;
   private readonly queue: Scheduled[] = [];
+  /** Facts made and not yet read by the connected process. */
+  private readonly outbox: VenueFact[] = [];
+  /** The venue's history (fills, terminal order states, funding), newest SIM_HISTORY_KEPT. */
+  private readonly log: Array<{ asset: string; fact: VenueFact }> = [];
   private readonly orders = new Map<string, SimOrder>();
   private readonly positions = new Map<string, Position>();
   private seq = 0;
@@ -119,6 +126,10 @@ export class SimVenue implements VenuePort {
   private fillSeq = 0;
   private lastFundingSlot = -1;
   private clock = 0;
+  /** Realized PnL less fees and funding since the venue opened (the wallet's change). */
+  private walletBalance = 0;
+  /** Submits lost on the way (never placed, outcome unknown to the sender). */
+  private lostSubmits = 0;
 
   constructor(
     cfg: Partial<SimVenueConfig>,
@@ -130,6 +141,10 @@ export class SimVenue implements VenuePort {
 
   async submit(req: OrderRequest): Promise<void> {
     this.clock = Math.max(this.clock, req.ts);
+    if (this.lostSubmits > 0) {
+      this.lostSubmits -= 1;
+      throw new SubmitOutcomeUnknown(`sim: submit of ${req.clientOrderId} lost on the way`);
+    }
     if (this.cfg.submitTimeoutRate > 0 && this.random() < this.cfg.submitTimeoutRate) {
       const reached = this.random() < 0.5;
       if (reached) this.place(req);
@@ -242,9 +257,16 @@ export class SimVenue implements VenuePort {
   ): VenueFact[] {
     const pos = this.position(asset);
     const signed = side === 'BUY' ? qty : -qty;
+    const fee = liquidation ? 0 : qty * price * this.cfg.feeRate;
     if (pos.qty === 0 || Math.sign(pos.qty) === Math.sign(signed)) {
       pos.entry = (pos.entry * Math.abs(pos.qty) + price * qty) / (Math.abs(pos.qty) + qty);
+    } else {
+      // Reducing: the wallet realizes the move against the average entry on what closed.
+      const closed = Math.min(qty, Math.abs(pos.qty));
+      this.walletBalance += (price - pos.entry) * closed * Math.sign(pos.qty);
+      if (qty > closed) pos.entry = price; // flipped: the rest opens at this price
     }
+    this.walletBalance -= fee;
     pos.qty += signed;
     if (Math.abs(pos.qty) < 1e-12) {
       pos.qty = 0;
@@ -260,7 +282,7 @@ export class SimVenue implements VenuePort {
         side,
         qty,
         price,
-        fee: liquidation ? 0 : qty * price * this.cfg.feeRate,
+        fee,
         liquidation,
         ts,
       },
@@ -285,19 +307,36 @@ export class SimVenue implements VenuePort {
     ]);
   }
 
-  drain(now: number): VenueFact[] {
+  /**
+   * The venue acts on its own clock, whether or not anyone listens: scheduled fills,
+   * funding and external closes up to `now` happen, are recorded in the history and wait
+   * in the connection's outbox.
+   */
+  advance(now: number): void {
     this.clock = Math.max(this.clock, Number.isFinite(now) ? now : this.clock);
-    const out: VenueFact[] = [];
-    while (this.queue.length > 0 && this.queue[0]!.ts <= now) {
-      const item = this.queue.shift()!;
-      for (const fact of item.run()) {
-        out.push(fact);
-        if (this.cfg.duplicateRate > 0 && this.random() < this.cfg.duplicateRate) out.push(fact);
-      }
-    }
+    const made: VenueFact[] = [];
+    while (this.queue.length > 0 && this.queue[0]!.ts <= now) made.push(...this.queue.shift()!.run());
     if (Number.isFinite(now)) {
-      out.push(...this.funding(now));
-      out.push(...this.externalCloses(now));
+      made.push(...this.funding(now));
+      made.push(...this.externalCloses(now));
+    }
+    for (const fact of made) {
+      this.outbox.push(fact);
+      if (fact.kind !== 'position' && fact.kind !== 'ack') this.record(fact);
+    }
+  }
+
+  /** The listening process died: what it had not read yet is gone from the wire (the history keeps it). */
+  dropConnection(): void {
+    this.outbox.length = 0;
+  }
+
+  drain(now: number): VenueFact[] {
+    this.advance(now);
+    const out: VenueFact[] = [];
+    for (const fact of this.outbox.splice(0)) {
+      out.push(fact);
+      if (this.cfg.duplicateRate > 0 && this.random() < this.cfg.duplicateRate) out.push(fact);
     }
     if (this.cfg.reorderRate > 0) {
       for (let i = 0; i + 1 < out.length; i++) {
@@ -321,6 +360,7 @@ export class SimVenue implements VenuePort {
       const rate = ((this.random() < 0.5 ? -1 : 1) * this.cfg.fundingRateBps) / 10000;
       // Longs pay positive funding, shorts receive it.
       const amount = Math.sign(pos.qty) * Math.abs(pos.qty) * mark * rate;
+      this.walletBalance -= amount;
       facts.push({
         kind: 'funding',
         id: `simfund-${asset}-${slot}`,
@@ -390,6 +430,22 @@ export class SimVenue implements VenuePort {
     return facts;
   }
 
+  async history(since: number, assets: readonly string[]): Promise<VenueFact[]> {
+    const wanted = new Set(assets);
+    return this.log.filter((r) => r.fact.ts >= since && wanted.has(r.asset)).map((r) => r.fact);
+  }
+
+  private record(fact: VenueFact): void {
+    const asset =
+      fact.kind === 'fill' || fact.kind === 'funding'
+        ? fact.asset
+        : fact.kind === 'order_done' || fact.kind === 'reject'
+          ? (this.orders.get(fact.clientOrderId)?.req.asset ?? '')
+          : '';
+    this.log.push({ asset, fact });
+    if (this.log.length > SIM_HISTORY_KEPT * 1.25) this.log.splice(0, this.log.length - SIM_HISTORY_KEPT);
+  }
+
   async snapshot(): Promise<VenueSnapshot> {
     const positions = [...this.positions]
       .filter(([, p]) => p.qty !== 0)
@@ -437,6 +493,27 @@ export class SimVenue implements VenuePort {
     this.orderSeq = book.orderSeq;
     this.fillSeq = book.fillSeq;
     this.clock = book.clock;
+  }
+
+  /** The next `n` submits are lost on the way: never placed, and the sender cannot know. */
+  loseNextSubmits(n: number): void {
+    this.lostSubmits = n;
+  }
+
+  /** The wallet's change since the venue opened: realized PnL - fees - funding (invariant checks). */
+  walletChange(): number {
+    return this.walletBalance;
+  }
+
+  /** A funding payment on an open position now (rate > 0: longs pay). */
+  injectFunding(asset: string, rate: number, ts: number): void {
+    this.schedule(ts, () => {
+      const pos = this.position(asset);
+      if (pos.qty === 0) return [];
+      const amount = pos.qty * (this.marks.price(asset) ?? pos.entry) * rate;
+      this.walletBalance -= amount;
+      return [{ kind: 'funding', id: `simfund-${asset}-x${++this.fillSeq}`, asset, amount, ts }];
+    });
   }
 
   /** The venue's own position for an asset, signed (tests and invariant checks). */

@@ -225,6 +225,7 @@ export async function runSeed(o: SeedOptions): Promise<SeedResult> {
       sink,
       namespace: 'pink',
       statusEveryScans: 25,
+      beforeSubmit: (intent) => journal.intend(intent),
     });
     if (saved) {
       pipeline.resumeAfter(saved.lastScan, saved.chainHash);
@@ -234,6 +235,7 @@ export async function runSeed(o: SeedOptions): Promise<SeedResult> {
         strategy,
         account,
         journal: saved,
+        intents: await journal.intents(),
         emit: sink,
         now,
         unknownPosition: 'manage',
@@ -248,13 +250,14 @@ export async function runSeed(o: SeedOptions): Promise<SeedResult> {
       version: 1,
       namespace: 'pink',
       strategyName: rt.strategy.name,
-      savedAt: 0,
+      savedAt: virtualNow,
       lastScan: rt.pipeline.lastScan,
       chainHash: rt.pipeline.chainHash,
       strategyState: rt.strategy.saveState(),
       trade: rt.pipeline.kernel.exportTrade(),
       account: rt.account.exportState(),
       venuePositions: rt.pipeline.kernel.exportVenuePositions(),
+      seenFacts: rt.pipeline.appliedFactKeys(),
     });
 
   /** As Runtime.start: after recovery, the checkpoint (its rows durable, then the journal). */

@@ -131,6 +131,7 @@ class VenueHealth {
         ),
       drain: (now) => watch(async () => v.drain(now)),
       snapshot: () => watch(() => v.snapshot()),
+      history: (since, assets) => watch(() => v.history(since, assets)),
       lookup: (id, asset) => watch(() => v.lookup(id, asset)),
       close: async () => {
         this.closed = true;

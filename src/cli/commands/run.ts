@@ -133,8 +133,12 @@ export async function runCommand(o: RunCliOptions): Promise<number> {
     resumeAfter = runtime.pipeline.lastScan;
     for (const c of report.corrections) log(`recovery: ${c}`);
     await parts.ready(runtime);
+    const slot = runtime.pipeline.kernel.view();
+    const holds = slot
+      ? `slot holds ${slot.tradeId} (${slot.stage}, ${slot.remainingQty} ${slot.asset})`
+      : 'slot empty';
     log(
-      `ready: venue ${cfg.venue}, ${report.restoredTrade ? `trade ${report.restoredTrade} restored` : 'slot empty'}`,
+      `ready: venue ${cfg.venue}, ${holds}; recovery booked ${report.bookedFromHistory} venue records from its history, adopted ${report.adopted.length}, left ${report.foreignOrders.length} foreign orders`,
     );
     await runtime.run();
     await runtime.stop(Number.isFinite(maxScans) ? 'scan limit reached' : 'source ended');
