@@ -48,17 +48,29 @@ describe('pink simtest', () => {
 
   it('really injects the faults it claims (crashes, rejects, external closes, late answers)', async () => {
     let crashes = 0;
+    const points = new Set<string>();
     const corrections = new Set<string>();
     const overrides = new Set<string>();
     for (let seed = 1; seed <= 40; seed++) {
       const r = await runSeed({ seed, scans: 400, keepEvents: true });
       crashes += r.crashes;
+      for (const p of Object.keys(r.crashPoints)) points.add(p);
       for (const e of r.trace ?? []) {
         if (e.type === 'correction') corrections.add(e.what);
         if (e.type === 'strategy_override') overrides.add(e.kind);
       }
     }
     expect(crashes).toBeGreaterThan(10);
+    // Crashes fall between effects, not only between scans: inside a scan, and inside recovery.
+    for (const p of [
+      'before a submit',
+      'after a submit',
+      'after a drain',
+      'after a write-ahead',
+      'before a checkpoint',
+    ])
+      expect(points).toContain(p);
+    expect(corrections).toContain('BOOKED_FROM_HISTORY');
     expect(overrides).toContain('ENTRY_FAILED');
     expect(overrides).toContain('POSITION_VANISHED');
     expect(corrections).toContain('TRADE_RESTORED');

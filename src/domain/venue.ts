@@ -181,3 +181,14 @@ export function clientOrderIdFor(tradeId: string, leg: 'e' | number, attempt: nu
   const suffix = leg === 'e' ? `e${attempt}` : `x${leg}a${attempt}`;
   return `pk${compact}`.slice(0, 40 - suffix.length - 1) + `-${suffix}`;
 }
+
+/** The client order id was made by clientOrderIdFor for this trade (any leg, any attempt). */
+export function clientOrderIdOf(clientOrderId: string, tradeId: string): 'ENTRY' | 'EXIT' | null {
+  const dash = clientOrderId.lastIndexOf('-');
+  if (dash < 0) return null;
+  const suffix = clientOrderId.slice(dash + 1);
+  const compact = tradeId.toLowerCase().replace(/[^a-z0-9]/g, '');
+  if (clientOrderId.slice(0, dash) !== `pk${compact}`.slice(0, 40 - suffix.length - 1)) return null;
+  if (/^e\d+$/.test(suffix)) return 'ENTRY';
+  return /^x\d+a\d+$/.test(suffix) ? 'EXIT' : null;
+}

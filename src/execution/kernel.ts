@@ -24,6 +24,7 @@ import { buildExitLegRow, type LegChainState, startLegChain } from '../domain/ex
 import { acceptsExit, assertTransition, holdsPosition, type TradeStage } from '../domain/trade-fsm.js';
 import {
   clientOrderIdFor,
+  clientOrderIdOf,
   type FillFact,
   type OrderDoneFact,
   type OrderIntentRecord,
@@ -293,9 +294,13 @@ export class ExecutionKernel {
    */
   restoreIntent(intent: OrderIntentRecord): boolean {
     const t = this.trade;
-    if (!t || t.id !== intent.tradeId || t.order || intent.purpose !== 'EXIT' || !acceptsExit(t.stage))
-      return false;
-    if (intent.leg < t.legSeq) return false; // that leg finished before the checkpoint
+    if (!t || t.id !== intent.tradeId || intent.purpose !== 'EXIT' || intent.leg < t.legSeq) return false;
+    const held = t.order;
+    // The journal's own exit may be an earlier attempt of this leg (the later one supersedes it).
+    const superseded =
+      held?.purpose === 'EXIT' &&
+      (held.leg < intent.leg || (held.leg === intent.leg && held.attempt < intent.attempt));
+    if (held ? !superseded : !acceptsExit(t.stage)) return false;
     t.retry = null;
     const o = this.newOrder(
       t,
@@ -310,7 +315,8 @@ export class ExecutionKernel {
     Object.assign(o, { submittedAt: intent.ts });
     t.order = o;
     t.exitReason = intent.reason as ExitReason;
-    this.move(t, 'EXIT_REQUESTED', `write-ahead: ${o.clientOrderId} may have left before the crash`, o);
+    if (!held)
+      this.move(t, 'EXIT_REQUESTED', `write-ahead: ${o.clientOrderId} may have left before the crash`, o);
     return true;
   }
 
@@ -760,6 +766,10 @@ export class ExecutionKernel {
     const signed = f.side === 'SELL' ? -f.qty : f.qty;
     const applied = this.account.applyFill(signed, f.price, f.fee, f.ts);
     const mine = t && t.order?.clientOrderId === f.clientOrderId && f.clientOrderId !== '';
+    // An exit of this trade the kernel no longer tracks (sent before a crash, superseded by a
+    // later attempt): the trade's own fill all the same, so the trade shrinks with the venue.
+    if (t && !mine && t.asset === f.asset && clientOrderIdOf(f.clientOrderId, t.id) === 'EXIT')
+      return this.untrackedExitFill(t, f, applied);
     if (!t || t.asset !== f.asset || (!mine && f.clientOrderId !== '')) {
       this.fillEvent(f, t?.id ?? '', 'EXTERNAL', applied.realizedPnl);
       this.hooks.emit({
@@ -842,6 +852,26 @@ export class ExecutionKernel {
     // An exit in flight keeps its stage (its own facts move it on).
     if (!t.order) this.move(t, 'POSITION_UPDATED', `external add ${f.qty}`);
     this.accountEvent('FILL');
+  }
+
+  private async untrackedExitFill(t: Trade, f: FillFact, applied: { realizedPnl: number }): Promise<void> {
+    const closed = Math.min(f.qty, t.remainingQty);
+    t.fees += f.fee;
+    t.remainingQty = Math.max(0, t.remainingQty - f.qty);
+    if (t.remainingQty < EPS) t.remainingQty = 0;
+    t.exitQty += closed;
+    t.exitNotional += closed * f.price;
+    t.realized += applied.realizedPnl;
+    this.fillEvent(f, t.id, 'EXIT', applied.realizedPnl);
+    this.hooks.emit({
+      type: 'correction',
+      ts: f.ts,
+      tradeId: t.id,
+      what: 'UNTRACKED_EXIT_FILL',
+      detail: `fill ${f.fillId} of ${f.clientOrderId} (an exit of this trade no longer in flight) closed ${closed}; the trade holds ${t.remainingQty}`,
+    });
+    this.accountEvent('FILL');
+    await this.maybeClose(t);
   }
 
   /** The fill of a close already booked at mark: book the price difference and the fee only. */

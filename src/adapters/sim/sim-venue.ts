@@ -495,6 +495,11 @@ export class SimVenue implements VenuePort {
     this.clock = book.clock;
   }
 
+  /** The venue's status of an order by client id (invariant checks); undefined = never placed or forgotten. */
+  orderStatus(clientOrderId: string): SimOrder['status'] | undefined {
+    return this.orders.get(clientOrderId)?.status;
+  }
+
   /** The next `n` submits are lost on the way: never placed, and the sender cannot know. */
   loseNextSubmits(n: number): void {
     this.lostSubmits = n;

@@ -18,11 +18,13 @@ import { AccountProjection } from '../../domain/account.js';
 import type { CanonicalEvent } from '../../domain/events.js';
 import { lookupNamespace, WriteGuard } from '../../domain/namespaces.js';
 import { seededRandom } from '../../domain/random.js';
+import type { Scan } from '../../domain/scan.js';
 import { BlueV7Ref } from '../../strategy/blue-v7-ref.js';
 import { engineView } from '../engine-view.js';
 import { LatestPrices, Pipeline } from '../pipeline.js';
 import { recover } from '../recovery.js';
 import { StatePublisher } from '../state-publisher.js';
+import { CRASH_POINTS, Mortality } from './mortality.js';
 import { SimClickHouse } from './sim-clickhouse.js';
 import { SimHazelcast } from './sim-hazelcast.js';
 import { syntheticScanLines } from './synthetic-scans.js';
@@ -42,6 +44,8 @@ export interface SeedResult {
   readonly scans: number;
   readonly trades: number;
   readonly crashes: number;
+  /** Where the process died, by crash point (an effect: a submit, a drain, a checkpoint, ...). */
+  readonly crashPoints: Readonly<Record<string, number>>;
   readonly faults: Partial<SimVenueConfig>;
   readonly ledgerFaults: LedgerFaults;
   /** Inserts the simulated ClickHouse refused (outage) and acknowledgements it lost. */
@@ -144,7 +148,7 @@ export async function runSeed(o: SeedOptions): Promise<SeedResult> {
       engine: 'server',
       spool,
       runId: `seed${o.seed}-boot${boots}`,
-      batchRows: 500,
+      batchRows: 1_000_000, // only the checkpoint flushes: a crash loses exactly what followed it
       // No wall-clock timers: the simulation flushes at each checkpoint, like the runtime.
       flushIntervalMs: 3_600_000,
       retryBaseMs: 3_600_000,
@@ -201,7 +205,14 @@ export async function runSeed(o: SeedOptions): Promise<SeedResult> {
     if (view) for (const pub of publishers) await pub.publish(view);
   };
 
+  // The process that dies at an effect (a crash point), and the world it acts on through it.
+  const fate = new Mortality();
+  const mortalVenue = fate.venue(venue);
+  const mortalJournal = fate.journal(journal);
+  /** Events up to the last checkpoint: what survives a crash (rows after it were never flushed). */
+  let durable = 0;
   const sink = (e: CanonicalEvent) => {
+    if (fate.dead) return; // a dead process emits nothing
     if (e.type === 'trade_closed')
       check(
         venue.positionOf(e.trade.asset) === 0,
@@ -219,18 +230,18 @@ export async function runSeed(o: SeedOptions): Promise<SeedResult> {
     if (saved) strategy.restoreState(saved.strategyState);
     const pipeline = new Pipeline({
       strategy,
-      venue,
+      venue: mortalVenue,
       account,
       marks,
       sink,
       namespace: 'pink',
       statusEveryScans: 25,
-      beforeSubmit: (intent) => journal.intend(intent),
+      beforeSubmit: (intent) => mortalJournal.intend(intent),
     });
     if (saved) {
       pipeline.resumeAfter(saved.lastScan, saved.chainHash);
       await recover({
-        venue,
+        venue: mortalVenue,
         pipeline,
         strategy,
         account,
@@ -240,13 +251,13 @@ export async function runSeed(o: SeedOptions): Promise<SeedResult> {
         now,
         unknownPosition: 'manage',
       });
-      checkSlotMatchesVenue(pipeline, venue);
+      if (!fate.dead) checkBooks(pipeline, account, venue, 'after recovery');
     }
     return { pipeline, strategy, account };
   };
 
-  const save = async (rt: Awaited<ReturnType<typeof boot>>) =>
-    journal.save({
+  const save = async (rt: Awaited<ReturnType<typeof boot>>) => {
+    await mortalJournal.save({
       version: 1,
       namespace: 'pink',
       strategyName: rt.strategy.name,
@@ -259,49 +270,99 @@ export async function runSeed(o: SeedOptions): Promise<SeedResult> {
       venuePositions: rt.pipeline.kernel.exportVenuePositions(),
       seenFacts: rt.pipeline.appliedFactKeys(),
     });
+  };
+
+  /**
+   * The runtime's checkpoint: ledger rows durable (inserted or spooled), then the journal. A
+   * crash between the two leaves rows of facts the journal does not know: they are booked
+   * again after the restart under the same venue ids, and readers deduplicate by them.
+   */
+  const checkpoint = async (rt: Awaited<ReturnType<typeof boot>>) => {
+    await store.sink.flush();
+    durable = events.length;
+    await save(rt);
+  };
 
   /** As Runtime.start: after recovery, the checkpoint (its rows durable, then the journal). */
   const start = async (now: number) => {
     const booted = await boot(now);
-    await store.sink.flush();
-    await save(booted);
+    await checkpoint(booted);
     return booted;
   };
 
-  let rt = await start(0);
+  /** kill -9 at the effect that just happened: memory and unread wire gone; venue, journal, spool stay. */
+  const crash = async () => {
+    crashes += 1;
+    events.length = durable;
+    venue.dropConnection();
+    store.ledger.abandon();
+    store = await openLedger();
+    fate.reborn();
+  };
+
+  /** Starts a process; recovery itself may die at one of its effects (then it starts again). */
+  const startMortal = async (now: number) => {
+    for (;;) {
+      const booted = await Promise.race([start(now), fate.died.then(() => null)]);
+      if (booted && !fate.dead) return booted;
+      await crash();
+    }
+  };
+
+  /** One scan and its checkpoint; false when the process died on the way. */
+  const step = async (
+    rt: Awaited<ReturnType<typeof boot>>,
+    value: { scan: number; ts: number },
+    i: number,
+  ) => {
+    await rt.pipeline.process(value, `seed ${o.seed} scan ${value.scan}`);
+    await checkpoint(rt);
+    // Published on every 4th scan (the live loop publishes on change and on a heartbeat).
+    if (i % 4 === 0) await publish(rt);
+    return true;
+  };
+
+  let rt = await startMortal(0);
+  const liveness = new LivenessWatch();
   try {
     for (let i = 0; i < lines.length; i++) {
       const value = JSON.parse(lines[i]!) as { scan: number; ts: number };
       atScan = value.scan;
       virtualNow = value.ts;
       await weather();
-      if (rnd() < crashRate) {
-        // Crash: the process's memory is gone; the venue, the journal and the ledger's spool
-        // survive. Down for a while.
-        crashes += 1;
-        i += Math.floor(rnd() * 5);
-        store.ledger.abandon();
-        store = await openLedger();
-        rt = await start(value.ts);
+      // The process will die at one of its next effects: a submit, a drain, a write-ahead, a
+      // checkpoint, or during the recovery that follows.
+      if (!fate.armed && rnd() < crashRate) fate.arm(CRASH_POINTS[Math.floor(rnd() * CRASH_POINTS.length)]!);
+      const lived = await Promise.race([step(rt, value, i), fate.died.then(() => false)]);
+      if (!lived || fate.dead) {
+        await crash();
+        // Down for a while; the venue keeps trading (fills, funding, external closes) meanwhile.
+        const down = 1 + Math.floor(rnd() * 5);
+        for (let k = 0; k < down && i + 1 < lines.length; k++) {
+          i += 1;
+          const skipped = JSON.parse(lines[i]!) as Scan;
+          marks.update(skipped);
+          virtualNow = skipped.ts;
+          venue.advance(skipped.ts);
+        }
+        // Now and then the restart itself dies while it reads the venue's history.
+        if (rnd() < 0.25) fate.arm('during recovery (history read)');
+        rt = await startMortal(virtualNow);
+        liveness.reset();
         continue;
       }
-      await rt.pipeline.process(value, `seed ${o.seed} scan ${value.scan}`);
-      // The runtime's checkpoint: ledger rows durable (inserted or spooled) before the journal.
-      await store.sink.flush();
-      await save(rt);
-      // Published on every 4th scan (the live loop publishes on change and on a heartbeat).
-      if (i % 4 === 0) await publish(rt);
+      fate.scanPassed();
       checkAccount(rt.account, events);
+      checkBooks(rt.pipeline, rt.account, venue, `scan ${value.scan}`);
+      liveness.observe(rt.pipeline, venue);
     }
-    // End of segment: flatten whatever is open, let the venue answer, and check the books.
-    const end = (JSON.parse(lines.at(-1)!) as { ts: number }).ts;
-    for (let k = 1; k <= 4; k++) {
-      await rt.pipeline.flatten(end + k * 60_000);
-      await rt.pipeline.syncVenue(end + k * 60_000 + 30_000);
-    }
+    // End of segment: no flatten to hide anything; the venue answers what is in flight.
+    fate.disarm();
     await rt.pipeline.finish();
     checkAccount(rt.account, events);
+    checkBooks(rt.pipeline, rt.account, venue, 'at the end');
     checkFinalBooks(rt.pipeline, rt.account, venue, events);
+    await checkFillsBooked(venue, events);
     // ClickHouse is back: the spool drains and every row is there exactly once.
     ch.down = false;
     await store.sink.flush();
@@ -334,6 +395,7 @@ export async function runSeed(o: SeedOptions): Promise<SeedResult> {
       scans,
       trades: events.filter((e) => e.type === 'trade_closed').length,
       crashes,
+      crashPoints: Object.fromEntries(fate.points),
       faults,
       ledgerFaults,
       ledgerRefused: ch.refused,
@@ -379,35 +441,136 @@ function checkLedger(ch: SimClickHouse, spoolDepth: number, events: readonly Can
     const got = ch.rows(table).length;
     check(got === want, `ledger ${table}: ${got} rows, the events made ${want}`);
   }
-  const ids = ch.rows('trade_events').map((r) => String(r.trade_id));
-  check(new Set(ids).size === ids.length, 'trade_events holds a trade_id twice');
-  const closed = events.filter((e) => e.type === 'trade_closed').length;
-  check(ids.length === closed, `trade_events has ${ids.length} rows for ${closed} completed trades`);
+  // A trade closed again after a crash between the ledger flush and the journal has a second
+  // row under the same trade_id (ReplacingMergeTree keeps one); its money must be identical.
+  const byTrade = new Map<string, string>();
+  for (const r of ch.rows('trade_events')) {
+    const money = JSON.stringify([r.pnl, r.fees, r.funding, r.size, r.entry_price, r.exit_price]);
+    const before = byTrade.get(String(r.trade_id));
+    check(
+      before === undefined || before === money,
+      `trade_events: ${r.trade_id} booked twice with different money`,
+    );
+    byTrade.set(String(r.trade_id), money);
+  }
+  const closed = new Set(events.flatMap((e) => (e.type === 'trade_closed' ? [e.trade.tradeId] : [])));
+  check(
+    byTrade.size === closed.size,
+    `trade_events has ${byTrade.size} trades for ${closed.size} completed trades`,
+  );
+}
+
+/**
+ * The money each venue fact moved, once per fact id: a fact booked again after a crash
+ * (same venue id) must carry the same money and counts once.
+ */
+function moneyOf(events: readonly CanonicalEvent[]): number {
+  let total = 0;
+  const seen = new Map<string, number>();
+  const once = (key: string, amount: number) => {
+    const before = seen.get(key);
+    if (before === undefined) {
+      seen.set(key, amount);
+      total += amount;
+    } else
+      check(
+        Math.abs(before - amount) < 1e-9,
+        `${key} booked twice with different amounts (${before}, ${amount})`,
+      );
+  };
+  for (const [i, e] of events.entries()) {
+    if (e.type === 'fill') once(e.fillId ? `fill:${e.fillId}:${e.qty}` : `anon:${i}`, e.realizedPnl - e.fee);
+    else if (e.type === 'funding') once(`funding:${e.id}`, -e.amount);
+    else if (e.type === 'capital_adjusted') once(`adjust:${e.commandId || i}`, e.delta);
+  }
+  return total;
 }
 
 /** Capital = initial + confirmed realized PnL - fees - funding, recomputed from the event stream. */
 function checkAccount(account: AccountProjection, events: readonly CanonicalEvent[]): void {
-  let expected = CAPITAL;
-  for (const e of events) {
-    if (e.type === 'fill') expected += e.realizedPnl - e.fee;
-    else if (e.type === 'funding') expected -= e.amount;
-    else if (e.type === 'capital_adjusted') expected += e.delta;
-  }
+  const expected = CAPITAL + moneyOf(events);
   check(
     Math.abs(account.capital - expected) < 1e-6,
     `account capital ${account.capital} != event-derived ${expected}`,
   );
 }
 
-function checkSlotMatchesVenue(pipeline: Pipeline, venue: SimVenue): void {
+const ASSETS = ['BTCUSDT', 'ETHUSDT', 'SOLUSDT'];
+
+/**
+ * The books against the venue: each venue position owned by the slot's trade, with the
+ * venue's size once no order is in flight; the account holds what the venue holds; PINK's
+ * capital moved exactly as the venue wallet did.
+ */
+function checkBooks(pipeline: Pipeline, account: AccountProjection, venue: SimVenue, when: string): void {
   const view = pipeline.kernel.view();
-  if (!view) return;
-  const venueQty = venue.positionOf(view.asset);
-  const entryInFlight = view.pendingOrder?.purpose === 'ENTRY';
+  for (const asset of ASSETS) {
+    const venueQty = venue.positionOf(asset);
+    if (venueQty === 0) continue;
+    check(view?.asset === asset, `${when}: the venue holds ${venueQty} ${asset} that no trade owns`);
+    if (view && !view.pendingOrder)
+      check(
+        Math.abs(view.remainingQty - Math.abs(venueQty)) < 1e-9,
+        `${when}: trade ${view.tradeId} holds ${view.remainingQty} ${asset}, the venue ${venueQty}`,
+      );
+  }
+  const venueQty = view ? venue.positionOf(view.asset) : 0;
   check(
-    entryInFlight || Math.abs(Math.abs(venueQty) - view.remainingQty) < 1e-9 || view.pendingOrder !== null,
-    `after recovery the slot holds ${view.remainingQty} ${view.asset} but the venue holds ${venueQty}`,
+    Math.abs(account.positionQty - venueQty) < 1e-9,
+    `${when}: the account holds ${account.positionQty}, the venue ${venueQty}`,
   );
+  const pink = account.capital - CAPITAL;
+  check(
+    Math.abs(pink - venue.walletChange()) < 1e-6,
+    `${when}: PINK's capital moved ${pink}, the venue wallet ${venue.walletChange()}`,
+  );
+}
+
+/**
+ * Liveness: no trade waits in a state the venue contradicts (flat on the venue while the
+ * trade holds a position, with nothing in flight) for more than a few scans.
+ */
+class LivenessWatch {
+  private stuck = 0;
+  private last = '';
+  reset(): void {
+    this.stuck = 0;
+  }
+  /** Counts scans in which nothing moved while the venue contradicted the trade. */
+  observe(pipeline: Pipeline, venue: SimVenue): void {
+    const view = pipeline.kernel.view();
+    const pending = view?.pendingOrder;
+    // The venue says the order is over (or never had it) while the trade still waits on it.
+    const orderOver = pending ? venue.orderStatus(pending.clientOrderId) !== 'OPEN' : false;
+    const contradicted =
+      view !== null &&
+      ((view.remainingQty > 0 && venue.positionOf(view.asset) === 0 && !pending) || orderOver);
+    const state = view ? `${view.tradeId}|${view.stage}|${pending?.clientOrderId}|${view.remainingQty}` : '';
+    this.stuck = contradicted && state === this.last ? this.stuck + 1 : 0;
+    this.last = state;
+    check(
+      this.stuck <= LIVENESS_SCANS,
+      `trade ${view?.tradeId} (${view?.stage}, ${view?.remainingQty} held, order ${pending?.clientOrderId ?? 'none'}: ${pending ? (venue.orderStatus(pending.clientOrderId) ?? 'unknown to the venue') : ''}) has waited ${this.stuck} scans on something the venue contradicts`,
+    );
+  }
+}
+
+const LIVENESS_SCANS = 4;
+
+/**
+ * Every fill the venue made is booked (in what survived). A second row under the same venue id
+ * is a re-emission after a crash between the ledger flush and the journal: moneyOf proves it
+ * carries the same money and counts once, and capital = the venue wallet proves nothing moved twice.
+ */
+async function checkFillsBooked(venue: SimVenue, events: readonly CanonicalEvent[]): Promise<void> {
+  const booked = new Map<string, number>();
+  for (const e of events)
+    if (e.type === 'fill' && e.fillId) booked.set(e.fillId, (booked.get(e.fillId) ?? 0) + 1);
+  for (const f of await venue.history(0, ASSETS)) {
+    if (f.kind !== 'fill') continue;
+    const n = booked.get(f.fillId) ?? 0;
+    check(n >= 1, `venue fill ${f.fillId} (${f.side} ${f.qty} ${f.asset}) was never booked`);
+  }
 }
 
 function checkFinalBooks(
@@ -435,9 +598,10 @@ function checkFinalBooks(
     if (e.type === 'trade_closed') terminal.set(e.trade.tradeId, (terminal.get(e.trade.tradeId) ?? 0) + 1);
     if (e.type === 'lifecycle' && e.state === 'POSITION_CLOSED') closedPositions.add(e.tradeId);
   }
-  for (const [id, n] of terminal) check(n === 1, `trade ${id} has ${n} terminal rows`);
+  // More than one only when a crash fell between the ledger flush and the journal (same money: see checkLedger).
+  for (const [id, n] of terminal) check(n >= 1, `trade ${id} has ${n} terminal rows`);
   for (const id of closedPositions)
-    check(terminal.get(id) === 1, `trade ${id} closed without a terminal row`);
+    check((terminal.get(id) ?? 0) >= 1, `trade ${id} closed without a terminal row`);
   // No intent opened twice: one entry order per trade reached the venue at most.
   const entries = new Map<string, Set<string>>();
   for (const e of events) {
@@ -451,13 +615,17 @@ function checkFinalBooks(
     check(ids.size === 1, `trade ${id} filled ${ids.size} entry orders: ${[...ids].join(', ')}`);
   // Capital replay: the deduplicated terminal rows plus what no trade owns rebuild the capital.
   if (!view) {
-    let replay = CAPITAL;
+    // Deduplicated as capital replay reads the ledger: terminal rows by trade_id, the rest by venue id.
+    const terminalOnce = new Map<string, number>();
+    const rest: CanonicalEvent[] = [];
     for (const e of events) {
-      if (e.type === 'trade_closed') replay += e.trade.pnl - e.trade.fees - e.trade.funding;
-      else if (e.type === 'fill' && e.tradeId === '') replay += e.realizedPnl - e.fee;
-      else if (e.type === 'funding' && e.tradeId === '') replay -= e.amount;
-      else if (e.type === 'capital_adjusted') replay += e.delta;
+      if (e.type === 'trade_closed')
+        terminalOnce.set(e.trade.tradeId, e.trade.pnl - e.trade.fees - e.trade.funding);
+      else if ((e.type === 'fill' || e.type === 'funding') && e.tradeId === '') rest.push(e);
+      else if (e.type === 'capital_adjusted') rest.push(e);
     }
+    let replay = CAPITAL + moneyOf(rest);
+    for (const v of terminalOnce.values()) replay += v;
     const status = events.filter((e) => e.type === 'status').at(-1);
     check(
       Math.abs(replay - account.capital) < 1e-6,

@@ -34,6 +34,7 @@ export async function simtestCommand(o: SimtestOptions): Promise<number> {
   const failures: SeedResult[] = [];
   let trades = 0;
   let crashes = 0;
+  const crashPoints = new Map<string, number>();
   let refused = 0;
   let lostAcks = 0;
   let stateOutages = 0;
@@ -42,6 +43,8 @@ export async function simtestCommand(o: SimtestOptions): Promise<number> {
     const r = await runSeed({ seed, scans, crashRate });
     trades += r.trades;
     crashes += r.crashes;
+    for (const [point, n] of Object.entries(r.crashPoints))
+      crashPoints.set(point, (crashPoints.get(point) ?? 0) + n);
     refused += r.ledgerRefused;
     lostAcks += r.ledgerLostAcks;
     stateOutages += r.stateOutages;
@@ -61,6 +64,8 @@ export async function simtestCommand(o: SimtestOptions): Promise<number> {
       `ClickHouse: ${refused} inserts refused in outages, ${lostAcks} acknowledgements lost; ` +
       `Hazelcast: ${stateOutages} outages; ${secs} s)\n`,
   );
+  const points = [...crashPoints].sort((a, b) => b[1] - a[1]).map(([p, n]) => `${p} ${n}`);
+  if (points.length) process.stdout.write(`crash points: ${points.join(', ')}\n`);
   return failures.length ? EXIT.FAILED : EXIT.OK;
 }
 
