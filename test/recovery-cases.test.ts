@@ -166,3 +166,90 @@ describe('exchange-led recovery: the numbered cases', () => {
     expect(await w.violations(second, [SOL])).toEqual([]);
   });
 });
+
+describe('a final exit means flat', () => {
+  it('an add on the venue while the final exit was in flight (PINK down) is exited too, without another decision', async () => {
+    const { w, p } = await world();
+    await p.enter('T1', SOL, 'SHORT', 10);
+    w.advance(3_000);
+    await p.poll();
+    await p.checkpoint();
+    await p.exit(1, true, 'TP1');
+    await p.checkpoint();
+    w.crash(p);
+    w.venue.injectExternalAdd(SOL, 4, w.now + 500); // before the exit's fills
+    w.advance(30_000);
+    const q = await w.boot();
+    for (let i = 0; i < 5; i++) {
+      w.advance(1_000);
+      await q.poll();
+    }
+    expect(q.events.some((e) => e.type === 'correction' && e.what === 'FINAL_EXIT_REMAINDER')).toBe(true);
+    expect(w.venue.positionOf(SOL)).toBe(0);
+    expect(q.kernel.view()).toBeNull();
+    expect(await w.violations(q, [SOL])).toEqual([]);
+  });
+});
+
+describe('exchange-led recovery touches only what is PINK’s (case 9)', () => {
+  const slowSim = {
+    seed: 3,
+    latencyMs: 600_000,
+    ackMs: 10,
+    partialFills: 1,
+    feeRate: 0.0005,
+    slippageBps: 0,
+    slippageJitterBps: 0,
+    fundingIntervalMs: 1e12,
+  };
+  const order = (clientOrderId: string, ts: number) => ({
+    clientOrderId,
+    tradeId: 'x',
+    asset: 'ETHUSDT',
+    side: 'BUY' as const,
+    qty: 1,
+    reduceOnly: false,
+    type: 'MARKET' as const,
+    leverage: 1,
+    referencePrice: 3_000,
+    ts,
+  });
+
+  it("leaves an operator's own open order alone and says so; cancels PINK's stray ones", async () => {
+    const w = new CrashWorld(slowSim);
+    w.setPrice('ETHUSDT', 3_000);
+    const p = await w.boot();
+    w.crash(p);
+    await w.venue.submit(order('manual-by-operator', w.now));
+    await w.venue.submit(order('pkstrayt1-e0', w.now));
+    const q = await w.boot();
+    expect(q.report!.foreignOrders).toEqual(['manual-by-operator']);
+    expect(q.report!.cancelledOrders).toEqual(['pkstrayt1-e0']);
+    expect(w.venue.orderStatus('manual-by-operator')).toBe('OPEN');
+    expect(w.venue.orderStatus('pkstrayt1-e0')).toBe('CANCELLED');
+    expect(q.events.some((e) => e.type === 'correction' && e.what === 'FOREIGN_ORDER_LEFT')).toBe(true);
+  });
+
+  it('a cancel that fails is retried and said; one that keeps failing stops start-up naming the order and the error', async () => {
+    const w = new CrashWorld(slowSim);
+    w.setPrice('ETHUSDT', 3_000);
+    w.crash(await w.boot());
+    await w.venue.submit(order('pkstrayt2-e0', w.now));
+    const cancel = w.venue.cancel.bind(w.venue);
+    let failures = 2;
+    w.venue.cancel = async (id, asset) => {
+      if (failures-- > 0) throw new Error('bingx 100500: internal error');
+      return cancel(id, asset);
+    };
+    const q = await w.boot();
+    expect(q.report!.cancelledOrders).toEqual(['pkstrayt2-e0']);
+    expect(q.events.filter((e) => e.type === 'correction' && e.what === 'RECOVERY_RETRY')).toHaveLength(2);
+    await w.venue.submit(order('pkstrayt3-e0', w.now));
+    w.venue.cancel = async () => {
+      throw new Error('bingx 100500: internal error');
+    };
+    await expect(w.boot()).rejects.toThrow(
+      /recovery stopped: cancel of pkstrayt3-e0 \(ETHUSDT\) failed 3 times \(last: bingx 100500: internal error\)/,
+    );
+  });
+});

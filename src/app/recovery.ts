@@ -93,6 +93,8 @@ export async function recover(o: RecoveryOptions): Promise<RecoveryReport> {
   // Orders that may have left after the checkpoint: an exit of the journal's trade is its
   // order again; any other (an entry the journal never saw) at least names its asset.
   const intents = o.intents ?? [];
+  for (const intent of intents)
+    if (intent.purpose === 'ENTRY' && intent.tradeId !== journalTrade) kernel.markSpent(intent.tradeId);
   // Each attempt is made only once the one before it is settled: the latest exit is the one in flight.
   const latestExit = intents.filter((i) => i.purpose === 'EXIT').at(-1);
   for (const intent of latestExit ? [latestExit] : [])

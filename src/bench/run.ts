@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import {
   benchDecisions,
   benchHotPath,
+  benchHotPathWriteAhead,
   generatedScans,
   jsonParseCeiling,
   replayRate,
@@ -70,6 +71,7 @@ async function main(): Promise<void> {
     add(await benchDecisions());
     add(await replayFigures(dir));
     add(await benchHotPath());
+    add(await benchHotPathWriteAhead(dir));
     add(await benchSensing(50, 10_000, 10_000));
     add(await benchSensing(400, 400, 200));
     add(benchLedgerInsert());

@@ -5,6 +5,7 @@
  * reports the position gone, and its terminal event is emitted exactly once.
  */
 import type { AccountProjection } from '../domain/account.js';
+import { BoundedSet } from '../domain/bounded-set.js';
 import type {
   EnterIntent,
   ExitIntent,
@@ -156,6 +157,8 @@ export class ExecutionKernel {
   /** Latest position per asset as the venue reports it (signed). */
   private readonly venuePositions = new Map<string, number>();
   private closedTrades = 0;
+  /** Trades whose entry left before a restart (write-ahead): never entered a second time. */
+  private readonly spent = new BoundedSet(1_000);
   /** Positions closed at mark for want of a fill; a late fill corrects the price, not the size. */
   private readonly markBookings = new Map<string, { qty: number; price: number; sign: number }>();
   private now = 0;
@@ -287,6 +290,11 @@ export class ExecutionKernel {
     for (const [asset, qty] of venuePositions) this.venuePositions.set(asset, qty);
   }
 
+  /** Start-up: this trade's entry may have left before the crash; a re-decided entry must not send it again. */
+  markSpent(tradeId: string): void {
+    this.spent.add(tradeId);
+  }
+
   /**
    * Start-up: an exit of the journal's trade that was recorded as about to leave after the
    * last checkpoint becomes the trade's order again, so its fills (if it left) are the
@@ -294,12 +302,12 @@ export class ExecutionKernel {
    */
   restoreIntent(intent: OrderIntentRecord): boolean {
     const t = this.trade;
-    if (!t || t.id !== intent.tradeId || intent.purpose !== 'EXIT' || intent.leg < t.legSeq) return false;
+    // Only the leg the trade is on: a later leg waits for the journal's order to finish (its
+    // fills come from the history; a later leg's fills, if it left, are still the trade's).
+    if (!t || t.id !== intent.tradeId || intent.purpose !== 'EXIT' || intent.leg !== t.legSeq) return false;
     const held = t.order;
     // The journal's own exit may be an earlier attempt of this leg (the later one supersedes it).
-    const superseded =
-      held?.purpose === 'EXIT' &&
-      (held.leg < intent.leg || (held.leg === intent.leg && held.attempt < intent.attempt));
+    const superseded = held?.purpose === 'EXIT' && held.leg === intent.leg && held.attempt < intent.attempt;
     if (held ? !superseded : !acceptsExit(t.stage)) return false;
     t.retry = null;
     const o = this.newOrder(
@@ -470,7 +478,9 @@ export class ExecutionKernel {
   private async enter(intent: EnterIntent): Promise<IntentOutcome> {
     const busy = this.trade
       ? `venue still holds trade ${this.trade.id} (${this.trade.stage}, ${this.trade.remainingQty} ${this.trade.asset} open)`
-      : this.unownedPosition();
+      : this.spent.has(intent.tradeId)
+        ? `trade ${intent.tradeId} was sent before a restart; what became of it is booked from the venue's history`
+        : this.unownedPosition();
     const invalid =
       !Number.isFinite(intent.targetSize) || intent.targetSize <= 0
         ? `target size ${intent.targetSize} is not a positive number`
@@ -963,7 +973,20 @@ export class ExecutionKernel {
     this.hooks.emit({ type: 'exit_leg', ts: this.now, row });
     this.move(t, 'POSITION_UPDATED', `leg ${row.exit_seq} ${o.reason} done, remaining ${t.remainingQty}`, o);
     this.orderEvent(t, o, 'REFLECTED', `position ${this.venuePosition(t.asset)}`);
-    if (!(await this.maybeClose(t))) await this.next(t);
+    if (await this.maybeClose(t)) return;
+    // A final exit means flat: what is still held (an add on the venue meanwhile, a part the
+    // venue cancelled) is exited again rather than left without anyone managing it.
+    if (o.final && t.remainingQty > EPS && !t.queue.some((q) => q.final)) {
+      t.queue.unshift(this.intentOf(t, o));
+      this.hooks.emit({
+        type: 'correction',
+        ts: this.now,
+        tradeId: t.id,
+        what: 'FINAL_EXIT_REMAINDER',
+        detail: `final exit ${o.clientOrderId} done with ${t.remainingQty} ${t.asset} still held: exiting that too`,
+      });
+    }
+    await this.next(t);
   }
 
   /**

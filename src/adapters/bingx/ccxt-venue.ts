@@ -431,7 +431,13 @@ export class BingxCcxtVenue implements VenuePort {
     const openOrders: OpenOrder[] = ordersIn(openData)
       .filter((o) => o.state === 'OPEN')
       .map(toOpenOrder);
-    for (const p of positions) this.assets.add(p.asset);
+    // Held positions become the baseline the position polls compare with, marked as not yet
+    // reported (NaN): the next poll reports each once, and one that goes away in between (a
+    // fill during recovery) is reported as 0.
+    for (const p of positions) {
+      this.assets.add(p.asset);
+      if (!this.positions.has(p.asset)) this.positions.set(p.asset, Number.NaN);
+    }
     for (const o of openOrders) this.assets.add(o.asset);
     return { positions, openOrders };
   }

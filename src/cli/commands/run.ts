@@ -11,6 +11,7 @@ import { assetsOf } from '../../app/venues.js';
 import { createLogger } from '../../observability/logger.js';
 import { loadStrategy } from '../../strategy/loader.js';
 import { action, CliError, EXIT } from '../errors.js';
+import { faultKillFrom } from '../fault-kill.js';
 import { loadNamespaceConfig } from '../namespace-config.js';
 import { type RunParts, wireRunParts } from './run-wiring.js';
 
@@ -78,6 +79,7 @@ export async function runCommand(o: RunCliOptions): Promise<number> {
       throw new CliError((err as Error).message, EXIT.BAD_INPUT);
     }
   }
+  const kill = faultKillFrom(process.env); // a testing aid; refused before anything opens if malformed
   const maxScans = o.scans === undefined ? Number.POSITIVE_INFINITY : Number(o.scans);
   if (!(maxScans > 0)) throw new CliError(`--scans must be a positive number, got "${o.scans}"`);
   const runDir = join(cfg.varDir, 'run');
@@ -116,12 +118,16 @@ export async function runCommand(o: RunCliOptions): Promise<number> {
       ? pacedFile(o.data, cfg.scanIntervalMs, () => resumeAfter)
       : parts.liveSource(() => resumeAfter);
     const assets = o.data ? await assetsOf(o.data) : parts.liveAssets;
+    const journal = new FileJournal(join(runDir, `${ns.strategy}-journal.json`));
     runtime = new Runtime({
       namespace: ns.strategy,
       strategy,
       capital: cfg.capital,
-      journal: new FileJournal(join(runDir, `${ns.strategy}-journal.json`)),
-      makeVenue: (marks) => parts!.makeVenue(marks, assets),
+      journal: kill ? kill.journal(journal) : journal,
+      makeVenue: async (marks) => {
+        const venue = await parts!.makeVenue(marks, assets);
+        return kill ? kill.venue(venue) : venue;
+      },
       source: limit(source, maxScans),
       sinks: parts.sinks,
       onIdle: parts.onIdle,
