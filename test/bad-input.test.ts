@@ -34,6 +34,7 @@ import { CommandProcessor } from '../src/app/control/processor.js';
 import { runtimeControl } from '../src/app/control/runtime-control.js';
 import { runReplay, StrictReplayStop, simVenueFor } from '../src/app/replay.js';
 import { Runtime } from '../src/app/runtime.js';
+import { faultKillFrom } from '../src/cli/fault-kill.js';
 import type { CanonicalEvent } from '../src/domain/events.js';
 import { lookupNamespace, resolveNamespace, WriteGuard } from '../src/domain/namespaces.js';
 import { validateScan } from '../src/domain/scan.js';
@@ -356,6 +357,7 @@ async function startupChecks(env: Record<string, string>): Promise<void> {
   ledgerDatabase(cfg.clickhouse, ns);
   await loadStrategy(cfg.algorithm, cfg.algorithmParams);
   if (cfg.venue === 'bingx') resolveBingxEnv(env);
+  faultKillFrom(env);
 }
 
 describe('bad input: environment values', () => {
