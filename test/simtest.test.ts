@@ -7,6 +7,11 @@ const REGRESSION_SEEDS = [
   40, // external fill reordered before the entry fill it closes; recovery kept the journal's size
   383, // crash right after a restart: recovery's rows were still queued (the harness now checkpoints after start, as Runtime.start does)
   400, // the same, twice in a row
+  // The crash-at-an-effect model (exchange-led recovery):
+  2610, // an exit id the dead process had used was sent again, and the venue answered with the old order
+  8921, // the same, with the old order cancelled
+  6408, // a write-ahead exit of a later leg restored over the journal's unfinished order
+  3712, // a trade closed again after a flush-then-crash: same money, fills summed in another order
 ];
 
 describe('pink simtest', () => {

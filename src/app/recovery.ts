@@ -93,8 +93,10 @@ export async function recover(o: RecoveryOptions): Promise<RecoveryReport> {
   // Orders that may have left after the checkpoint: an exit of the journal's trade is its
   // order again; any other (an entry the journal never saw) at least names its asset.
   const intents = o.intents ?? [];
-  for (const intent of intents)
+  for (const intent of intents) {
+    kernel.markOrderSeen(intent.clientOrderId);
     if (intent.purpose === 'ENTRY' && intent.tradeId !== journalTrade) kernel.markSpent(intent.tradeId);
+  }
   // Each attempt is made only once the one before it is settled: the latest exit is the one in flight.
   const latestExit = intents.filter((i) => i.purpose === 'EXIT').at(-1);
   for (const intent of latestExit ? [latestExit] : [])
@@ -114,12 +116,15 @@ export async function recover(o: RecoveryOptions): Promise<RecoveryReport> {
   if ((saved || intents.length > 0) && assets.size > 0) {
     const since = historySince(saved, intents, o.historyOverlapMs ?? DEFAULT_HISTORY_OVERLAP_MS);
     const history = await retried('venue history', () => venue.history(since, [...assets]));
+    for (const f of history)
+      if (f.kind === 'fill' || f.kind === 'order_done' || f.kind === 'reject')
+        kernel.markOrderSeen(f.clientOrderId);
     bookedFromHistory = await pipeline.applyVenueFacts(history, now);
     if (bookedFromHistory > 0)
       correct(
         journalTrade ?? '',
         'BOOKED_FROM_HISTORY',
-        `${describe(history, bookedFromHistory)} happened on the venue after the last checkpoint; booked with the venue's prices, fees and ids`,
+        `${describeHistory(history, bookedFromHistory)} happened on the venue after the last checkpoint; booked with the venue's prices, fees and ids`,
       );
   }
 
@@ -310,7 +315,7 @@ async function withRetries<T>(
   }
 }
 
-function describe(history: readonly VenueFact[], booked: number): string {
+function describeHistory(history: readonly VenueFact[], booked: number): string {
   const count = (k: VenueFact['kind']) => history.filter((f) => f.kind === k).length;
   return `${booked} of ${history.length} venue records (${count('fill')} fills, ${count('order_done')} order states, ${count('funding')} funding)`;
 }

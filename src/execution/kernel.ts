@@ -157,7 +157,7 @@ export class ExecutionKernel {
   /** Latest position per asset as the venue reports it (signed). */
   private readonly venuePositions = new Map<string, number>();
   private closedTrades = 0;
-  /** Trades whose entry left before a restart (write-ahead): never entered a second time. */
+  /** Trades whose entry left before a restart, and order ids the venue has seen (see markSpent, markOrderSeen). */
   private readonly spent = new BoundedSet(1_000);
   /** Positions closed at mark for want of a fill; a late fill corrects the price, not the size. */
   private readonly markBookings = new Map<string, { qty: number; price: number; sign: number }>();
@@ -292,7 +292,15 @@ export class ExecutionKernel {
 
   /** Start-up: this trade's entry may have left before the crash; a re-decided entry must not send it again. */
   markSpent(tradeId: string): void {
-    this.spent.add(tradeId);
+    this.spent.add(`trade:${tradeId}`);
+  }
+
+  /**
+   * Start-up: the venue has seen (or may have seen) this client order id; a new exit takes the
+   * next attempt id instead, since the venue would answer a reused id with the old order.
+   */
+  markOrderSeen(clientOrderId: string): void {
+    if (clientOrderId) this.spent.add(`order:${clientOrderId}`);
   }
 
   /**
@@ -310,17 +318,19 @@ export class ExecutionKernel {
     const superseded = held?.purpose === 'EXIT' && held.leg === intent.leg && held.attempt < intent.attempt;
     if (held ? !superseded : !acceptsExit(t.stage)) return false;
     t.retry = null;
-    const o = this.newOrder(
-      t,
-      'EXIT',
-      intent.qty,
-      intent.reason,
-      intent.leg,
-      intent.attempt,
-      intent.referencePrice,
-      intent.final,
-    );
-    Object.assign(o, { submittedAt: intent.ts });
+    const o: LiveOrder = {
+      ...this.newOrder(
+        t,
+        'EXIT',
+        intent.qty,
+        intent.reason,
+        intent.leg,
+        intent.attempt,
+        intent.referencePrice,
+        intent.final,
+      ),
+      submittedAt: intent.ts, // when it was about to leave, not now
+    };
     t.order = o;
     t.exitReason = intent.reason as ExitReason;
     if (!held)
@@ -344,6 +354,11 @@ export class ExecutionKernel {
       o.exchangeOrderId = found.exchangeOrderId;
       this.confirmSent(t, o, `found open by client id after restart`);
       return `${o.clientOrderId} is still working on the venue`;
+    }
+    if (found.found && found.filledQty <= EPS && o.filledQty <= EPS) {
+      // Refused or cancelled with nothing done: as a reject (an exit is retried, an entry fails).
+      await this.onReject(t, o, `${found.status} on the venue (found after restart)`);
+      return `${o.clientOrderId} ${found.status} on the venue with nothing filled`;
     }
     if (found.found) {
       // Finished, yet its facts were not in the history read (older than it reaches).
@@ -478,7 +493,7 @@ export class ExecutionKernel {
   private async enter(intent: EnterIntent): Promise<IntentOutcome> {
     const busy = this.trade
       ? `venue still holds trade ${this.trade.id} (${this.trade.stage}, ${this.trade.remainingQty} ${this.trade.asset} open)`
-      : this.spent.has(intent.tradeId)
+      : this.spent.has(`trade:${intent.tradeId}`)
         ? `trade ${intent.tradeId} was sent before a restart; what became of it is booked from the venue's history`
         : this.unownedPosition();
     const invalid =
@@ -537,13 +552,15 @@ export class ExecutionKernel {
       this.refuse(t.id, 'EXIT', `nothing left to exit (remaining ${t.remainingQty})`);
       return this.next(t);
     }
+    let fresh = attempt;
+    while (this.spent.has(`order:${clientOrderIdFor(t.id, t.legSeq, fresh)}`)) fresh += 1;
     const order = this.newOrder(
       t,
       'EXIT',
       qty,
       intent.reason,
       t.legSeq,
-      attempt,
+      fresh,
       intent.referencePrice,
       intent.final,
     );
@@ -605,6 +622,7 @@ export class ExecutionKernel {
       referencePrice: o.referencePrice,
       ts: this.now,
     };
+    this.spent.add(`order:${o.clientOrderId}`); // the venue may see it from now on
     const writing = this.hooks.beforeSubmit?.({
       clientOrderId: o.clientOrderId,
       tradeId: t.id,
