@@ -42,10 +42,7 @@ describe('exchange-led recovery: the numbered cases', () => {
 
   it("2: a final exit that filled while down closes the trade once, at the venue's fill prices, with its fee", async () => {
     const { w, p } = await world();
-    await p.enter('T1', SOL, 'SHORT', 10);
-    w.advance(3_000);
-    await p.poll();
-    await p.checkpoint();
+    await p.openShort('T1', SOL, 10);
     w.setPrice(SOL, 95);
     await p.exit(1, true, 'TP1');
     await p.checkpoint();
@@ -70,10 +67,7 @@ describe('exchange-led recovery: the numbered cases', () => {
 
   it('3: an exit lost on the way is looked up after the restart and sent again under the next attempt id', async () => {
     const { w, p } = await world();
-    await p.enter('T1', SOL, 'SHORT', 10);
-    w.advance(3_000);
-    await p.poll();
-    await p.checkpoint();
+    await p.openShort('T1', SOL, 10);
     w.venue.loseNextSubmits(1);
     await p.exit(1, true, 'STOP_LOSS');
     await p.checkpoint();
@@ -95,10 +89,7 @@ describe('exchange-led recovery: the numbered cases', () => {
 
   it('4: a restart in the middle of an exit delivers the fills from before it; the trade does not wait forever', async () => {
     const { w, p } = await world();
-    await p.enter('T1', SOL, 'SHORT', 10);
-    w.advance(3_000);
-    await p.poll();
-    await p.checkpoint();
+    await p.openShort('T1', SOL, 10);
     await p.exit(1, true, 'TP1');
     await p.checkpoint();
     w.advance(1_200); // first exit fill made and read by the dying process, not checkpointed
@@ -114,10 +105,7 @@ describe('exchange-led recovery: the numbered cases', () => {
 
   it('6: a TP1 leg filled while down gets its exit-leg row and the venue fee; funding while down is booked', async () => {
     const { w, p } = await world();
-    await p.enter('T1', SOL, 'SHORT', 10);
-    w.advance(3_000);
-    await p.poll();
-    await p.checkpoint();
+    await p.openShort('T1', SOL, 10);
     await p.exit(0.5, false, 'TP1');
     await p.checkpoint();
     w.crash(p);
@@ -170,10 +158,7 @@ describe('exchange-led recovery: the numbered cases', () => {
 describe('a final exit means flat', () => {
   it('an add on the venue while the final exit was in flight (PINK down) is exited too, without another decision', async () => {
     const { w, p } = await world();
-    await p.enter('T1', SOL, 'SHORT', 10);
-    w.advance(3_000);
-    await p.poll();
-    await p.checkpoint();
+    await p.openShort('T1', SOL, 10);
     await p.exit(1, true, 'TP1');
     await p.checkpoint();
     w.crash(p);

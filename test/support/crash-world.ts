@@ -90,6 +90,14 @@ export class PinkProcess {
     );
   }
 
+  /** A short entered and filled (the venue's latency passed), then checkpointed. */
+  async openShort(tradeId: string, asset: string, qty: number): Promise<void> {
+    await this.enter(tradeId, asset, 'SHORT', qty);
+    this.world.advance(3_000);
+    await this.poll();
+    await this.checkpoint();
+  }
+
   exit(fraction: number, final: boolean, reason: ExitReason): Promise<unknown> {
     const v = this.kernel.view()!;
     return this.kernel.handleIntent(

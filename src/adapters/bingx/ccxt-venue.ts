@@ -464,29 +464,11 @@ export class BingxCcxtVenue implements VenuePort {
       for (const o of orders) {
         if (o.state === 'OPEN' || !o.clientOrderId) continue;
         this.emitted.add(`done:${o.exchangeOrderId}`);
-        if (o.state === 'REJECTED') continue;
-        out.push({
-          kind: 'order_done',
-          clientOrderId: o.clientOrderId,
-          exchangeOrderId: o.exchangeOrderId,
-          status: o.state,
-          filledQty: o.filledQty,
-          ts: o.updateTime,
-        });
+        if (o.state !== 'REJECTED') out.push(doneFact(o, o.state));
       }
     }
-    const income = incomeIn(
-      await this.get(() =>
-        this.raw.swapV2PrivateGetUserIncome({
-          incomeType: 'FUNDING_FEE',
-          startTime: since,
-          endTime: now + 1,
-          limit: 1000,
-        }),
-      ),
-    );
     const wanted = new Set(assets);
-    for (const row of income) {
+    for (const row of await this.readIncome(since, now)) {
       const fact = toFundingFact(row);
       if (fact && wanted.has(fact.asset)) {
         this.emitted.add(`funding:${fact.id}`);
@@ -848,14 +830,7 @@ export class BingxCcxtVenue implements VenuePort {
       const waiting = seenQty < o.filledQty - EPS && now - o.updateTime < this.cfg.fillGraceMs;
       if (waiting) continue;
       this.emitted.add(`done:${o.exchangeOrderId}`);
-      out.push({
-        kind: 'order_done',
-        clientOrderId: o.clientOrderId,
-        exchangeOrderId: o.exchangeOrderId,
-        status: o.state,
-        filledQty: o.filledQty,
-        ts: o.updateTime,
-      });
+      out.push(doneFact(o, o.state));
     }
     this.forgetOldOrders(now);
     return out;
@@ -910,16 +885,7 @@ export class BingxCcxtVenue implements VenuePort {
 
   private async pollFunding(now: number, prime: boolean): Promise<FundingFact[]> {
     const { start, commit } = this.window('funding', now);
-    const rows = incomeIn(
-      await this.get(() =>
-        this.raw.swapV2PrivateGetUserIncome({
-          incomeType: 'FUNDING_FEE',
-          startTime: start,
-          endTime: now + 1,
-          limit: 1000,
-        }),
-      ),
-    );
+    const rows = await this.readIncome(start, now);
     commit();
     const out: FundingFact[] = [];
     for (const row of rows.sort((a, b) => a.ts - b.ts)) {
@@ -928,6 +894,20 @@ export class BingxCcxtVenue implements VenuePort {
       if (!prime) out.push(fact);
     }
     return out;
+  }
+
+  /** Funding payments (income FUNDING_FEE) from `since` to `now`. */
+  private async readIncome(since: number, now: number) {
+    return incomeIn(
+      await this.get(() =>
+        this.raw.swapV2PrivateGetUserIncome({
+          incomeType: 'FUNDING_FEE',
+          startTime: since,
+          endTime: now + 1,
+          limit: 1000,
+        }),
+      ),
+    );
   }
 
   private async fetchOrderById(symbol: string, orderId: string): Promise<BingxOrder | undefined> {
@@ -1165,4 +1145,16 @@ export class BingxRequestError extends Error {
   ) {
     super(message);
   }
+}
+
+/** The terminal state of one of PINK's orders as a fact (status already known not OPEN or REJECTED). */
+function doneFact(o: BingxOrder, status: OrderDoneFact['status']): OrderDoneFact {
+  return {
+    kind: 'order_done',
+    clientOrderId: o.clientOrderId,
+    exchangeOrderId: o.exchangeOrderId,
+    status,
+    filledQty: o.filledQty,
+    ts: o.updateTime,
+  };
 }
