@@ -4,6 +4,7 @@
  * CONFIG_DOCS (rendered into the README) with its default and variable.
  */
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { describeJsonTextProblem, jsonTextProblem } from '../adapters/files/scan-lines.js';
 import { DEFAULT_ACCOUNT_VOLUME, TRACKED_FIELDS } from '../domain/account-volume.js';
@@ -78,10 +79,11 @@ export const ConfigSchema = z
         user: z.string().optional(),
         password: z.string().optional(),
         database: z.string().optional(),
-        dataDir: z.string().min(1).default('./var/clickhouse'),
+        /** Unset = `<varDir>/clickhouse` (filled in below), so a var directory is a whole instance. */
+        dataDir: z.string().min(1).optional(),
       })
       .strict()
-      .default({ dataDir: './var/clickhouse' }),
+      .default({}),
     hazelcast: z
       .object({
         members: z.array(memberAddress).default([]),
@@ -121,7 +123,11 @@ export const ConfigSchema = z
     scanSource: z.enum(['simulator', 'features']).default('simulator'),
     featuresKey: z.string().min(1).default('latest_eigen_scan'),
   })
-  .strict();
+  .strict()
+  .transform((c) => ({
+    ...c,
+    clickhouse: { ...c.clickhouse, dataDir: c.clickhouse.dataDir ?? join(c.varDir, 'clickhouse') },
+  }));
 
 export type PinkConfig = z.infer<typeof ConfigSchema>;
 
@@ -142,7 +148,10 @@ export const CONFIG_DOCS: Readonly<Record<string, readonly [string, string]>> = 
   'clickhouse.user': ['CLICKHOUSE_USER', 'server user'],
   'clickhouse.password': ['CLICKHOUSE_PASSWORD', 'server password (never logged)'],
   'clickhouse.database': ['CLICKHOUSE_DATABASE', 'must equal the namespace database when set'],
-  'clickhouse.dataDir': ['PINK_CLICKHOUSE_DIR', 'embedded chDB data directory'],
+  'clickhouse.dataDir': [
+    'PINK_CLICKHOUSE_DIR',
+    'embedded chDB data directory (default `<varDir>/clickhouse`)',
+  ],
   'hazelcast.members': ['HAZELCAST_MEMBERS', 'comma-separated host:port list; empty = in-process store'],
   'hazelcast.clusterName': ['HAZELCAST_CLUSTER_NAME', 'Hazelcast cluster name'],
   'bingx.baseUrl': [
@@ -335,30 +344,34 @@ function describeIssues(err: z.ZodError, origin: string, envValues: Record<strin
     .join('\n');
 }
 
+/** The config file's values as written (an object), or a ConfigError naming the file and the cause. */
+export function readConfigFile(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}`);
+  }
+  let values: unknown;
+  try {
+    values = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`config file ${file} is not valid JSON: ${(err as Error).message}`);
+  }
+  if (!values || typeof values !== 'object' || Array.isArray(values))
+    throw new ConfigError(`config file ${file} must hold a JSON object`);
+  const twice = jsonTextProblem(text);
+  if (twice) throw new ConfigError(`config file ${file}: ${describeJsonTextProblem(twice)}`);
+  return values as Record<string, unknown>;
+}
+
 /** Loads file (optional) then environment; throws ConfigError naming every bad setting. */
 export function loadConfig(opts: {
   file?: string;
   env: Env;
   overrides?: Record<string, unknown>;
 }): PinkConfig {
-  let fileValues: Record<string, unknown> = {};
-  if (opts.file) {
-    let text: string;
-    try {
-      text = readFileSync(opts.file, 'utf8');
-    } catch (err) {
-      throw new ConfigError(`cannot read config file ${opts.file}: ${(err as Error).message}`);
-    }
-    try {
-      fileValues = JSON.parse(text) as Record<string, unknown>;
-    } catch (err) {
-      throw new ConfigError(`config file ${opts.file} is not valid JSON: ${(err as Error).message}`);
-    }
-    if (!fileValues || typeof fileValues !== 'object' || Array.isArray(fileValues))
-      throw new ConfigError(`config file ${opts.file} must hold a JSON object`);
-    const twice = jsonTextProblem(text);
-    if (twice) throw new ConfigError(`config file ${opts.file}: ${describeJsonTextProblem(twice)}`);
-  }
+  const fileValues = opts.file ? readConfigFile(opts.file) : {};
   const envValues = fromEnv(opts.env);
   const merged = merge(merge(fileValues, envValues), opts.overrides ?? {});
   const parsed = ConfigSchema.safeParse(merged);

@@ -6,6 +6,7 @@
  * Every read goes through GuardedStateBus; another strategy's maps are opened
  * read-only explicitly, so nothing here can write to them.
  */
+
 import path from 'node:path';
 import {
   DiscoveryError,
@@ -16,16 +17,10 @@ import {
 import { GuardedStateBus } from '../adapters/statebus/guarded.js';
 import { createHazelcastStateBus } from '../adapters/statebus/hazelcast.js';
 import { RemoteStateBus } from '../adapters/statebus/remote.js';
-import { loadConfig } from '../app/config.js';
 import { newCommandId, sendOperatorCommand } from '../cli/commands/ctl-commands.js';
 import { CliError, EXIT } from '../cli/errors.js';
-import {
-  DEFAULT_STRATEGY,
-  lookupNamespace,
-  type Namespace,
-  resolveNamespace,
-  WriteGuard,
-} from '../domain/namespaces.js';
+import { runningNamespace } from '../cli/running-namespace.js';
+import { DEFAULT_STRATEGY, lookupNamespace, type Namespace, WriteGuard } from '../domain/namespaces.js';
 import type { StateBus } from '../ports/state-bus.js';
 import type { CommandReport, ControlType, PublishedTexts } from './model.js';
 
@@ -296,13 +291,13 @@ export interface OpenedSource {
 
 /** Opens the source `pink tui` uses: Hazelcast when members are configured, else the discovery file. */
 export async function openSource(o: OpenSourceOptions): Promise<OpenedSource> {
-  const cfg = loadConfig({ file: o.config, env: o.env });
-  const strategy = o.strategy ?? cfg.strategy;
-  const target = lookupNamespace(strategy);
-  // PINK's own namespace honours (and checks) the namespace environment overrides.
-  const ns = isControllable(target)
-    ? resolveNamespace({ ...o.env, DOLPHIN_STRATEGY_NAME: strategy })
-    : target;
+  // Another strategy is shown read-only; control (below) is PINK's alone.
+  const { ns, cfg } = runningNamespace({
+    use: 'read',
+    file: o.config,
+    env: o.env as NodeJS.ProcessEnv,
+    flag: o.strategy === undefined ? undefined : { name: '--strategy', value: o.strategy },
+  });
   const control = isControllable(ns)
     ? ctlCommandSender({ ns, env: o.env, config: o.config, timeoutMs: o.commandTimeoutMs })
     : null;

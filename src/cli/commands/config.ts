@@ -1,7 +1,9 @@
 /** `pink config show|docs`: the effective configuration (secrets redacted) and every setting's documentation. */
+
 import type { Command } from 'commander';
-import { CONFIG_DOCS, ConfigSchema, loadConfig } from '../../app/config.js';
+import { CONFIG_DOCS, ConfigSchema } from '../../app/config.js';
 import { action, EXIT } from '../errors.js';
+import { runningNamespace } from '../running-namespace.js';
 
 const SECRET_KEYS = /password|secret|apikey|api_key|token/i;
 
@@ -43,7 +45,7 @@ export function register(program: Command): void {
     .option('--config <file>', 'configuration file (JSON)')
     .action(
       action(async (o: { config?: string }) => {
-        const cfg = loadConfig({ file: o.config, env: process.env });
+        const { cfg } = runningNamespace({ use: 'read', file: o.config });
         process.stdout.write(`${JSON.stringify(redactDeep(cfg), null, 2)}\n`);
         return EXIT.OK;
       }),

@@ -5,6 +5,7 @@
  * discovery file `<varDir>/run/<strategy>.json` and its loopback state server.
  * Exit codes: 0 applied, 1 refused or no outcome in time, 2 could not send.
  */
+
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { Command } from 'commander';
@@ -13,11 +14,11 @@ import { GuardedStateBus } from '../../adapters/statebus/guarded.js';
 import { createHazelcastStateBus } from '../../adapters/statebus/hazelcast.js';
 import { RemoteBusError, RemoteStateBus } from '../../adapters/statebus/remote.js';
 import { waitForKey } from '../../adapters/statebus/state-server.js';
-import { loadConfig } from '../../app/config.js';
 import { CommandSchema, type CommandType, type OperatorCommand } from '../../app/control/commands.js';
-import { type Namespace, resolveNamespace, WriteGuard } from '../../domain/namespaces.js';
+import { type Namespace, WriteGuard } from '../../domain/namespaces.js';
 import { commandOutcomeKey, type StateBus } from '../../ports/state-bus.js';
 import { action, asBadInput, CliError, EXIT } from '../errors.js';
+import { runningNamespace } from '../running-namespace.js';
 
 export interface OperatorCliOptions {
   config?: string;
@@ -93,8 +94,7 @@ async function linkViaDiscovery(ns: Namespace, varDir: string): Promise<RuntimeL
 }
 
 async function connect(o: OperatorCliOptions, io: OperatorCliIo, timeoutMs: number) {
-  const cfg = loadConfig({ file: o.config, env: io.env });
-  const ns = resolveNamespace({ ...io.env, DOLPHIN_STRATEGY_NAME: cfg.strategy });
+  const { ns, cfg } = runningNamespace({ use: 'act', file: o.config, env: io.env });
   const link = cfg.hazelcast.members.length
     ? await linkViaHazelcast(ns, cfg.hazelcast.members, cfg.hazelcast.clusterName, timeoutMs)
     : await linkViaDiscovery(ns, cfg.varDir);

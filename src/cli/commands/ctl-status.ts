@@ -3,15 +3,15 @@
  * state (loopback state server found by its discovery file, or Hazelcast). PINK
  * surfaces only. healthcheck exit codes: 0 healthy, 1 unhealthy, 2 not found/bad input.
  */
+
 import path from 'node:path';
 import type { Command } from 'commander';
 import { isProcessAlive, readDiscovery } from '../../adapters/statebus/discovery.js';
 import { createHazelcastStateBus } from '../../adapters/statebus/hazelcast.js';
 import { RemoteStateBus } from '../../adapters/statebus/remote.js';
-import { loadConfig } from '../../app/config.js';
-import { resolveNamespace } from '../../domain/namespaces.js';
 import type { StateBus } from '../../ports/state-bus.js';
 import { action, CliError, EXIT } from '../errors.js';
+import { runningNamespace } from '../running-namespace.js';
 
 interface StatusOptions {
   config?: string;
@@ -26,8 +26,7 @@ interface Found {
 }
 
 async function findRuntime(o: StatusOptions): Promise<Found & { stateMap: string; strategy: string }> {
-  const cfg = loadConfig({ file: o.config, env: process.env });
-  const ns = resolveNamespace({ ...process.env, DOLPHIN_STRATEGY_NAME: cfg.strategy });
+  const { ns, cfg } = runningNamespace({ use: 'act', file: o.config });
   if (cfg.hazelcast.members.length) {
     const bus = await createHazelcastStateBus({
       members: cfg.hazelcast.members,

@@ -4,6 +4,7 @@
  * programs are accepted (assertOwnProgram); the lead's `pink ctl` parent command
  * calls registerSupervisorCommands(ctl).
  */
+
 import type { Command } from 'commander';
 import { ProgramRefused } from '../../adapters/supervisor/own-program.js';
 import {
@@ -13,10 +14,12 @@ import {
   type SupervisorVerb,
   supervisorSettings,
 } from '../../adapters/supervisor/supervisor.js';
-import { NamespaceError, resolveNamespace } from '../../domain/namespaces.js';
+import { NamespaceError } from '../../domain/namespaces.js';
 import { action, CliError, EXIT } from '../errors.js';
+import { runningNamespace } from '../running-namespace.js';
 
 export interface SupervisorCliOptions {
+  config?: string;
   program?: string;
   supervisor?: string;
 }
@@ -35,7 +38,7 @@ export async function supervisorCommand(
   io: SupervisorCliIo = defaultIo(),
 ): Promise<number> {
   try {
-    const ns = resolveNamespace(io.env);
+    const { ns } = runningNamespace({ use: 'act', file: o.config, env: io.env as NodeJS.ProcessEnv });
     const settings = supervisorSettings(io.env, ns, o);
     const sup = createSupervisor(settings.kind, {
       ns,
@@ -79,6 +82,7 @@ export function registerSupervisorCommands(ctl: Command): void {
         '--program <name>',
         'program or unit name (env PINK_PROGRAM; default pink for supervisord, pink-worker.service for systemd)',
       )
+      .option('--config <file>', 'configuration file (JSON); only its namespace is used')
       .option(
         '--supervisor <kind>',
         'process manager: supervisord | systemd (env PINK_SUPERVISOR; default supervisord)',

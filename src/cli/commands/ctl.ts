@@ -1,10 +1,11 @@
 /** `pink ctl ...`: operate a deployed PINK (PINK surfaces only). */
+
 import { Command } from 'commander';
 import { resolveEnvName } from '../../adapters/bingx/safety.js';
-import { loadConfig } from '../../app/config.js';
 import { formatChecks, modeVerify } from '../../app/mode-verify.js';
 import { loadStrategy } from '../../strategy/loader.js';
 import { action, EXIT } from '../errors.js';
+import { runningNamespace } from '../running-namespace.js';
 import { registerCtlCommands } from './ctl-commands.js';
 import { registerStatusCommands } from './ctl-status.js';
 import { registerSupervisorCommands } from './ctl-supervisor.js';
@@ -15,7 +16,7 @@ interface ModeVerifyOptions {
 }
 
 async function modeVerifyCommand(o: ModeVerifyOptions): Promise<number> {
-  const cfg = loadConfig({ file: o.config, env: process.env });
+  const { cfg } = runningNamespace({ use: 'act', file: o.config });
   const strategy = await loadStrategy(cfg.algorithm, cfg.algorithmParams);
   const checks = modeVerify({
     env: process.env,

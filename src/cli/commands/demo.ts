@@ -14,8 +14,8 @@ import { formatSummary } from '../../app/summary.js';
 import { writeSimulatedScans } from '../../market/scan-file.js';
 import { loadStrategy } from '../../strategy/loader.js';
 import { action, EXIT } from '../errors.js';
-import { loadNamespaceConfig } from '../namespace-config.js';
 import { createProgress } from '../progress.js';
+import { runningNamespace } from '../running-namespace.js';
 import { writeReport } from './report.js';
 
 export const DEFAULT_DATASET = { scans: 20_000, assets: 20, seed: 42 } as const;
@@ -25,7 +25,7 @@ interface DemoOptions {
 }
 
 export async function demoCommand(o: DemoOptions): Promise<number> {
-  const { ns, cfg } = loadNamespaceConfig({ file: o.config });
+  const { ns, cfg } = runningNamespace({ use: 'act', file: o.config });
   const out = (s: string) => process.stdout.write(`${s}\n`);
   const log = (m: string) => process.stderr.write(`pink: ${m}\n`);
   const data = join(cfg.varDir, 'data', 'default-scans.jsonl');

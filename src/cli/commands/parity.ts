@@ -16,7 +16,7 @@ import { assetsOf, createVenue } from '../../app/venues.js';
 import type { DecisionRecord } from '../../domain/decision.js';
 import { loadStrategy } from '../../strategy/loader.js';
 import { action, CliError, EXIT } from '../errors.js';
-import { loadNamespaceConfig } from '../namespace-config.js';
+import { runningNamespace } from '../running-namespace.js';
 
 interface ParityCliOptions {
   data: string;
@@ -80,7 +80,7 @@ export async function parityCommand(o: ParityCliOptions): Promise<number> {
     throw new CliError(
       '--faults applies to the sim venue only; bingx-sim runs the ccxt path without injected faults',
     );
-  const { ns, cfg } = loadNamespaceConfig({ file: o.config });
+  const { ns, cfg } = runningNamespace({ use: 'act', file: o.config });
   const pinkParams = { ...cfg.algorithmParams, ...parseParams(o.pinkParam) };
   const pinkStrategy = await loadStrategy(cfg.algorithm, pinkParams);
   const blue = await openBlueSource(o, cfg);

@@ -9,8 +9,8 @@ import { formatSummary } from '../../app/summary.js';
 import { assetsOf, createVenue } from '../../app/venues.js';
 import { loadStrategy } from '../../strategy/loader.js';
 import { action, CliError, EXIT } from '../errors.js';
-import { loadNamespaceConfig } from '../namespace-config.js';
 import { createProgress } from '../progress.js';
+import { runningNamespace } from '../running-namespace.js';
 
 export interface ReplayCliOptions {
   data: string;
@@ -25,7 +25,8 @@ export interface ReplayCliOptions {
 
 export async function replayCommand(opts: ReplayCliOptions): Promise<number> {
   if (!existsSync(opts.data)) throw new CliError(`--data ${opts.data}: no such file`);
-  const { ns, cfg } = loadNamespaceConfig({
+  const { ns, cfg } = runningNamespace({
+    use: 'act',
     file: opts.config,
     overrides: opts.venue ? { venue: opts.venue } : {},
   });

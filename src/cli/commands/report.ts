@@ -18,7 +18,7 @@ import { renderHtml } from '../../reporting/html.js';
 import { collectFigures, type LedgerReader } from '../../reporting/queries.js';
 import { parseScope, ReportInputError } from '../../reporting/scope.js';
 import { action, CliError, EXIT } from '../errors.js';
-import { loadNamespaceConfig } from '../namespace-config.js';
+import { runningNamespace } from '../running-namespace.js';
 
 export interface WriteReportOptions {
   /** Output directory (created). */
@@ -154,7 +154,7 @@ export async function reportCommand(o: ReportCliOptions): Promise<number> {
   }
   const tolerance = Number(o.tolerance ?? '1e-9');
   if (!(tolerance >= 0)) throw new CliError(`--tolerance "${o.tolerance}" must be a number >= 0`);
-  const { ns, cfg } = loadNamespaceConfig({ file: o.config });
+  const { ns, cfg } = runningNamespace({ use: 'read', file: o.config });
   const database = ledgerDatabase(cfg.clickhouse, ns);
   // No openLedger: the report only reads (no schema apply, no spool recovery).
   const handle = await createClickHouseClient(cfg.clickhouse);

@@ -12,7 +12,7 @@ import { createLogger } from '../../observability/logger.js';
 import { loadStrategy } from '../../strategy/loader.js';
 import { action, CliError, EXIT } from '../errors.js';
 import { faultKillFrom } from '../fault-kill.js';
-import { loadNamespaceConfig } from '../namespace-config.js';
+import { runningNamespace } from '../running-namespace.js';
 import { type RunParts, wireRunParts } from './run-wiring.js';
 
 interface RunCliOptions {
@@ -66,7 +66,7 @@ export async function runCommand(o: RunCliOptions): Promise<number> {
   if (o.intervalMs) overrides.scanIntervalMs = Number(o.intervalMs);
   if (o.logFormat) overrides.logFormat = o.logFormat;
   if (o.source) overrides.scanSource = o.source;
-  const { ns, cfg } = loadNamespaceConfig({ file: o.config, overrides });
+  const { ns, cfg } = runningNamespace({ use: 'act', file: o.config, overrides });
   if (cfg.scanSource === 'features' && !o.data && cfg.hazelcast.members.length === 0)
     throw new CliError(
       'scanSource "features" reads DOLPHIN_FEATURES on Hazelcast: set HAZELCAST_MEMBERS (the in-process store has no features publisher)',

@@ -4,7 +4,7 @@ import { createClickHouseClient, ledgerDatabase } from '../../adapters/clickhous
 import { applySchema, formatSchemaReport, loadSchemaFiles } from '../../adapters/clickhouse/schema.js';
 import { WriteGuard } from '../../domain/namespaces.js';
 import { action, EXIT } from '../errors.js';
-import { loadNamespaceConfig } from '../namespace-config.js';
+import { runningNamespace } from '../running-namespace.js';
 
 interface SchemaApplyOptions {
   dryRun?: boolean;
@@ -12,7 +12,7 @@ interface SchemaApplyOptions {
 }
 
 export async function schemaApplyCommand(o: SchemaApplyOptions): Promise<number> {
-  const { ns, cfg } = loadNamespaceConfig({ file: o.config });
+  const { ns, cfg } = runningNamespace({ use: 'act', file: o.config });
   const db = ledgerDatabase(cfg.clickhouse, ns);
   const schema = loadSchemaFiles();
   const guard = new WriteGuard(ns, (refusal) => process.stderr.write(`pink: ALERT ${refusal.message}\n`));

@@ -1,8 +1,10 @@
 /** `pink simtest --seeds N [--seed S] [--scans M]`: seeded fault simulation with invariant checks. */
+
 import type { Command } from 'commander';
 import { reproduction, runSeed, type SeedResult } from '../../app/simtest/run-seed.js';
 import { action, CliError, EXIT } from '../errors.js';
 import { createProgress } from '../progress.js';
+import { runningNamespace } from '../running-namespace.js';
 
 interface SimtestOptions {
   seeds: string;
@@ -19,6 +21,7 @@ function positiveInt(name: string, v: string): number {
 }
 
 export async function simtestCommand(o: SimtestOptions): Promise<number> {
+  runningNamespace({ use: 'act' }); // a simulation, but PINK's: the namespace rule holds here too
   const scans = positiveInt('--scans', o.scans);
   const crashRate = Number(o.crashRate);
   if (!(crashRate >= 0 && crashRate <= 1))

@@ -1,13 +1,13 @@
 /** `pink soak --hours H`: accelerated soak on a virtual clock through the whole runtime into ClickHouse. */
+
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { loadConfig } from '../../app/config.js';
 import { openLedger } from '../../app/ledger.js';
 import { formatSoak, runSoak } from '../../app/soak.js';
-import { resolveNamespace } from '../../domain/namespaces.js';
 import { action, CliError, EXIT } from '../errors.js';
+import { runningNamespace } from '../running-namespace.js';
 
 interface SoakCliOptions {
   hours: string;
@@ -29,8 +29,7 @@ export async function soakCommand(o: SoakCliOptions): Promise<number> {
       throw new CliError(`${name} must be an integer >= ${min}, got "${v}"`);
     return n;
   };
-  const ns = resolveNamespace(process.env);
-  const base = loadConfig({ env: process.env });
+  const { ns, cfg: base } = runningNamespace({ use: 'act' });
   // A soak writes a fresh ledger of its own unless told to use the configured one.
   const varDir = o.keepLedger ? base.varDir : mkdtempSync(join(tmpdir(), 'pink-soak-'));
   const cfg = o.keepLedger
