@@ -9,6 +9,7 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { baseUrlProblem } from '../src/adapters/bingx/hosts.js';
 import { openSource } from '../src/tui/source.js';
 import { CLI, cliEnv, REPO } from './support/cli.js';
 import { ACTING_COMMANDS, FOREIGN_STRATEGIES } from './support/entry-points.js';
@@ -96,5 +97,54 @@ describe('guarantee: PINK runs only as pink', () => {
     expect(opened.readOnly).toBe(true);
     await opened.source.close();
     expect(readdirSync(varDir)).toEqual([]);
+  });
+});
+
+describe('guarantee: the bingx venue reaches only VST or a loopback simulator', () => {
+  // Each is what a user might paste; each names (after parsing) a host that is not loopback.
+  const hostile = [
+    ['production BingX', 'https://open-api.bingx.com', 'host "open-api.bingx.com"'],
+    ['user info before a foreign host', 'http://127.0.0.1@evil.invalid:80', 'carries user info'],
+    ['user info with a password', 'http://localhost:pw@evil.invalid', 'carries user info'],
+    ['a look-alike name', 'http://127.0.0.1.evil.invalid', 'host "127.0.0.1.evil.invalid"'],
+    ['localhost as a subdomain', 'http://localhost.evil.invalid', 'host "localhost.evil.invalid"'],
+    ['an IPv4-mapped IPv6 address', 'http://[::ffff:10.0.0.1]/', 'host "[::ffff:a00:1]"'],
+    ['a fragment hiding the host', 'http://evil.invalid#@127.0.0.1', 'host "evil.invalid"'],
+    ['a websocket scheme', 'ws://127.0.0.1:9', 'must be an http:// or https:// URL'],
+  ] as const;
+
+  it.each(hostile)(
+    '%s from the environment: `pink run` and `ctl mode-verify` refuse it before any network call',
+    (_n, url, why) => {
+      for (const args of [
+        ['run', '--venue', 'bingx', '--scans', '1'],
+        ['ctl', 'mode-verify'],
+      ]) {
+        const r = attack(args, { PINK_BINGX_BASE_URL: url, BINGX_API_KEY: 'k', BINGX_API_SECRET: 's' });
+        expect(r.stderr).toContain('PINK_BINGX_BASE_URL: bingx.baseUrl:');
+        expect(r.stderr).toContain(why);
+        expect(r.code).toBe(2);
+        expect(r.left).toEqual([]);
+      }
+    },
+  );
+
+  it('from the config file, named as the file', () => {
+    const file = configFile({ venue: 'bingx', bingx: { baseUrl: 'http://127.0.0.1@evil.invalid' } });
+    const r = attack(['run', '--scans', '1'], {}, ['--config', file]);
+    expect(r.stderr).toContain(`${file}: bingx.baseUrl: "http://127.0.0.1@evil.invalid" carries user info`);
+    expect(r.code).toBe(2);
+    expect(r.left).toEqual([]);
+  });
+
+  it('loopback in every spelling the URL parser normalises is accepted', () => {
+    for (const url of [
+      'http://127.0.0.1:18080',
+      'http://127.1:9',
+      'http://localhost:9/',
+      'http://[::1]:9',
+      'http://2130706433/',
+    ])
+      expect(baseUrlProblem(url), url).toBeNull();
   });
 });

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { baseUrlProblem } from '../adapters/bingx/hosts.js';
 import { describeJsonTextProblem, jsonTextProblem } from '../adapters/files/scan-lines.js';
 import { DEFAULT_ACCOUNT_VOLUME, TRACKED_FIELDS } from '../domain/account-volume.js';
 import { lookupNamespace } from '../domain/namespaces.js';
@@ -93,7 +94,13 @@ export const ConfigSchema = z
       .default({ members: [], clusterName: 'dev' }),
     bingx: z
       .object({
-        baseUrl: httpUrl.optional(),
+        baseUrl: z
+          .string()
+          .superRefine((u, ctx) => {
+            const problem = baseUrlProblem(u);
+            if (problem) ctx.addIssue({ code: 'custom', message: problem });
+          })
+          .optional(),
         pollMs: z.number().int().min(20).max(60_000).default(1000),
         streams: z.boolean().default(true),
       })
@@ -156,7 +163,7 @@ export const CONFIG_DOCS: Readonly<Record<string, readonly [string, string]>> = 
   'hazelcast.clusterName': ['HAZELCAST_CLUSTER_NAME', 'Hazelcast cluster name'],
   'bingx.baseUrl': [
     'PINK_BINGX_BASE_URL',
-    'point the bingx venue at a loopback BingX-protocol simulator (VST only)',
+    'point the bingx venue at a loopback BingX-protocol simulator (VST only): the host, after URL parsing, must be 127.0.0.0/8, ::1 or localhost; user info (`http://127.0.0.1@host`) is refused',
   ],
   'bingx.pollMs': [
     'PINK_BINGX_POLL_MS',

@@ -31,6 +31,12 @@ export interface ModeVerifyInput {
   readonly configStrategy: string;
   readonly strategy: Strategy;
   readonly expectedParamHash?: string;
+  /** The venue's planned endpoints (REST and websocket) and what is wrong with them; null = no exchange. */
+  readonly endpoints: {
+    readonly venue: string;
+    readonly hosts: readonly { readonly name: string; readonly host: string }[];
+    readonly problems: readonly string[];
+  } | null;
   /** Resolves the BingX environment or throws (adapters/bingx/safety). */
   readonly resolveBingxEnv: (env: Readonly<Record<string, string | undefined>>) => { name: string };
 }
@@ -109,6 +115,7 @@ export function modeVerify(i: ModeVerifyInput): Check[] {
       return `running ${env.name}; MAINNET without the allow flag is refused`;
     }),
   );
+  checks.push(endpointCheck(i.endpoints));
   const hash = parameterHash(i.strategy.params);
   checks.push({
     name: 'strategy parameter hash',
@@ -131,4 +138,13 @@ export function formatChecks(checks: readonly Check[]): string {
     failed ? `mode-verify: ${failed} check(s) FAILED` : `mode-verify: all ${checks.length} checks passed`,
   );
   return lines.join('\n');
+}
+
+/** Every endpoint the venue would use, by its effective host (not by the variable that set it). */
+function endpointCheck(e: ModeVerifyInput['endpoints']): Check {
+  const name = 'venue endpoints (REST and websocket)';
+  if (e === null) return { name, ok: true, detail: 'sim venue: in-process, no network endpoints' };
+  if (e.problems.length) return { name, ok: false, detail: e.problems.join('; ') };
+  const hosts = [...new Set(e.hosts.map((h) => h.host))];
+  return { name, ok: true, detail: `${e.venue}: ${e.hosts.length} endpoints on ${hosts.join(', ')}` };
 }

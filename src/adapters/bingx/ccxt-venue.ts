@@ -17,6 +17,7 @@
  * Safety: the environment and credentials come from `resolveBingxEnv` before the
  * first request; VST (demo) by default, MAINNET only with both flags.
  */
+
 import type { MarketInterface as Market, pro } from 'ccxt';
 import { BoundedSet } from '../../domain/bounded-set.js';
 import type {
@@ -36,6 +37,7 @@ import type {
 } from '../../domain/venue.js';
 import { SubmitOutcomeUnknown } from '../../domain/venue.js';
 import { type CanonicalError, classifyError } from './errors.js';
+import { baseUrlProblem, type Endpoint, endpointProblems, endpointsOf } from './hosts.js';
 import {
   assetToCcxtSymbol,
   assetToSymbol,
@@ -155,13 +157,9 @@ const START_ALLOWANCE_MS = 2_000;
 /** Builds the venue: resolves env + credentials (refusing unsafe MAINNET), loads markets once. */
 export async function createBingxVenue(cfg: BingxVenueConfig = {}): Promise<BingxCcxtVenue> {
   const env = resolveBingxEnv(cfg.environment ?? process.env);
-  if (cfg.baseUrl !== undefined && env.env !== 'VST')
-    throw new BingxFatalError('baseUrl (the loopback simulator) is only allowed with DOLPHIN_BINGX_ENV=VST');
   const { environment: _e, baseUrl: _b, assets: _a, log: _l, rateLimitMs: _r, ...rest } = cfg;
   const settings: Settings = { ...BINGX_VENUE_DEFAULTS, ...definedOnly(rest) };
-  // Loaded on first use: ccxt takes about 2 s to import, which every other command would pay.
-  const { default: ccxt } = await import('ccxt');
-  const exchange = new ccxt.pro.bingx({
+  const exchange = await bingxExchange(env.env, cfg.baseUrl, {
     apiKey: env.apiKey.reveal(),
     secret: env.apiSecret.reveal(),
     enableRateLimit: true,
@@ -169,12 +167,9 @@ export async function createBingxVenue(cfg: BingxVenueConfig = {}): Promise<Bing
     options: { defaultType: 'swap' },
     ...(cfg.rateLimitMs !== undefined ? { rateLimit: cfg.rateLimitMs } : {}),
   });
-  if (env.env === 'VST') exchange.setSandboxMode(true);
-  if (cfg.baseUrl !== undefined) {
-    pointAt(exchange, cfg.baseUrl);
+  if (cfg.baseUrl !== undefined)
     // ccxt dials plain ws:// only with an http.Agent loaded (a plain one: no proxy, REST unaffected).
     await exchange.loadHttpProxyAgent();
-  }
   // The venue polls positions and balances itself: no REST snapshots behind the watches.
   const options = exchange.options as Record<string, Record<string, unknown> | undefined>;
   options.watchPositions = { ...options.watchPositions, fetchPositionsSnapshot: false };
@@ -185,6 +180,54 @@ export async function createBingxVenue(cfg: BingxVenueConfig = {}): Promise<Bing
   await venue.start();
   venue.startStreams();
   return venue;
+}
+
+/**
+ * The ccxt exchange pointed where PINK may go: VST's hosts (sandbox mode), or a loopback
+ * base URL (VST only). Refuses, before any network call, a base URL that is not loopback
+ * and any endpoint (REST or websocket) that ends up anywhere else.
+ */
+async function bingxExchange(
+  envName: 'VST' | 'MAINNET',
+  baseUrl: string | undefined,
+  options: Record<string, unknown>,
+): Promise<BingxExchange> {
+  if (baseUrl !== undefined) {
+    if (envName !== 'VST')
+      throw new BingxFatalError(
+        'baseUrl (the loopback simulator) is only allowed with DOLPHIN_BINGX_ENV=VST',
+      );
+    const problem = baseUrlProblem(baseUrl);
+    if (problem) throw new BingxFatalError(`bingx base URL refused: ${problem}`);
+  }
+  // Loaded on first use: ccxt takes about 2 s to import, which every other command would pay.
+  const { default: ccxt } = await import('ccxt');
+  const exchange = new ccxt.pro.bingx(options);
+  if (envName === 'VST') exchange.setSandboxMode(true);
+  if (baseUrl !== undefined) pointAt(exchange, baseUrl);
+  const problems = endpointProblems(exchangeEndpoints(exchange), { env: envName, baseUrl });
+  if (problems.length) throw new BingxFatalError(`bingx endpoints refused: ${problems.join('; ')}`);
+  return exchange;
+}
+
+function exchangeEndpoints(exchange: BingxExchange): Endpoint[] {
+  return endpointsOf(exchange.urls as { api?: unknown }, String(exchange.hostname));
+}
+
+/**
+ * Every endpoint (REST and websocket) the bingx venue would use with these settings, and
+ * what is wrong with them; no credentials, no network (`pink ctl mode-verify`).
+ */
+export async function plannedBingxEndpoints(
+  envName: 'VST' | 'MAINNET',
+  baseUrl: string | undefined,
+): Promise<{ endpoints: Endpoint[]; problems: string[] }> {
+  try {
+    const exchange = await bingxExchange(envName, baseUrl, {});
+    return { endpoints: exchangeEndpoints(exchange), problems: [] };
+  } catch (err) {
+    return { endpoints: [], problems: [(err as Error).message] };
+  }
 }
 
 /**

@@ -1,8 +1,10 @@
 /** `pink ctl ...`: operate a deployed PINK (PINK surfaces only). */
 
 import { Command } from 'commander';
+import { plannedBingxEndpoints } from '../../adapters/bingx/ccxt-venue.js';
 import { resolveEnvName } from '../../adapters/bingx/safety.js';
-import { formatChecks, modeVerify } from '../../app/mode-verify.js';
+import type { PinkConfig } from '../../app/config.js';
+import { formatChecks, type ModeVerifyInput, modeVerify } from '../../app/mode-verify.js';
 import { loadStrategy } from '../../strategy/loader.js';
 import { action, EXIT } from '../errors.js';
 import { runningNamespace } from '../running-namespace.js';
@@ -19,6 +21,7 @@ async function modeVerifyCommand(o: ModeVerifyOptions): Promise<number> {
   const { cfg } = runningNamespace({ use: 'act', file: o.config });
   const strategy = await loadStrategy(cfg.algorithm, cfg.algorithmParams);
   const checks = modeVerify({
+    endpoints: await plannedEndpoints(cfg),
     env: process.env,
     configStrategy: cfg.strategy,
     strategy,
@@ -27,6 +30,28 @@ async function modeVerifyCommand(o: ModeVerifyOptions): Promise<number> {
   });
   process.stdout.write(`${formatChecks(checks)}\n`);
   return checks.every((c) => c.ok) ? EXIT.OK : EXIT.FAILED;
+}
+
+/** What the configured venue would connect to: computed from a configured ccxt exchange, no network. */
+async function plannedEndpoints(cfg: PinkConfig): Promise<ModeVerifyInput['endpoints']> {
+  if (cfg.venue === 'sim') return null;
+  if (cfg.venue === 'bingx-sim') {
+    // The run starts its own simulator on an ephemeral loopback port: check the same wiring on one.
+    const r = await plannedBingxEndpoints('VST', 'http://127.0.0.1:1');
+    return {
+      venue: 'bingx-sim (loopback simulator started by the run)',
+      hosts: r.endpoints,
+      problems: r.problems,
+    };
+  }
+  let envName: 'VST' | 'MAINNET';
+  try {
+    envName = resolveEnvName(process.env);
+  } catch (err) {
+    return { venue: 'bingx', hosts: [], problems: [(err as Error).message] };
+  }
+  const r = await plannedBingxEndpoints(envName, cfg.bingx.baseUrl);
+  return { venue: `bingx ${envName}`, hosts: r.endpoints, problems: r.problems };
 }
 
 export function register(program: Command): Command {
