@@ -4,16 +4,30 @@
  * must be refused with a message naming the problem and must leave nothing behind: the
  * var directory (spool, journal, discovery, embedded ClickHouse databases) stays empty.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { baseUrlProblem } from '../src/adapters/bingx/hosts.js';
+import { MemoryJournal } from '../src/adapters/files/journal.js';
+import { commandTokenPath } from '../src/adapters/statebus/command-token.js';
+import { GuardedStateBus } from '../src/adapters/statebus/guarded.js';
+import { MemoryStateBus } from '../src/adapters/statebus/memory.js';
+import { CommandProcessor } from '../src/app/control/processor.js';
+import { runtimeControl } from '../src/app/control/runtime-control.js';
+import { simVenueFor } from '../src/app/replay.js';
+import { Runtime } from '../src/app/runtime.js';
+import { offerCommandText } from '../src/cli/commands/ctl-commands.js';
+import { lookupNamespace, WriteGuard } from '../src/domain/namespaces.js';
+import { commandOutcomeKey } from '../src/ports/state-bus.js';
+import { loadStrategy } from '../src/strategy/loader.js';
 import { openSource } from '../src/tui/source.js';
 import { CLI, cliEnv, REPO } from './support/cli.js';
 import { ACTING_COMMANDS, FOREIGN_STRATEGIES } from './support/entry-points.js';
+import { serveRuntime } from './support/serve-runtime.js';
 
+const PINK = lookupNamespace('pink');
 const root = mkdtempSync(join(tmpdir(), 'pink-attack-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 const scans = join(root, 'scans.jsonl');
@@ -146,5 +160,210 @@ describe('guarantee: the bingx venue reaches only VST or a loopback simulator', 
       'http://2130706433/',
     ])
       expect(baseUrlProblem(url), url).toBeNull();
+  });
+});
+
+/** A runtime's control plane as `pink run` serves it (memory store, processor, state server, token). */
+async function controlPlane() {
+  const varDir = mkdtempSync(join(root, 'var-'));
+  const mem = new MemoryStateBus();
+  const bus = new GuardedStateBus(mem, new WriteGuard(PINK));
+  const rt = {
+    paused: false,
+    hasOpenPosition: true,
+    capital: 25_000,
+    flattened: 0,
+    async pause() {
+      this.paused = true;
+    },
+    async resume() {
+      this.paused = false;
+    },
+    flatten() {
+      this.flattened++;
+      return { accepted: true, reason: 'flattening' };
+    },
+    setCapital(amount: number) {
+      this.capital = amount;
+      return { accepted: true, reason: `capital ${amount}` };
+    },
+  };
+  const processor = new CommandProcessor({ bus, ns: PINK, control: rt });
+  const server = await serveRuntime(bus, varDir, PINK);
+  const loop = setInterval(() => void processor.poll(), 10);
+  const tokenFile = commandTokenPath(join(varDir, 'run'), PINK);
+  const close = async () => {
+    clearInterval(loop);
+    await server.close();
+    await mem.close();
+  };
+  return { varDir, mem, rt, server, tokenFile, close };
+}
+
+describe('guarantee: the control plane obeys only its operator', () => {
+  it('state server HTTP: a command without the credential, or with a wrong one, is refused and nothing is queued; state stays readable', async () => {
+    const cp = await controlPlane();
+    try {
+      const post = (headers: Record<string, string>) =>
+        fetch(`${cp.server.url}/queue/${PINK.commandQueue}`, {
+          method: 'POST',
+          headers,
+          body: '{"id":"evil-1","type":"FLATTEN"}',
+        });
+      const none = await post({});
+      expect(none.status).toBe(401);
+      expect(await none.text()).toContain('no credential');
+      const wrong = await post({ authorization: `Bearer ${'0'.repeat(64)}` });
+      expect(wrong.status).toBe(401);
+      expect(await wrong.text()).toContain('wrong credential');
+      const basic = await post({ authorization: `Basic ${Buffer.from('a:b').toString('base64')}` });
+      expect(basic.status).toBe(401);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(cp.rt.flattened).toBe(0);
+      expect(cp.mem.queueSize(PINK.commandQueue)).toBe(0);
+      expect((await fetch(`${cp.server.url}/health`)).status).toBe(200);
+      expect((await fetch(`${cp.server.url}/map/${PINK.stateMap}`)).status).toBe(200);
+      // The owner's credential works.
+      const token = readFileSync(cp.tokenFile, 'utf8').trim();
+      expect((await post({ authorization: `Bearer ${token}` })).status).toBe(202);
+    } finally {
+      await cp.close();
+    }
+  });
+
+  it('token file: created 0600; opened up to group or others, ctl and the runtime both refuse it', async () => {
+    const cp = await controlPlane();
+    try {
+      expect(statSync(cp.tokenFile).mode & 0o777).toBe(0o600);
+      chmodSync(cp.tokenFile, 0o644);
+      const r = attack(['ctl', 'pause'], { PINK_VAR_DIR: cp.varDir });
+      expect(r.stderr).toContain(
+        `command token ${cp.tokenFile} has mode 644: group or others could command the runtime`,
+      );
+      expect(r.code).toBe(2);
+      const token = readFileSync(cp.tokenFile, 'utf8').trim();
+      const res = await fetch(`${cp.server.url}/queue/${PINK.commandQueue}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}` },
+        body: '{"id":"p1","type":"PAUSE"}',
+      });
+      expect(res.status).toBe(500);
+      expect(cp.rt.paused).toBe(false);
+    } finally {
+      await cp.close();
+    }
+  });
+
+  it('rotation: after `pink ctl rotate-token` the old credential is refused and ctl works with the new one', async () => {
+    const cp = await controlPlane();
+    try {
+      const old = readFileSync(cp.tokenFile, 'utf8').trim();
+      const rotated = spawnSync(process.execPath, [CLI, 'ctl', 'rotate-token'], {
+        cwd: REPO,
+        env: cliEnv(cp.varDir),
+        encoding: 'utf8',
+      });
+      expect(rotated.stdout).toContain(`command token rotated: ${cp.tokenFile}`);
+      expect(statSync(cp.tokenFile).mode & 0o777).toBe(0o600);
+      const res = await fetch(`${cp.server.url}/queue/${PINK.commandQueue}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${old}` },
+        body: '{"id":"p2","type":"PAUSE"}',
+      });
+      expect(res.status).toBe(401);
+      const ok = spawn(process.execPath, [CLI, 'ctl', 'set-capital', '30000.1'], {
+        cwd: REPO,
+        env: cliEnv(cp.varDir),
+      });
+      const code = await new Promise((r) => ok.on('exit', r));
+      expect(code).toBe(0);
+      expect(cp.rt.capital).toBe(30_000.1);
+      expect(cp.rt.paused).toBe(false);
+    } finally {
+      await cp.close();
+    }
+  });
+
+  it('ctl: numbers are decimal only (no 0x10, no 1.5 where an integer is expected), refused before anything is sent', () => {
+    const cases: [string[], string][] = [
+      [['ctl', 'set-capital', '0x10'], 'amount (USDT) "0x10" is not a decimal number'],
+      [['ctl', 'set-capital', '0b11'], 'amount (USDT) "0b11" is not a decimal number'],
+      [['ctl', 'set-capital', '--', '-5'], 'amount (USDT) "-5" must be greater than 0'],
+      [['ctl', 'set-capital', 'Infinity'], 'amount (USDT) "Infinity" is not a decimal number'],
+      [['ctl', 'pause', '--timeout', '1.5'], '--timeout "1.5" is not a whole decimal number'],
+      [['ctl', 'pause', '--timeout', '0x10'], '--timeout "0x10" is not a whole decimal number'],
+      [['run', '--scans', '1e3'], '--scans "1e3" is not a whole decimal number'],
+      [['simtest', '--seeds', '0x2'], '--seeds "0x2" is not a whole decimal number'],
+    ];
+    for (const [args, message] of cases) {
+      const r = attack(args, {});
+      expect(r.stderr, args.join(' ')).toContain(message);
+      expect(r.code).toBe(2);
+      expect(r.left).toEqual([]);
+    }
+  });
+});
+
+describe('guarantee: exactly-once commands and a durable posture (real runtime)', () => {
+  async function startRuntime(journal: MemoryJournal) {
+    const rt = new Runtime({
+      namespace: 'pink',
+      strategy: await loadStrategy('blue-v7-ref'),
+      capital: 25_000,
+      journal,
+      makeVenue: (marks) => simVenueFor(marks),
+      source: (async function* () {})(),
+      sinks: [],
+      log: () => {},
+    });
+    await rt.start();
+    return rt;
+  }
+
+  it('PAUSE survives a crash and a restart until RESUME; SET_CAPITAL sets exactly the amount', async () => {
+    const journal = new MemoryJournal();
+    const mem = new MemoryStateBus({ sweepMs: 0 });
+    const bus = new GuardedStateBus(mem, new WriteGuard(PINK));
+    const send = async (rt: Runtime, text: string) => {
+      await mem.queueOffer(PINK.commandQueue, text);
+      return (await new CommandProcessor({ bus, ns: PINK, control: runtimeControl(rt) }).poll()).outcomes[0];
+    };
+    const first = await startRuntime(journal);
+    expect((await send(first, '{"id":"p-1","type":"PAUSE"}'))?.status).toBe('APPLIED');
+    expect((await send(first, '{"id":"c-1","type":"SET_CAPITAL","amount":25000.1}'))?.status).toBe('APPLIED');
+    expect(first.account.capital).toBe(25_000.1);
+    // kill -9: the first runtime is abandoned without a stop; its supervisor starts another.
+    const second = await startRuntime(journal);
+    expect(second.posture).toBe('PAUSED');
+    expect(second.pipeline.paused).toBe(true);
+    expect(second.account.capital).toBe(25_000.1);
+    expect((await send(second, '{"id":"r-1","type":"RESUME"}'))?.status).toBe('APPLIED');
+    const third = await startRuntime(journal);
+    expect(third.posture).toBe('RUNNING');
+    for (const rt of [first, second, third]) await rt.stop('test over');
+    await mem.close();
+  });
+
+  it('a command id seen before is answered DUPLICATE with the first outcome, never APPLIED again', async () => {
+    const cp = await controlPlane();
+    const out: string[] = [];
+    const io = { env: { PINK_VAR_DIR: cp.varDir }, out: (t: string) => out.push(t) };
+    try {
+      expect(await offerCommandText('{"id":"cap-1","type":"SET_CAPITAL","amount":26000}', {}, io)).toBe(0);
+      expect(cp.rt.capital).toBe(26_000);
+      // Same id, another amount: not sent, not applied; the first outcome is the answer.
+      expect(await offerCommandText('{"id":"cap-1","type":"SET_CAPITAL","amount":1}', {}, io)).toBe(1);
+      expect(out.at(-1)).toMatch(
+        /^DUPLICATE SET_CAPITAL id=cap-1: handled before, not sent again; the first time: APPLIED SET_CAPITAL: capital 26000/,
+      );
+      expect(cp.rt.capital).toBe(26_000);
+      // Once the first outcome has expired, the runtime itself answers DUPLICATE.
+      await cp.mem.mapRemove(PINK.stateMap, commandOutcomeKey('cap-1'));
+      expect(await offerCommandText('{"id":"cap-1","type":"SET_CAPITAL","amount":2}', {}, io)).toBe(1);
+      expect(out.at(-1)).toMatch(/^DUPLICATE SET_CAPITAL id=cap-1: command id handled before/);
+      expect(cp.rt.capital).toBe(26_000);
+    } finally {
+      await cp.close();
+    }
   });
 });

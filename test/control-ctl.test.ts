@@ -15,16 +15,18 @@ import { readDiscovery, writeDiscovery } from '../src/adapters/statebus/discover
 import { GuardedStateBus } from '../src/adapters/statebus/guarded.js';
 import { MemoryStateBus } from '../src/adapters/statebus/memory.js';
 import { RemoteStateBus } from '../src/adapters/statebus/remote.js';
-import { type StateServer, startStateServer } from '../src/adapters/statebus/state-server.js';
+import type { StateServer } from '../src/adapters/statebus/state-server.js';
 import { CommandProcessor, type RuntimeControl } from '../src/app/control/processor.js';
 import {
-  commandFromJson,
+  commandTextFromJson,
   type OperatorCliIo,
+  offerCommandText,
   register,
   sendOperatorCommand,
 } from '../src/cli/commands/ctl-commands.js';
 import { CliError } from '../src/cli/errors.js';
 import { lookupNamespace, WriteGuard } from '../src/domain/namespaces.js';
+import { serveRuntime } from './support/serve-runtime.js';
 
 const pink = lookupNamespace('pink');
 const root = mkdtempSync(path.join(os.tmpdir(), 'pink-ctl-'));
@@ -34,10 +36,10 @@ class SmallRuntime implements RuntimeControl {
   paused = false;
   hasOpenPosition = false;
   capital = 25_000;
-  pause() {
+  async pause() {
     this.paused = true;
   }
-  resume() {
+  async resume() {
     this.paused = false;
   }
   flatten() {
@@ -63,12 +65,7 @@ async function startRuntime(polling = true) {
   const bus = new GuardedStateBus(mem, new WriteGuard(pink));
   rt = new SmallRuntime();
   const proc = new CommandProcessor({ bus, ns: pink, control: rt });
-  server = await startStateServer(bus, { ns: pink });
-  await writeDiscovery(path.join(varDir, 'run'), pink, {
-    pid: process.pid,
-    statePort: server.port,
-    startedAt: new Date().toISOString(),
-  });
+  server = await serveRuntime(bus, varDir, pink);
   loop = polling ? setInterval(() => void proc.poll(), 10) : null;
 }
 
@@ -128,17 +125,23 @@ describe('pink ctl operator commands', () => {
     }
   });
 
-  it('send: a JSON object without id gets one; an invalid command is refused before sending', async () => {
-    expect(
-      await sendOperatorCommand(commandFromJson('{"type":"CAPITAL_UPDATE","amount":26000}'), {}, io),
-    ).toBe(0);
+  it('send: the text goes to the runtime as written (an id added in front when missing); the runtime judges it', async () => {
+    const text = commandTextFromJson('{"type":"CAPITAL_UPDATE","amount":26000}');
+    expect(text).toMatch(/^\{"id":"ctl-[^"]+","type":"CAPITAL_UPDATE","amount":26000\}$/);
+    expect(await offerCommandText(text, {}, io)).toBe(0);
     expect(rt.capital).toBe(26_000);
-    await expect(
-      sendOperatorCommand(commandFromJson('{"type":"PAUSE","force":true}'), {}, io),
-    ).rejects.toThrow(/refused before sending: .*force/);
-    expect(() => commandFromJson('{oops')).toThrow(/not JSON/);
-    expect(() => commandFromJson('[1]')).toThrow(/must be a JSON object/);
-    expect(mem.queueSize(pink.commandQueue)).toBe(0);
+    // A key written twice reaches the runtime's duplicate-key check: refused there, not applied as SET_CAPITAL.
+    const twice = '{"id":"twice-1","type":"PAUSE","type":"SET_CAPITAL","amount":1}';
+    expect(commandTextFromJson(twice)).toBe(twice);
+    expect(await offerCommandText(twice, {}, io)).toBe(1);
+    expect(out.join('')).toMatch(/REFUSED \? id=twice-1: invalid command: .*"type".*twice/);
+    expect(rt.capital).toBe(26_000);
+    expect(rt.paused).toBe(false);
+    expect(await offerCommandText('{"id":"force-1","type":"PAUSE","force":true}', {}, io)).toBe(1);
+    expect(out.join('')).toMatch(/REFUSED PAUSE id=force-1: invalid command: .*force/);
+    expect(() => commandTextFromJson('{oops')).toThrow(/not JSON/);
+    expect(() => commandTextFromJson('[1]')).toThrow(/must be a JSON object/);
+    expect(commandTextFromJson(' { } ')).toMatch(/^ \{"id":"ctl-[^"]+" \} $/);
   });
 
   it('no outcome in time: exit 1 naming the id and the timeout; the command stays queued', async () => {
@@ -199,22 +202,21 @@ describe('pink ctl operator commands', () => {
 
 /** A separate process playing the runtime: in-process store, processor, state server, discovery file. */
 const CHILD = `
-import { removeDiscovery, writeDiscovery } from './src/adapters/statebus/discovery.js';
+import { removeDiscovery } from './src/adapters/statebus/discovery.js';
+import { serveRuntime } from './test/support/serve-runtime.js';
 import { GuardedStateBus } from './src/adapters/statebus/guarded.js';
 import { MemoryStateBus } from './src/adapters/statebus/memory.js';
-import { startStateServer } from './src/adapters/statebus/state-server.js';
 import { CommandProcessor } from './src/app/control/processor.js';
 import { lookupNamespace, WriteGuard } from './src/domain/namespaces.js';
 const ns = lookupNamespace('pink');
 const bus = new GuardedStateBus(new MemoryStateBus(), new WriteGuard(ns));
 const control = { paused: false, hasOpenPosition: false,
-  pause() { this.paused = true; }, resume() { this.paused = false; },
+  async pause() { this.paused = true; }, async resume() { this.paused = false; },
   flatten() { return { accepted: false, reason: 'flat' }; },
   setCapital(a) { return { accepted: true, reason: 'capital set to ' + a }; } };
 const proc = new CommandProcessor({ bus, ns, control });
-const server = await startStateServer(bus, { ns });
+const server = await serveRuntime(bus, process.env.VAR_DIR, ns);
 const dir = process.env.RUN_DIR;
-await writeDiscovery(dir, ns, { pid: process.pid, statePort: server.port, startedAt: new Date().toISOString() });
 const loop = setInterval(() => void proc.poll(), 10);
 process.stdout.write('ready\\n');
 process.on('SIGTERM', async () => {
@@ -230,7 +232,7 @@ describe('across processes', () => {
     const runDir = path.join(varDir, 'run');
     const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', CHILD], {
       cwd: fileURLToPath(new URL('..', import.meta.url)),
-      env: { ...process.env, RUN_DIR: runDir },
+      env: { ...process.env, RUN_DIR: runDir, VAR_DIR: varDir },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';

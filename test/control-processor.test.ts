@@ -14,11 +14,11 @@ class CountingRuntime implements RuntimeControl {
   hasOpenPosition = false;
   capital = 25_000;
   readonly applied = { pause: 0, resume: 0, flatten: 0, capital: 0 };
-  pause() {
+  async pause() {
     this.paused = true;
     this.applied.pause++;
   }
-  resume() {
+  async resume() {
     this.paused = false;
     this.applied.resume++;
   }

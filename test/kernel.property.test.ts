@@ -6,6 +6,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { AccountProjection } from '../src/domain/account.js';
 import type { CanonicalEvent } from '../src/domain/events.js';
 import { KernelHarness } from './support/kernel-harness.js';
 
@@ -148,5 +149,34 @@ describe('kernel regressions found by the property above', () => {
     expect(h.events.filter((e) => e.type === 'trade_closed')).toEqual([]);
     expect(h.kernel.view()).toMatchObject({ tradeId: 'BTCUSDT-T-000000000001', asset: 'BTCUSDT' });
     checkInvariants(h, 25_000);
+  });
+});
+
+describe('account projection: SET_CAPITAL sets exactly the amount given', () => {
+  it('after any fills, fees and funding, capital equals the target to the last digit, and a journal round trip keeps it', () => {
+    const money = fc.double({ min: -1e4, max: 1e4, noNaN: true, noDefaultInfinity: true });
+    fc.assert(
+      fc.property(
+        fc.double({ min: 1, max: 1e7, noNaN: true, noDefaultInfinity: true }),
+        fc.array(fc.tuple(money, fc.double({ min: 0.01, max: 1e5, noNaN: true }), money), { maxLength: 8 }),
+        fc.double({ min: 0.01, max: 1e9, noNaN: true, noDefaultInfinity: true }),
+        (initial, moves, target) => {
+          const a = new AccountProjection(initial);
+          for (const [qty, price, funding] of moves) {
+            if (qty !== 0) a.applyFill(qty, price, Math.abs(qty) * price * 0.0005, 1);
+            a.applyFunding(funding / 100, 2);
+          }
+          const before = a.capital;
+          const delta = a.setCapital(target, 3);
+          expect(a.capital).toBe(target);
+          expect(delta).toBe(target - before);
+          expect(AccountProjection.fromState(a.exportState()).capital).toBe(target);
+          // Once money moves again, capital follows the books from the set amount.
+          a.applyFunding(1, 4);
+          expect(Math.abs(a.capital - (target - 1))).toBeLessThan(1e-6 + 1e-12 * (target + 1e7));
+        },
+      ),
+      { numRuns: Number(process.env.PINK_PROPERTY_RUNS ?? 300) },
+    );
   });
 });

@@ -19,6 +19,7 @@ import { commandOutcomeKey } from '../src/ports/state-bus.js';
 
 const pink = lookupNamespace('pink');
 const blue = lookupNamespace('blue');
+const TOKEN = 'a'.repeat(64);
 const dir = mkdtempSync(path.join(os.tmpdir(), 'pink-statebus-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -27,8 +28,11 @@ let server: StateServer;
 let remote: RemoteStateBus;
 beforeEach(async () => {
   bus = new MemoryStateBus();
-  server = await startStateServer(new GuardedStateBus(bus, new WriteGuard(pink)), { ns: pink });
-  remote = new RemoteStateBus({ baseUrl: server.url, ns: pink, pollMs: 20 });
+  server = await startStateServer(new GuardedStateBus(bus, new WriteGuard(pink)), {
+    ns: pink,
+    commandToken: () => TOKEN,
+  });
+  remote = new RemoteStateBus({ baseUrl: server.url, ns: pink, pollMs: 20, commandToken: TOKEN });
 });
 afterEach(async () => {
   await remote.close();
@@ -87,6 +91,7 @@ describe('state server + RemoteStateBus over loopback', () => {
     expect(await remote.waitForOutcome('never', 100)).toBeNull();
     const tooBig = await fetch(`${server.url}/queue/${pink.commandQueue}`, {
       method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}` },
       body: 'x'.repeat(70_000),
     });
     expect(tooBig.status).toBe(413);
@@ -111,7 +116,7 @@ describe('state server + RemoteStateBus over loopback', () => {
       /cannot reach PINK state server at http:\/\/127\.0\.0\.1/,
     );
     expect(r.health().connected).toBe(false);
-    server = await startStateServer(bus, { ns: pink });
+    server = await startStateServer(bus, { ns: pink, commandToken: () => TOKEN });
   });
 });
 

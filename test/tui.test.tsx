@@ -12,10 +12,9 @@ import { stripVTControlCharacters } from 'node:util';
 import { Command } from 'commander';
 import { cleanup, render } from 'ink-testing-library';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { writeDiscovery } from '../src/adapters/statebus/discovery.js';
 import { GuardedStateBus } from '../src/adapters/statebus/guarded.js';
 import { MemoryStateBus } from '../src/adapters/statebus/memory.js';
-import { type StateServer, startStateServer } from '../src/adapters/statebus/state-server.js';
+import type { StateServer } from '../src/adapters/statebus/state-server.js';
 import { CommandProcessor, type RuntimeControl } from '../src/app/control/processor.js';
 import { type EngineView, StatePublisher } from '../src/app/state-publisher.js';
 import { prepareTui, register } from '../src/cli/commands/tui.js';
@@ -33,6 +32,7 @@ import {
   summarize,
 } from '../src/tui/model.js';
 import { busSource, openSource, type TuiSource, utcDay } from '../src/tui/source.js';
+import { serveRuntime } from './support/serve-runtime.js';
 
 const pink = lookupNamespace('pink');
 const blue = lookupNamespace('blue');
@@ -309,10 +309,10 @@ class SmallRuntime implements RuntimeControl {
   paused = false;
   hasOpenPosition = true;
   flattens = 0;
-  pause() {
+  async pause() {
     this.paused = true;
   }
-  resume() {
+  async resume() {
     this.paused = false;
   }
   flatten() {
@@ -354,12 +354,7 @@ async function startHarness(v: EngineView = view()): Promise<Harness> {
 }
 
 async function serve(x: Harness): Promise<void> {
-  x.server = await startStateServer(x.bus, { ns: pink });
-  await writeDiscovery(path.join(x.varDir, 'run'), pink, {
-    pid: process.pid,
-    statePort: x.server.port,
-    startedAt: new Date().toISOString(),
-  });
+  x.server = await serveRuntime(x.bus, x.varDir, pink);
 }
 
 afterEach(async () => {

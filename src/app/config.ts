@@ -3,6 +3,7 @@
  * file (`--config`) and environment variables on top. Every setting is listed in
  * CONFIG_DOCS (rendered into the README) with its default and variable.
  */
+
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -10,6 +11,7 @@ import { baseUrlProblem } from '../adapters/bingx/hosts.js';
 import { describeJsonTextProblem, jsonTextProblem } from '../adapters/files/scan-lines.js';
 import { DEFAULT_ACCOUNT_VOLUME, TRACKED_FIELDS } from '../domain/account-volume.js';
 import { lookupNamespace } from '../domain/namespaces.js';
+import { parseDecimalText } from './decimal-text.js';
 
 /** An http(s) URL: `localhost:8123` or `ftp://…` parse as URLs but name no server the clients can use. */
 const httpUrl = z
@@ -234,10 +236,8 @@ export class ConfigError extends Error {
 type Env = Readonly<Record<string, string | undefined>>;
 
 function numberFromEnv(name: string, value: string): number {
-  const n = Number(value);
-  // Decimal only: Number() would also read "0x10" as 16 and "0b11" as 3.
-  if (!/^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/.test(value.trim()) || !Number.isFinite(n))
-    throw new ConfigError(`${name}="${value}" is not a number`);
+  const n = parseDecimalText(value);
+  if (typeof n === 'string') throw new ConfigError(`${name}="${value}" is not a number`);
   return n;
 }
 

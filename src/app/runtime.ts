@@ -107,8 +107,10 @@ export class Runtime {
       now: this.now(),
       unknownPosition: this.o.unknownPosition ?? 'manage',
     });
+    // A paused runtime restarted (by its supervisor, after a crash) stays paused until RESUME.
+    if (saved?.paused) this.pipeline.setPaused(true);
     await this.saveJournal();
-    this.posture = 'RUNNING';
+    this.posture = this.pipeline.paused ? 'PAUSED' : 'RUNNING';
     return this.recovery;
   }
 
@@ -205,6 +207,7 @@ export class Runtime {
       account: this.account.exportState(),
       venuePositions: this.pipeline.kernel.exportVenuePositions(),
       seenFacts: this.pipeline.appliedFactKeys(),
+      paused: this.pipeline.paused,
     };
     await this.o.journal.save(state);
   }

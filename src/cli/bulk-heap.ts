@@ -40,7 +40,7 @@ export function bulkRerunArgs(
 
 function semiSpaceMb(text: string | undefined): number {
   if (text === undefined || text.trim() === '') return DEFAULT_BULK_SEMI_SPACE_MB;
-  const mb = Number(text);
+  const mb = /^\s*\d+\s*$/.test(text) ? Number(text) : Number.NaN;
   if (!Number.isInteger(mb) || mb < 0 || mb > 1024)
     throw new BulkHeapSettingError(
       `PINK_BULK_SEMI_SPACE_MB must be an integer from 0 (off) to 1024 (MB per semi-space), got "${text}"`,

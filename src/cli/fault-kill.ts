@@ -35,7 +35,7 @@ export function faultKillFrom(
   const raw = env.PINK_FAULT_KILL_AT;
   if (raw === undefined || raw === '') return null;
   const [name, count = '1'] = raw.split(':');
-  const n = Number(count);
+  const n = /^\d+$/.test(count) ? Number(count) : Number.NaN;
   if (!POINTS.includes(name as Point) || !Number.isInteger(n) || n < 1)
     throw new CliError(
       `PINK_FAULT_KILL_AT must be <point>[:n] with point one of ${POINTS.join(', ')}, got "${raw}"`,

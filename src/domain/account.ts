@@ -29,6 +29,8 @@ export interface AccountState {
   readonly fees: number;
   readonly funding: number;
   readonly adjustments: number;
+  /** Capital as an operator last set it, while no money has moved since (absent otherwise). */
+  readonly pinnedCapital?: number;
   readonly qty: number;
   readonly avgEntry: number;
   readonly mark: number;
@@ -47,6 +49,11 @@ export class AccountProjection {
   private feesPaid = 0;
   private fundingPaid = 0;
   private adjust = 0;
+  /**
+   * The amount an operator set, exactly, until money next moves: the sum above can differ
+   * from it in the last binary digit, and SET_CAPITAL must set exactly what was given.
+   */
+  private pinned: number | null = null;
   /** Signed: negative = short. */
   private qty = 0;
   private avgEntry = 0;
@@ -59,6 +66,7 @@ export class AccountProjection {
   }
 
   get capital(): number {
+    if (this.pinned !== null) return this.pinned;
     return this.initial + this.adjust + this.realized - this.feesPaid - this.fundingPaid;
   }
 
@@ -68,6 +76,7 @@ export class AccountProjection {
 
   /** Applies one confirmed fill; `signedQty` is negative for sells. */
   applyFill(signedQty: number, price: number, fee: number, ts: number): FillApplied {
+    this.pinned = null;
     this.feesPaid += fee;
     this.lastTs = Math.max(this.lastTs, ts);
     if (this.mark === 0) this.mark = price;
@@ -93,12 +102,14 @@ export class AccountProjection {
 
   /** A price correction on an already-closed quantity: PnL and fee move, the position does not. */
   correctRealized(pnl: number, fee: number, ts: number): void {
+    this.pinned = null;
     this.realized += pnl;
     this.feesPaid += fee;
     this.lastTs = Math.max(this.lastTs, ts);
   }
 
   applyFunding(amount: number, ts: number): void {
+    this.pinned = null;
     this.fundingPaid += amount;
     this.lastTs = Math.max(this.lastTs, ts);
   }
@@ -107,6 +118,7 @@ export class AccountProjection {
   setCapital(target: number, ts: number): number {
     const delta = target - this.capital;
     this.adjust += delta;
+    this.pinned = target;
     this.lastTs = Math.max(this.lastTs, ts);
     return delta;
   }
@@ -124,6 +136,7 @@ export class AccountProjection {
       fees: this.feesPaid,
       funding: this.fundingPaid,
       adjustments: this.adjust,
+      ...(this.pinned !== null ? { pinnedCapital: this.pinned } : {}),
       qty: this.qty,
       avgEntry: this.avgEntry,
       mark: this.mark,
@@ -137,6 +150,7 @@ export class AccountProjection {
     a.feesPaid = s.fees;
     a.fundingPaid = s.funding;
     a.adjust = s.adjustments;
+    a.pinned = s.pinnedCapital ?? null;
     a.qty = s.qty;
     a.avgEntry = s.avgEntry;
     a.mark = s.mark;

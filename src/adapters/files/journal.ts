@@ -27,6 +27,8 @@ export interface JournalState {
    * the venue's history is booked except these. Absent in journals written before it existed.
    */
   readonly seenFacts?: string[];
+  /** The operator's PAUSE, kept across restarts until RESUME (absent in older journals = running). */
+  readonly paused?: boolean;
 }
 
 export interface Journal {

@@ -22,6 +22,8 @@ export interface RemoteStateBusOptions {
   readonly ns: Namespace;
   /** Per-request time limit (outcome long-polls add their wait), ms. */
   readonly requestTimeoutMs?: number;
+  /** The command credential (command-token.ts), sent with commands only. */
+  readonly commandToken?: string;
   /** Listener emulation: how often watched maps are re-read, ms. */
   readonly pollMs?: number;
 }
@@ -125,7 +127,13 @@ export class RemoteStateBus implements StateBus {
       res = await fetch(url, {
         method,
         body,
-        headers: body === undefined ? undefined : { 'content-type': 'application/json' },
+        headers:
+          body === undefined
+            ? undefined
+            : {
+                'content-type': 'application/json',
+                ...(this.o.commandToken ? { authorization: `Bearer ${this.o.commandToken}` } : {}),
+              },
         signal: AbortSignal.timeout((this.o.requestTimeoutMs ?? 5000) + extraMs),
       });
     } catch (err) {

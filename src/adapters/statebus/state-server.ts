@@ -6,20 +6,27 @@
  *   GET  /health                      bus health, strategy, surfaces
  *   GET  /map/<name>                  {"map", "entries": [[key, jsonText], ...]}
  *   GET  /map/<name>/<key>            the value (JSON text) or 404
- *   POST /queue/<commandQueue>        body = command JSON text -> 202 {"offered": true}
+ *   POST /queue/<commandQueue>        body = command JSON text -> 202 {"offered": true};
+ *                                     needs `Authorization: Bearer <token>` (command-token.ts), else 401
  *   GET  /outcome/<commandId>?waitMs= the outcome record or 404 {"status": "PENDING"}
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Namespace } from '../../domain/namespaces.js';
 import { commandOutcomeKey, type StateBus } from '../../ports/state-bus.js';
+import { tokenMatches } from './command-token.js';
 
 export interface StateServerOptions {
   readonly ns: Namespace;
   /** 0 or absent = a free port chosen by the OS. */
   readonly port?: number;
-  /** Loopback only: the server has no authentication. */
+  /** Loopback only. */
   readonly host?: '127.0.0.1' | '::1' | 'localhost';
+  /**
+   * The current command credential (read per command, so a rotation applies at once);
+   * a command without it is refused. Reading state needs none.
+   */
+  readonly commandToken: () => string;
   readonly maxBodyBytes?: number;
   /** Upper bound on `waitMs` of /outcome, ms. */
   readonly maxWaitMs?: number;
@@ -88,6 +95,26 @@ export async function waitForKey(
   }
 }
 
+/** 401 unless the request carries the current command token (compared in constant time). */
+function checkCredential(req: IncomingMessage, current: () => string): void {
+  const given = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1];
+  if (given === undefined)
+    throw new HttpError(
+      401,
+      "command refused: no credential (commands are sent by `pink ctl` as the runtime's owner)",
+    );
+  let expected: string;
+  try {
+    expected = current();
+  } catch (err) {
+    throw new HttpError(
+      500,
+      `command refused: the runtime cannot read its credential: ${(err as Error).message}`,
+    );
+  }
+  if (!tokenMatches(expected, given)) throw new HttpError(401, 'command refused: wrong credential');
+}
+
 function routes(bus: StateBus, o: StateServerOptions) {
   const { ns } = o;
   const maxWait = o.maxWaitMs ?? 60_000;
@@ -120,6 +147,7 @@ function routes(bus: StateBus, o: StateServerOptions) {
     if (req.method === 'POST' && head === 'queue' && a !== undefined && parts.length === 2) {
       if (a !== ns.commandQueue)
         throw new HttpError(403, `queue "${a}" refused: only ${ns.commandQueue} accepts commands`);
+      checkCredential(req, o.commandToken);
       const body = await readBody(req, o.maxBodyBytes ?? 64 * 1024);
       if (!body.trim()) throw new HttpError(400, 'empty command body');
       const offered = await bus.queueOffer(a, body);

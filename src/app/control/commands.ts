@@ -40,7 +40,8 @@ export const CommandSchema = z
 
 export type OperatorCommand = z.infer<typeof CommandSchema>;
 
-export type OutcomeStatus = 'APPLIED' | 'REFUSED';
+/** DUPLICATE: the id was handled before and its first outcome is no longer kept; nothing applied. */
+export type OutcomeStatus = 'APPLIED' | 'REFUSED' | 'DUPLICATE';
 
 /** Written to `<stateMap>[command_outcome:<id>]` (TTL 1 h). */
 export interface CommandOutcome {

@@ -22,10 +22,14 @@ import {
 
 /** What the runtime exposes to operator commands (the lead's Runtime implements it). */
 export interface RuntimeControl {
-  pause(): void;
-  resume(): void;
+  /** May return a promise: the change is durable when it settles; a string says why it is not. */
+  pause(): Promise<unknown>;
+  resume(): Promise<unknown>;
   flatten(reason: string): { accepted: boolean; reason: string };
-  setCapital(amount: number, kind: CapitalCommandType): { accepted: boolean; reason: string };
+  setCapital(
+    amount: number,
+    kind: CapitalCommandType,
+  ): { accepted: boolean; reason: string } | Promise<{ accepted: boolean; reason: string }>;
   readonly paused: boolean;
   readonly hasOpenPosition: boolean;
 }
@@ -103,12 +107,13 @@ export class CommandProcessor {
     const id = parsed.ok ? parsed.command.id : parsed.id;
     if (this.seen.has(id)) {
       this.o.log?.(`command ${id} already handled; not applied again`);
+      await this.answerDuplicate(id, parsed.ok ? parsed.command.type : parsed.type);
       return id;
     }
     this.seen.add(id);
     this.idsDirty = true;
     const outcome = parsed.ok
-      ? this.apply(parsed.command)
+      ? await this.apply(parsed.command)
       : this.outcome(id, parsed.type, 'REFUSED', parsed.reason);
     await this.o.bus.mapPut(
       this.o.ns.stateMap,
@@ -121,27 +126,41 @@ export class CommandProcessor {
     return outcome;
   }
 
-  private apply(c: OperatorCommand): CommandOutcome {
+  /**
+   * The first outcome stays as it was; only when it has expired is a DUPLICATE outcome
+   * written, so a sender waiting on this id gets an answer (never APPLIED twice).
+   */
+  private async answerDuplicate(id: string, type: CommandType | null): Promise<void> {
+    const key = commandOutcomeKey(id);
+    if ((await this.o.bus.mapGet(this.o.ns.stateMap, key)) !== null) return;
+    const outcome = this.outcome(
+      id,
+      type,
+      'DUPLICATE',
+      'command id handled before (its first outcome is no longer kept); not applied again',
+    );
+    await this.o.bus.mapPut(this.o.ns.stateMap, key, JSON.stringify(outcome), OUTCOME_TTL_MS);
+  }
+
+  private async apply(c: OperatorCommand): Promise<CommandOutcome> {
     try {
-      const [status, reason] = this.decide(c);
+      const [status, reason] = await this.decide(c);
       return this.outcome(c.id, c.type, status, reason);
     } catch (err) {
       return this.outcome(c.id, c.type, 'REFUSED', `runtime error: ${(err as Error).message}`);
     }
   }
 
-  private decide(c: OperatorCommand): [CommandOutcome['status'], string] {
+  private async decide(c: OperatorCommand): Promise<[CommandOutcome['status'], string]> {
     const ctl = this.o.control;
     const why = c.reason ? ` (${c.reason})` : '';
     switch (c.type) {
       case 'PAUSE':
         if (ctl.paused) return ['APPLIED', 'already paused; no change'];
-        ctl.pause();
-        return ['APPLIED', `paused: no new entries${why}`];
+        return ['APPLIED', withNote(`paused: no new entries${why}`, await ctl.pause())];
       case 'RESUME':
         if (!ctl.paused) return ['APPLIED', 'already running; no change'];
-        ctl.resume();
-        return ['APPLIED', `resumed${why}`];
+        return ['APPLIED', withNote(`resumed${why}`, await ctl.resume())];
       case 'FLATTEN': {
         if (!ctl.hasOpenPosition) return ['REFUSED', 'no open position to flatten'];
         const r = ctl.flatten(c.reason ?? 'operator FLATTEN');
@@ -149,7 +168,7 @@ export class CommandProcessor {
       }
       case 'SET_CAPITAL':
       case 'CAPITAL_UPDATE': {
-        const r = ctl.setCapital(c.amount!, c.type);
+        const r = await ctl.setCapital(c.amount!, c.type);
         return [r.accepted ? 'APPLIED' : 'REFUSED', r.reason];
       }
     }
@@ -177,3 +196,6 @@ export class CommandProcessor {
     await this.o.bus.mapPut(this.o.ns.stateMap, COMMAND_IDS_KEY, JSON.stringify(this.seen.values()));
   }
 }
+
+const withNote = (reason: string, note: unknown) =>
+  typeof note === 'string' && note ? `${reason}; ${note}` : reason;

@@ -9,15 +9,22 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { Command } from 'commander';
+import { commandTokenPath, readCommandToken } from '../../adapters/statebus/command-token.js';
 import { isProcessAlive, readDiscovery } from '../../adapters/statebus/discovery.js';
 import { GuardedStateBus } from '../../adapters/statebus/guarded.js';
 import { createHazelcastStateBus } from '../../adapters/statebus/hazelcast.js';
 import { RemoteBusError, RemoteStateBus } from '../../adapters/statebus/remote.js';
 import { waitForKey } from '../../adapters/statebus/state-server.js';
-import { CommandSchema, type CommandType, type OperatorCommand } from '../../app/control/commands.js';
+import {
+  CommandSchema,
+  type CommandType,
+  type OperatorCommand,
+  parseCommand,
+} from '../../app/control/commands.js';
 import { type Namespace, WriteGuard } from '../../domain/namespaces.js';
 import { commandOutcomeKey, type StateBus } from '../../ports/state-bus.js';
 import { action, asBadInput, CliError, EXIT } from '../errors.js';
+import { numberArg } from '../numbers.js';
 import { runningNamespace } from '../running-namespace.js';
 
 export interface OperatorCliOptions {
@@ -46,10 +53,7 @@ interface RuntimeLink {
 
 function parseTimeout(raw: string | undefined): number {
   if (raw === undefined) return DEFAULT_TIMEOUT_MS;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n <= 0 || n > 3_600_000)
-    throw new CliError(`--timeout "${raw}" must be a whole number of milliseconds between 1 and 3600000`);
-  return n;
+  return numberArg('--timeout', raw, { integer: true, min: 1, max: 3_600_000 });
 }
 
 async function linkViaHazelcast(ns: Namespace, members: string[], clusterName: string, timeoutMs: number) {
@@ -84,7 +88,13 @@ async function linkViaDiscovery(ns: Namespace, varDir: string): Promise<RuntimeL
     throw new CliError(
       `stale discovery file ${file}: process ${found.pid} is not running (started ${found.startedAt})`,
     );
-  const bus = new RemoteStateBus({ baseUrl: `http://${found.host}:${found.statePort}`, ns });
+  let commandToken: string;
+  try {
+    commandToken = readCommandToken(commandTokenPath(dir, ns));
+  } catch (err) {
+    throw new CliError((err as Error).message);
+  }
+  const bus = new RemoteStateBus({ baseUrl: `http://${found.host}:${found.statePort}`, ns, commandToken });
   return {
     describe: `pid ${found.pid} on ${found.host}:${found.statePort}`,
     bus,
@@ -108,18 +118,35 @@ interface OutcomeRecord {
   reason: string;
 }
 
-/** Offers one command and waits for its outcome; returns the exit code. */
+/** Offers one command built by `pink ctl` (checked here first) and waits for its outcome. */
 export async function sendOperatorCommand(
   command: OperatorCommand,
   o: OperatorCliOptions,
   io: OperatorCliIo = defaultIo(),
 ): Promise<number> {
-  const timeoutMs = parseTimeout(o.timeout);
   const checked = CommandSchema.safeParse(command);
   if (!checked.success)
     throw new CliError(
       `command refused before sending: ${checked.error.issues.map((i) => `${i.path.join('.') || 'command'}: ${i.message}`).join('; ')}`,
     );
+  return offerCommandText(JSON.stringify(checked.data), o, io);
+}
+
+/**
+ * Offers the operator's text exactly as given (the runtime is the one judge of it: a key
+ * written twice, an unknown field, a bad amount get its REFUSED outcome) and waits.
+ */
+export async function offerCommandText(
+  text: string,
+  o: OperatorCliOptions,
+  io: OperatorCliIo = defaultIo(),
+): Promise<number> {
+  const timeoutMs = parseTimeout(o.timeout);
+  const parsed = parseCommand(text);
+  // The id the runtime will file the outcome under (its own for an unusable id).
+  const command = parsed.ok
+    ? { id: parsed.command.id, type: parsed.command.type }
+    : { id: parsed.id, type: parsed.type ?? 'command' };
   let ns: Namespace;
   let link: RuntimeLink;
   try {
@@ -128,13 +155,20 @@ export async function sendOperatorCommand(
     throw asBadInput(err);
   }
   try {
-    const offered = await link.bus
-      .queueOffer(ns.commandQueue, JSON.stringify(checked.data))
-      .catch((err: Error) => {
-        throw new CliError(
-          `could not send ${command.type} to ${ns.commandQueue} (${link.describe}): ${err.message}`,
-        );
-      });
+    // An id handled before is not sent again: its first outcome is the answer.
+    const first = await link.bus.mapGet(ns.stateMap, commandOutcomeKey(command.id));
+    if (first !== null) {
+      const was = JSON.parse(first) as OutcomeRecord & { ts?: number };
+      io.out(
+        `DUPLICATE ${command.type} id=${command.id}: handled before, not sent again; the first time: ${was.status} ${was.type ?? '?'}: ${was.reason}${was.ts ? ` (${new Date(was.ts).toISOString()})` : ''}\n`,
+      );
+      return EXIT.FAILED;
+    }
+    const offered = await link.bus.queueOffer(ns.commandQueue, text).catch((err: Error) => {
+      throw new CliError(
+        `could not send ${command.type} to ${ns.commandQueue} (${link.describe}): ${err.message}`,
+      );
+    });
     if (!offered)
       throw new CliError(
         `${ns.commandQueue} did not accept ${command.type} (${link.describe}): ${link.bus.health().lastError || 'queue full'}`,
@@ -142,18 +176,18 @@ export async function sendOperatorCommand(
     io.out(
       `sent ${command.type} id=${command.id} to ${ns.commandQueue} (${link.describe}); waiting up to ${timeoutMs} ms\n`,
     );
-    const text = await link.waitForOutcome(command.id, timeoutMs).catch((err: Error) => {
+    const answer = await link.waitForOutcome(command.id, timeoutMs).catch((err: Error) => {
       throw new CliError(
         `lost contact while waiting for the outcome of ${command.id}: ${err.message}`,
         EXIT.FAILED,
       );
     });
-    if (text === null)
+    if (answer === null)
       throw new CliError(
         `no outcome for ${command.id} within ${timeoutMs} ms: the command stays queued and will be applied once when the runtime reads it (is the runtime running its loop?)`,
         EXIT.FAILED,
       );
-    const outcome = JSON.parse(text) as OutcomeRecord;
+    const outcome = JSON.parse(answer) as OutcomeRecord;
     io.out(`${outcome.status} ${outcome.type ?? '?'} id=${outcome.id}: ${outcome.reason}\n`);
     return outcome.status === 'APPLIED' ? EXIT.OK : EXIT.FAILED;
   } catch (err) {
@@ -179,14 +213,14 @@ function build(type: CommandType, o: OperatorCliOptions, amount?: number): Opera
 }
 
 function parseAmount(raw: string): number {
-  const n = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(n) || n <= 0)
-    throw new CliError(`amount "${raw}" must be a positive number (USDT)`);
-  return n;
+  return numberArg('amount (USDT)', raw, { above: 0 });
 }
 
-/** `send <json>`: the text must be a JSON object; a missing id gets a fresh one. */
-export function commandFromJson(text: string): OperatorCommand {
+/**
+ * `send <json>`: the text must be a JSON object. It is sent as written; only a missing
+ * id is added, as a first key in front of the rest, which stays byte for byte.
+ */
+export function commandTextFromJson(text: string): string {
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -195,8 +229,11 @@ export function commandFromJson(text: string): OperatorCommand {
   }
   if (json === null || typeof json !== 'object' || Array.isArray(json))
     throw new CliError('command must be a JSON object like {"type":"PAUSE"}');
-  const obj = json as Record<string, unknown>;
-  return { ...(obj.id === undefined ? { id: newCommandId() } : {}), ...obj } as OperatorCommand;
+  if ('id' in json) return text;
+  const open = text.indexOf('{');
+  const rest = text.slice(open + 1);
+  const sep = /^\s*}/.test(rest) ? '' : ',';
+  return `${text.slice(0, open + 1)}"id":${JSON.stringify(newCommandId())}${sep}${rest}`;
 }
 
 function withCommonOptions(cmd: Command): Command {
@@ -240,7 +277,9 @@ export function registerCtlCommands(ctl: Command): void {
       .description(
         'send a raw command, e.g. \'{"type":"SET_CAPITAL","amount":25000}\' (an id is added when missing)',
       ),
-  ).action(run((_o, json) => commandFromJson(json ?? '')));
+  ).action(
+    action(async (json: string, o: OperatorCliOptions) => offerCommandText(commandTextFromJson(json), o)),
+  );
 }
 
 /** Stand-alone registration: adds (or reuses) `pink ctl` and attaches the operator commands. */

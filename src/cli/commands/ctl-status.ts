@@ -11,6 +11,7 @@ import { createHazelcastStateBus } from '../../adapters/statebus/hazelcast.js';
 import { RemoteStateBus } from '../../adapters/statebus/remote.js';
 import type { StateBus } from '../../ports/state-bus.js';
 import { action, CliError, EXIT } from '../errors.js';
+import { numberArg } from '../numbers.js';
 import { runningNamespace } from '../running-namespace.js';
 
 interface StatusOptions {
@@ -106,8 +107,7 @@ async function statusCommand(o: StatusOptions): Promise<number> {
 }
 
 async function healthcheckCommand(o: StatusOptions): Promise<number> {
-  const maxAge = Number(o.maxHeartbeatAgeMs ?? 30_000);
-  if (!(maxAge > 0)) throw new CliError(`--max-heartbeat-age-ms must be > 0, got "${o.maxHeartbeatAgeMs}"`);
+  const maxAge = numberArg('--max-heartbeat-age-ms', o.maxHeartbeatAgeMs ?? '30000', { above: 0 });
   const { snapshot, nautilus } = await readSnapshot(o);
   const age = heartbeatAge(snapshot);
   const h = (nautilus?.health ?? {}) as {

@@ -1,8 +1,10 @@
 /** `pink ctl ...`: operate a deployed PINK (PINK surfaces only). */
 
+import { join } from 'node:path';
 import { Command } from 'commander';
 import { plannedBingxEndpoints } from '../../adapters/bingx/ccxt-venue.js';
 import { resolveEnvName } from '../../adapters/bingx/safety.js';
+import { commandTokenPath, rotateCommandToken } from '../../adapters/statebus/command-token.js';
 import type { PinkConfig } from '../../app/config.js';
 import { formatChecks, type ModeVerifyInput, modeVerify } from '../../app/mode-verify.js';
 import { loadStrategy } from '../../strategy/loader.js';
@@ -66,6 +68,21 @@ export function register(program: Command): Command {
     .option('--config <file>', 'configuration file (JSON)')
     .option('--expect-param-hash <sha256>', 'fail unless the strategy parameter hash equals this')
     .action(action((o: ModeVerifyOptions) => modeVerifyCommand(o)));
+  ctl
+    .command('rotate-token')
+    .description(
+      'replace the command credential (<varDir>/run/<strategy>.token, mode 0600); a running PINK accepts only the new one from its next command',
+    )
+    .option('--config <file>', 'configuration file (JSON)')
+    .action(
+      action(async (o: { config?: string }) => {
+        const { ns, cfg } = runningNamespace({ use: 'act', file: o.config });
+        const file = commandTokenPath(join(cfg.varDir, 'run'), ns);
+        rotateCommandToken(file);
+        process.stdout.write(`command token rotated: ${file} (mode 600)\n`);
+        return EXIT.OK;
+      }),
+    );
   registerStatusCommands(ctl);
   registerSupervisorCommands(ctl);
   registerCtlCommands(ctl);

@@ -4,6 +4,7 @@
  * against the §7 cap), and plots (equity, drawdown, latency, slippage) from the ledger.
  * Writes report.html (self-contained), report.json and one .svg per plot; only reads the ledger.
  */
+
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -18,6 +19,7 @@ import { renderHtml } from '../../reporting/html.js';
 import { collectFigures, type LedgerReader } from '../../reporting/queries.js';
 import { parseScope, ReportInputError } from '../../reporting/scope.js';
 import { action, CliError, EXIT } from '../errors.js';
+import { numberArg } from '../numbers.js';
 import { runningNamespace } from '../running-namespace.js';
 
 export interface WriteReportOptions {
@@ -107,9 +109,7 @@ interface ReportCliOptions {
  */
 function liveCapitalFor(o: ReportCliOptions, varDir: string, strategy: string): number | null {
   if (o.liveCapital !== undefined) {
-    const v = Number(o.liveCapital);
-    if (!Number.isFinite(v)) throw new CliError(`--live-capital "${o.liveCapital}" is not a number`);
-    return v;
+    return numberArg('--live-capital', o.liveCapital);
   }
   const path = join(varDir, 'run', `${strategy}-journal.json`);
   if (!existsSync(path)) return null;
@@ -152,8 +152,7 @@ export async function reportCommand(o: ReportCliOptions): Promise<number> {
   } catch (err) {
     throw inputError(err);
   }
-  const tolerance = Number(o.tolerance ?? '1e-9');
-  if (!(tolerance >= 0)) throw new CliError(`--tolerance "${o.tolerance}" must be a number >= 0`);
+  const tolerance = numberArg('--tolerance', o.tolerance ?? '1e-9', { min: 0 });
   const { ns, cfg } = runningNamespace({ use: 'read', file: o.config });
   const database = ledgerDatabase(cfg.clickhouse, ns);
   // No openLedger: the report only reads (no schema apply, no spool recovery).

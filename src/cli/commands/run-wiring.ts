@@ -9,6 +9,11 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ChClient } from '../../adapters/clickhouse/schema.js';
 import type { SimBook } from '../../adapters/sim/sim-venue.js';
+import {
+  commandTokenPath,
+  ensureCommandToken,
+  readCommandToken,
+} from '../../adapters/statebus/command-token.js';
 import { removeDiscovery, writeDiscovery } from '../../adapters/statebus/discovery.js';
 import { GuardedStateBus } from '../../adapters/statebus/guarded.js';
 import { createHazelcastStateBus } from '../../adapters/statebus/hazelcast.js';
@@ -402,7 +407,14 @@ async function wire(ctx: WiringContext, closers: Array<() => Promise<void>>): Pr
       const first = engineView(rt, cfg.venue, days.recent(), health());
       if (first) await publisher.publish(first);
       if (!cfg.hazelcast.members.length) {
-        const server = await startStateServer(raw, { ns, port: cfg.statePort, host: '127.0.0.1' });
+        const tokenFile = commandTokenPath(ctx.runDir, ns);
+        ensureCommandToken(tokenFile);
+        const server = await startStateServer(raw, {
+          ns,
+          port: cfg.statePort,
+          host: '127.0.0.1',
+          commandToken: () => readCommandToken(tokenFile),
+        });
         closers.push(async () => {
           await removeDiscovery(ctx.runDir, ns);
           await server.close();
@@ -412,7 +424,9 @@ async function wire(ctx: WiringContext, closers: Array<() => Promise<void>>): Pr
           statePort: server.port,
           startedAt: new Date().toISOString(),
         });
-        log(`state server on ${server.url} (read-only; commands to ${ns.commandQueue})`);
+        log(
+          `state server on ${server.url} (read-only; commands to ${ns.commandQueue} with the token in ${tokenFile})`,
+        );
       }
     },
     close: async () => {

@@ -1,4 +1,5 @@
 /** `pink run`: the long-running runtime. */
+
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
@@ -12,6 +13,7 @@ import { createLogger } from '../../observability/logger.js';
 import { loadStrategy } from '../../strategy/loader.js';
 import { action, CliError, EXIT } from '../errors.js';
 import { faultKillFrom } from '../fault-kill.js';
+import { numberArg } from '../numbers.js';
 import { runningNamespace } from '../running-namespace.js';
 import { type RunParts, wireRunParts } from './run-wiring.js';
 
@@ -63,7 +65,7 @@ async function* pacedFile(
 export async function runCommand(o: RunCliOptions): Promise<number> {
   const overrides: Record<string, unknown> = {};
   if (o.venue) overrides.venue = o.venue;
-  if (o.intervalMs) overrides.scanIntervalMs = Number(o.intervalMs);
+  if (o.intervalMs) overrides.scanIntervalMs = numberArg('--interval-ms', o.intervalMs, { integer: true });
   if (o.logFormat) overrides.logFormat = o.logFormat;
   if (o.source) overrides.scanSource = o.source;
   const { ns, cfg } = runningNamespace({ use: 'act', file: o.config, overrides });
@@ -80,8 +82,10 @@ export async function runCommand(o: RunCliOptions): Promise<number> {
     }
   }
   const kill = faultKillFrom(process.env); // a testing aid; refused before anything opens if malformed
-  const maxScans = o.scans === undefined ? Number.POSITIVE_INFINITY : Number(o.scans);
-  if (!(maxScans > 0)) throw new CliError(`--scans must be a positive number, got "${o.scans}"`);
+  const maxScans =
+    o.scans === undefined
+      ? Number.POSITIVE_INFINITY
+      : numberArg('--scans', o.scans, { integer: true, min: 1 });
   const runDir = join(cfg.varDir, 'run');
   mkdirSync(runDir, { recursive: true });
   const logFile = cfg.logFile ? join(cfg.varDir, 'logs', cfg.logFile) : undefined;

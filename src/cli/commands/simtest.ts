@@ -2,7 +2,8 @@
 
 import type { Command } from 'commander';
 import { reproduction, runSeed, type SeedResult } from '../../app/simtest/run-seed.js';
-import { action, CliError, EXIT } from '../errors.js';
+import { action, EXIT } from '../errors.js';
+import { numberArg } from '../numbers.js';
 import { createProgress } from '../progress.js';
 import { runningNamespace } from '../running-namespace.js';
 
@@ -15,17 +16,13 @@ interface SimtestOptions {
 }
 
 function positiveInt(name: string, v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new CliError(`${name} must be a non-negative integer, got "${v}"`);
-  return n;
+  return numberArg(name, v, { integer: true, min: 0 });
 }
 
 export async function simtestCommand(o: SimtestOptions): Promise<number> {
   runningNamespace({ use: 'act' }); // a simulation, but PINK's: the namespace rule holds here too
   const scans = positiveInt('--scans', o.scans);
-  const crashRate = Number(o.crashRate);
-  if (!(crashRate >= 0 && crashRate <= 1))
-    throw new CliError(`--crash-rate must be in [0, 1], got "${o.crashRate}"`);
+  const crashRate = numberArg('--crash-rate', o.crashRate, { min: 0, max: 1 });
   const seeds =
     o.seed !== undefined
       ? [positiveInt('--seed', o.seed)]

@@ -1,7 +1,9 @@
 /** `pink simulate --scans N --assets N --seed S --out FILE`: a deterministic scan stream (market simulator + sensing). */
+
 import type { Command } from 'commander';
 import { writeSimulatedScans } from '../../market/scan-file.js';
 import { action, CliError, EXIT } from '../errors.js';
+import { numberArg } from '../numbers.js';
 import { createProgress } from '../progress.js';
 
 interface SimulateOptions {
@@ -12,10 +14,7 @@ interface SimulateOptions {
 }
 
 function int(name: string, v: string, min: number, max: number): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max)
-    throw new CliError(`${name} must be an integer in [${min}, ${max}], got "${v}"`);
-  return n;
+  return numberArg(name, v, { integer: true, min, max });
 }
 
 export async function simulateCommand(o: SimulateOptions): Promise<number> {

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { openLedger } from '../../app/ledger.js';
 import { formatSoak, runSoak } from '../../app/soak.js';
-import { action, CliError, EXIT } from '../errors.js';
+import { action, EXIT } from '../errors.js';
+import { numberArg } from '../numbers.js';
 import { runningNamespace } from '../running-namespace.js';
 
 interface SoakCliOptions {
@@ -21,14 +22,8 @@ interface SoakCliOptions {
 }
 
 export async function soakCommand(o: SoakCliOptions): Promise<number> {
-  const hours = Number(o.hours);
-  if (!(hours > 0 && hours <= 24 * 30)) throw new CliError(`--hours must be in (0, 720], got "${o.hours}"`);
-  const num = (name: string, v: string, min: number) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min)
-      throw new CliError(`${name} must be an integer >= ${min}, got "${v}"`);
-    return n;
-  };
+  const hours = numberArg('--hours', o.hours, { above: 0, max: 24 * 30 });
+  const num = (name: string, v: string, min: number) => numberArg(name, v, { integer: true, min });
   const { ns, cfg: base } = runningNamespace({ use: 'act' });
   // A soak writes a fresh ledger of its own unless told to use the configured one.
   const varDir = o.keepLedger ? base.varDir : mkdtempSync(join(tmpdir(), 'pink-soak-'));

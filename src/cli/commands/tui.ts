@@ -5,9 +5,11 @@
  * any other registered strategy is shown read-only. Exit 0 on q, 2 when no runtime is
  * found (unless --wait) or an option is wrong.
  */
+
 import type { Command } from 'commander';
 import { type OpenedSource, openSource } from '../../tui/source.js';
 import { action, asBadInput, CliError, EXIT } from '../errors.js';
+import { numberArg } from '../numbers.js';
 import { DEFAULT_TIMEOUT_MS } from './ctl-commands.js';
 
 export interface TuiCliOptions {
@@ -35,10 +37,7 @@ const defaultIo = (): TuiIo => ({
 
 function whole(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
   if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max)
-    throw new CliError(`${name} "${raw}" must be a whole number of milliseconds between ${min} and ${max}`);
-  return n;
+  return numberArg(name, raw, { integer: true, min, max });
 }
 
 /** Opens the source and checks a runtime is there; throws CliError (exit 2) when not and not --wait. */
