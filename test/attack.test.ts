@@ -5,7 +5,18 @@
  * var directory (spool, journal, discovery, embedded ClickHouse databases) stays empty.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -18,6 +29,7 @@ import { CommandProcessor } from '../src/app/control/processor.js';
 import { runtimeControl } from '../src/app/control/runtime-control.js';
 import { simVenueFor } from '../src/app/replay.js';
 import { Runtime } from '../src/app/runtime.js';
+import { LeaseHeld, takeLease } from '../src/app/runtime-lease.js';
 import { offerCommandText } from '../src/cli/commands/ctl-commands.js';
 import { lookupNamespace, WriteGuard } from '../src/domain/namespaces.js';
 import { commandOutcomeKey } from '../src/ports/state-bus.js';
@@ -365,5 +377,118 @@ describe('guarantee: exactly-once commands and a durable posture (real runtime)'
     } finally {
       await cp.close();
     }
+  });
+});
+
+describe('guarantee: one runtime per namespace', () => {
+  /** `pink run` kept running (until killed) with its own environment; resolves once it trades. */
+  async function holdRunning(env: Record<string, string>, cwd = REPO) {
+    const child = spawn(process.execPath, [CLI, 'run', '--interval-ms', '200'], {
+      cwd,
+      env: { ...process.env, CI: '1', PINK_METRICS_PORT: '0', PINK_LOG_FORMAT: 'text', ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let log = '';
+    child.stderr?.on('data', (b: Buffer) => {
+      log += b.toString();
+    });
+    const exit = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    const deadline = Date.now() + 60_000;
+    while (!/ready/.test(log)) {
+      if (Date.now() > deadline || child.exitCode !== null)
+        throw new Error(`pink run did not become ready:\n${log}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return { child, exit, log: () => log };
+  }
+
+  it('holds across var directories, working directories and spellings of a path; a kill -9 leaves no stale lock', async () => {
+    const base = mkdtempSync(join(root, 'lock-'));
+    const shared = join(base, 'ledger');
+    // Started from another working directory with a relative var directory.
+    const first = await holdRunning({ PINK_VAR_DIR: 'a', PINK_CLICKHOUSE_DIR: shared }, base);
+    try {
+      const twin = attack(['run', '--scans', '1'], {
+        PINK_VAR_DIR: join(base, 'a'),
+        PINK_CLICKHOUSE_DIR: shared,
+      });
+      expect(twin.stderr).toContain(`already running on var directory ${realpathSync(join(base, 'a'))}`);
+      expect(twin.code).toBe(2);
+      // Another var directory, another working directory, the same embedded ledger.
+      const other = attack(['run', '--scans', '1'], { PINK_CLICKHOUSE_DIR: shared });
+      expect(other.stderr).toContain(
+        `PINK runtime for namespace "pink" is already running on embedded ClickHouse ${realpathSync(shared)} (pid ${first.child.pid}`,
+      );
+      expect(other.code).toBe(2);
+      // The same var directory spelled through a symlink and `..`.
+      symlinkSync(join(base, 'a'), join(base, 'alias'));
+      const spelled = attack(['run', '--scans', '1'], {
+        PINK_VAR_DIR: join(base, 'alias', '..', 'alias'),
+        PINK_CLICKHOUSE_DIR: join(base, 'other-ledger'),
+      });
+      expect(spelled.stderr).toContain(`already running on var directory ${realpathSync(join(base, 'a'))}`);
+      expect(spelled.code).toBe(2);
+    } finally {
+      first.child.kill('SIGKILL');
+      await first.exit;
+    }
+    // kill -9 left the informational file behind, naming a dead pid: it neither blocks nor is trusted.
+    expect(existsSync(join(base, 'a', 'run', 'pink.lock'))).toBe(true);
+    writeFileSync(join(base, 'a', 'run', 'pink.lock'), JSON.stringify({ pid: 1, host: 'container' }));
+    const again = attack(['run', '--scans', '2', '--interval-ms', '50'], {
+      PINK_VAR_DIR: join(base, 'a'),
+      PINK_CLICKHOUSE_DIR: shared,
+    });
+    expect(again.stderr).not.toContain('already running');
+    expect(again.code).toBe(0);
+  }, 120_000);
+
+  it('across hosts sharing a state cluster: a live lease refuses, an expired one is taken over, a released one is free', async () => {
+    const bus = new MemoryStateBus({ sweepMs: 0 });
+    const holder = (host: string) => ({
+      pid: 1,
+      host,
+      varDir: '/var/lib/pink',
+      startedAt: '2026-12-06T00:00:00Z',
+    });
+    let t = 1_000_000;
+    const now = () => t;
+    const a = await takeLease({ bus, ns: PINK, holder: holder('host-a'), ttlMs: 15_000, now, settleMs: 0 });
+    await expect(
+      takeLease({ bus, ns: PINK, holder: holder('host-b'), ttlMs: 15_000, now, settleMs: 0 }),
+    ).rejects.toThrow(
+      /holds the lease DOLPHIN_STATE_PINK\[runtime_lease\] \(pid 1 on host-a, var directory \/var\/lib\/pink/,
+    );
+    t += 10_000;
+    await a.renew();
+    t += 10_000;
+    await expect(
+      takeLease({ bus, ns: PINK, holder: holder('host-b'), ttlMs: 15_000, now, settleMs: 0 }),
+    ).rejects.toThrow(LeaseHeld);
+    t += 20_000; // host-a died: no renewal for longer than the time to live
+    const b = await takeLease({ bus, ns: PINK, holder: holder('host-b'), ttlMs: 15_000, now, settleMs: 0 });
+    expect(b.tookOverFrom?.host).toBe('host-a');
+    await a.release(); // not a's any more: changes nothing
+    await expect(
+      takeLease({ bus, ns: PINK, holder: holder('host-c'), ttlMs: 15_000, now, settleMs: 0 }),
+    ).rejects.toThrow(LeaseHeld);
+    await b.release();
+    const c = await takeLease({ bus, ns: PINK, holder: holder('host-c'), ttlMs: 15_000, now, settleMs: 0 });
+    expect(c.tookOverFrom).not.toBeNull();
+    await bus.close();
+  });
+});
+
+describe('inputs that can hurt', () => {
+  it('unknown strategy parameters are refused with the list of known ones (--pink-param, algorithmParams)', () => {
+    const flag = attack(['parity', '--data', scans, '--pink-param', 'STOPBPS=1'], {});
+    expect(flag.stderr).toContain('unknown blue-v7-ref parameter "STOPBPS" (known: VEL_DIV_THRESHOLD');
+    expect(flag.stderr).toContain('STOP_BPS');
+    expect(flag.code).toBe(2);
+    const file = configFile({ algorithmParams: { STOP_BPS: 100, MAX_HOLD: 5 } });
+    const cfg = attack(['replay', '--data', scans], {}, ['--config', file]);
+    expect(cfg.stderr).toContain('unknown blue-v7-ref parameter "MAX_HOLD" (known:');
+    expect(cfg.code).toBe(2);
+    expect(cfg.left).toEqual([]);
   });
 });

@@ -95,6 +95,12 @@ export class BlueV7Ref implements Strategy {
   private mem: Memory = { slot: null, cooldown: 0 };
 
   constructor(overrides: Partial<BlueV7Params> = {}) {
+    // A misspelt name would otherwise be ignored silently and the default traded.
+    const unknown = Object.keys(overrides).filter((k) => !(k in BLUE_V7_DEFAULTS));
+    if (unknown.length)
+      throw new Error(
+        `unknown blue-v7-ref parameter${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `"${k}"`).join(', ')} (known: ${Object.keys(BLUE_V7_DEFAULTS).join(', ')})`,
+      );
     this.p = validateParams({ ...BLUE_V7_DEFAULTS, ...overrides });
     this.params = Object.freeze({ ...this.p });
     this.legRatios = this.p.TP_LEGS.map((l) => l.ratio);

@@ -28,6 +28,7 @@ import { openLedger } from '../../app/ledger.js';
 import type { LatestPrices } from '../../app/pipeline.js';
 import { simVenueFor } from '../../app/replay.js';
 import { pacedScans, type Runtime, type ScanInput } from '../../app/runtime.js';
+import { LeaseHeld, type RuntimeLease, takeLease } from '../../app/runtime-lease.js';
 import { type DayPnlView, StatePublisher } from '../../app/state-publisher.js';
 import { createVenue } from '../../app/venues.js';
 import type { CanonicalEvent, EventSink } from '../../domain/events.js';
@@ -44,6 +45,7 @@ import {
 } from '../../observability/metrics.js';
 import type { StateBus } from '../../ports/state-bus.js';
 import { CliError, EXIT } from '../errors.js';
+import { runtimeHolder } from '../runtime-resources.js';
 
 export interface RunParts {
   readonly sinks: EventSink[];
@@ -268,6 +270,7 @@ async function wire(ctx: WiringContext, closers: Array<() => Promise<void>>): Pr
     : new MemoryStateBus();
   const bus = new GuardedStateBus(ctx.wrapStateBus ? ctx.wrapStateBus(raw) : raw, guard);
   closers.push(() => bus.close());
+  if (cfg.hazelcast.members.length) await holdLease(bus, ctx, closers);
   const ledger = await openLedger({
     cfg,
     ns,
@@ -433,4 +436,35 @@ async function wire(ctx: WiringContext, closers: Array<() => Promise<void>>): Pr
       for (const c of closers.reverse()) await c();
     },
   };
+}
+
+/**
+ * Across hosts sharing the cluster: the namespace's lease, renewed with the heartbeat
+ * (time to live: three heartbeats, at least 15 s). A live holder refuses this start.
+ */
+async function holdLease(bus: StateBus, ctx: WiringContext, closers: Array<() => Promise<void>>) {
+  const { cfg, ns } = ctx;
+  const log = ctx.logger.child({ component: 'lease' }).line;
+  let lease: RuntimeLease;
+  try {
+    lease = await takeLease({
+      bus,
+      ns,
+      holder: runtimeHolder(cfg),
+      ttlMs: Math.max(15_000, 3 * cfg.heartbeatMs),
+    });
+  } catch (err) {
+    if (err instanceof LeaseHeld) throw new CliError(err.message, EXIT.BAD_INPUT);
+    throw err;
+  }
+  if (lease.tookOverFrom)
+    log(`took over an expired lease of pid ${lease.tookOverFrom.pid} on ${lease.tookOverFrom.host}`);
+  const renew = setInterval(() => {
+    lease.renew().catch((e: Error) => log(`lease renewal failed: ${e.message}`));
+  }, cfg.heartbeatMs);
+  renew.unref();
+  closers.push(async () => {
+    clearInterval(renew);
+    await lease.release();
+  });
 }

@@ -1,11 +1,11 @@
 /** `pink run`: the long-running runtime. */
 
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { readCredentialsFile, resolveBingxEnv } from '../../adapters/bingx/safety.js';
+import { acquireHostLocks, type HostLocks } from '../../adapters/files/host-lock.js';
 import { FileJournal } from '../../adapters/files/journal.js';
-import { acquireLock, type RuntimeLock } from '../../adapters/files/lock.js';
 import { readScanLines } from '../../adapters/files/scan-lines.js';
 import { Runtime, type ScanInput } from '../../app/runtime.js';
 import { assetsOf } from '../../app/venues.js';
@@ -15,6 +15,7 @@ import { action, CliError, EXIT } from '../errors.js';
 import { faultKillFrom } from '../fault-kill.js';
 import { numberArg } from '../numbers.js';
 import { runningNamespace } from '../running-namespace.js';
+import { runtimeHolder, runtimeResources } from '../runtime-resources.js';
 import { type RunParts, wireRunParts } from './run-wiring.js';
 
 interface RunCliOptions {
@@ -99,13 +100,16 @@ export async function runCommand(o: RunCliOptions): Promise<number> {
   if (logFile) process.stderr.write(`pink[${ns.strategy}] logging to ${logFile}\n`);
   const log = logger.child({ component: 'runtime' }).line;
 
-  let lock: RuntimeLock;
+  let lock: HostLocks;
+  const holder = runtimeHolder(cfg);
+  const lockInfo = join(runDir, `${ns.strategy}.lock`);
   try {
-    lock = acquireLock(join(runDir, `${ns.strategy}.lock`), `PINK runtime for namespace "${ns.strategy}"`);
+    lock = await acquireHostLocks({ strategy: ns.strategy, resources: runtimeResources(cfg, ns), holder });
   } catch (err) {
     throw new CliError((err as Error).message, EXIT.BAD_INPUT);
   }
-  if (lock.tookOverFrom !== null) log(`took over a stale lock left by pid ${lock.tookOverFrom}`);
+  // For operators only (who runs here); the kernel-held sockets are the lock.
+  writeFileSync(lockInfo, `${JSON.stringify(holder)}\n`);
   let parts: RunParts | null = null;
   let runtime: Runtime | null = null;
   const stopOn = (signal: string) => () => {
@@ -155,7 +159,8 @@ export async function runCommand(o: RunCliOptions): Promise<number> {
     return EXIT.OK;
   } finally {
     await parts?.close().catch((err: Error) => log(`shutdown: ${err.message}`));
-    lock.release();
+    rmSync(lockInfo, { force: true });
+    await lock.release();
     writeFileSync(join(runDir, `${ns.strategy}.stopped`), `${new Date().toISOString()}\n`);
     log('stopped');
     logger.flush();

@@ -1,0 +1,88 @@
+/**
+ * One runtime per namespace across hosts that share a state cluster: a lease in the
+ * namespace's own state map (`runtime_lease`), renewed with the heartbeat. A lease
+ * renewed within its time to live by another owner means refusal; an expired one is
+ * taken over (and said). Judged by the owner's random id and the renewal time, never by
+ * a pid, so pid reuse across containers cannot fool it.
+ */
+import { randomUUID } from 'node:crypto';
+import type { LockHolder } from '../adapters/files/host-lock.js';
+import type { Namespace } from '../domain/namespaces.js';
+import type { StateBus } from '../ports/state-bus.js';
+
+export const LEASE_KEY = 'runtime_lease';
+
+export interface LeaseRecord extends LockHolder {
+  readonly owner: string;
+  readonly renewedAt: number;
+  readonly ttlMs: number;
+}
+
+export class LeaseHeld extends Error {
+  override name = 'LeaseHeld';
+}
+
+export interface RuntimeLease {
+  readonly tookOverFrom: LeaseRecord | null;
+  renew(): Promise<void>;
+  release(): Promise<void>;
+}
+
+function parse(text: string | null): LeaseRecord | null {
+  if (text === null) return null;
+  try {
+    const r = JSON.parse(text) as LeaseRecord;
+    return typeof r.owner === 'string' && typeof r.renewedAt === 'number' && typeof r.ttlMs === 'number'
+      ? r
+      : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Takes the lease or throws LeaseHeld naming the holder. After writing it reads the
+ * lease back once `settleMs` later, so of two runtimes starting together only the
+ * last writer keeps it and the other refuses.
+ */
+export async function takeLease(o: {
+  readonly bus: StateBus;
+  readonly ns: Namespace;
+  readonly holder: LockHolder;
+  readonly ttlMs: number;
+  readonly now?: () => number;
+  readonly settleMs?: number;
+}): Promise<RuntimeLease> {
+  const now = o.now ?? Date.now;
+  const owner = randomUUID();
+  const describe = (r: LeaseRecord) =>
+    `pid ${r.pid} on ${r.host}, var directory ${r.varDir}, started ${r.startedAt}, renewed ${Math.round((now() - r.renewedAt) / 1000)} s ago`;
+  const current = parse(await o.bus.mapGet(o.ns.stateMap, LEASE_KEY));
+  if (current && current.owner !== owner && now() - current.renewedAt < current.ttlMs)
+    throw new LeaseHeld(
+      `PINK runtime for namespace "${o.ns.strategy}" holds the lease ${o.ns.stateMap}[${LEASE_KEY}] (${describe(current)}); refusing to start a second one`,
+    );
+  // Written with the map's own time to live too, so a dead owner's lease also disappears.
+  const write = (ttlMs = o.ttlMs) =>
+    o.bus.mapPut(
+      o.ns.stateMap,
+      LEASE_KEY,
+      JSON.stringify({ ...o.holder, owner, renewedAt: now(), ttlMs } satisfies LeaseRecord),
+      Math.max(ttlMs, 1),
+    );
+  await write();
+  await new Promise((r) => setTimeout(r, o.settleMs ?? 500));
+  const after = parse(await o.bus.mapGet(o.ns.stateMap, LEASE_KEY));
+  if (after && after.owner !== owner)
+    throw new LeaseHeld(
+      `PINK runtime for namespace "${o.ns.strategy}" started at the same time elsewhere and took the lease (${describe(after)}); refusing to start a second one`,
+    );
+  return {
+    tookOverFrom: current,
+    renew: () => write(),
+    release: async () => {
+      const held = parse(await o.bus.mapGet(o.ns.stateMap, LEASE_KEY));
+      if (held?.owner === owner) await write(0); // expired at once: the next runtime may start
+    },
+  };
+}
