@@ -8,6 +8,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import {
   chmodSync,
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -21,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { baseUrlProblem } from '../src/adapters/bingx/hosts.js';
-import { MemoryJournal } from '../src/adapters/files/journal.js';
+import { FileJournal, MemoryJournal } from '../src/adapters/files/journal.js';
 import { commandTokenPath } from '../src/adapters/statebus/command-token.js';
 import { GuardedStateBus } from '../src/adapters/statebus/guarded.js';
 import { MemoryStateBus } from '../src/adapters/statebus/memory.js';
@@ -490,5 +491,119 @@ describe('inputs that can hurt', () => {
     expect(cfg.stderr).toContain('unknown blue-v7-ref parameter "MAX_HOLD" (known:');
     expect(cfg.code).toBe(2);
     expect(cfg.left).toEqual([]);
+  });
+});
+
+describe('inputs that can hurt: journal, spool, paths, terminals', () => {
+  const goodScan = (n: number, ts: unknown = 1_767_225_600_000 + n * 5000) =>
+    JSON.stringify({
+      ts,
+      scan: n,
+      vel_div: 0.01,
+      vol_ok: true,
+      assets: { BTCUSDT: { price: 90_000 + n, irp: 0.5 } },
+    });
+
+  it('journal: a field of the wrong type is refused with its name, never traded on', async () => {
+    const dir = mkdtempSync(join(root, 'journal-'));
+    const file = join(dir, 'pink-journal.json');
+    const base = {
+      version: 1,
+      namespace: 'pink',
+      strategyName: 'blue-v7-ref',
+      savedAt: 1,
+      lastScan: null,
+      chainHash: '',
+      strategyState: null,
+      trade: null,
+      account: {
+        initial: 25_000,
+        realized: 0,
+        fees: 0,
+        funding: 0,
+        adjustments: 0,
+        qty: 0,
+        avgEntry: 0,
+        mark: 0,
+        ts: 0,
+      },
+      venuePositions: [],
+    };
+    writeFileSync(file, JSON.stringify(base));
+    expect(await new FileJournal(file).load()).toMatchObject({ namespace: 'pink' });
+    writeFileSync(file, JSON.stringify({ ...base, account: { ...base.account, realized: '120.5' } }));
+    await expect(new FileJournal(file).load()).rejects.toThrow(
+      `journal ${file}: field "account.realized": Invalid input: expected number, received string; refusing to trade on it`,
+    );
+    writeFileSync(file, JSON.stringify({ ...base, venuePositions: [['BTCUSDT', 'lots']] }));
+    await expect(new FileJournal(file).load()).rejects.toThrow('field "venuePositions.0.1"');
+    writeFileSync(file, JSON.stringify(base));
+    writeFileSync(
+      `${file}.intents`,
+      `${JSON.stringify({ clientOrderId: 'pk1', tradeId: 't', asset: 'BTCUSDT', purpose: 'ENTRY', side: 'SELL', qty: '1', reason: '', leg: 0, attempt: 0, final: false, referencePrice: 1, ts: 1 })}\n{"cut short`,
+    );
+    await expect(new FileJournal(file).intents()).rejects.toThrow(
+      `journal intents ${file}.intents line 1: field "qty"`,
+    );
+  });
+
+  it('an output equal to an input is refused (replay --decisions = --data, also through a symlink); the input is intact', () => {
+    const data = join(mkdtempSync(join(root, 'paths-')), 'scans.jsonl');
+    writeFileSync(data, `${goodScan(1)}\n`);
+    const same = attack(['replay', '--data', data, '--decisions', data], {});
+    expect(same.stderr).toContain(`--decisions ${data} is the same file as --data ${data}`);
+    expect(same.code).toBe(2);
+    const link = `${data}.link`;
+    symlinkSync(data, link);
+    const linked = attack(['replay', '--data', data, '--decisions', link], {});
+    expect(linked.stderr).toContain('is the same file as --data');
+    expect(readFileSync(data, 'utf8')).toBe(`${goodScan(1)}\n`);
+    expect(same.left).toEqual([]);
+  });
+
+  it('a file of only bad scans is not success (exit 1)', () => {
+    const data = join(mkdtempSync(join(root, 'bad-')), 'scans.jsonl');
+    writeFileSync(data, `${goodScan(1, 'soon')}\n{"ts":\n`);
+    const r = attack(['replay', '--data', data, '--no-ledger'], {});
+    expect(r.stderr).toContain(`${data}: none of its 2 scans was valid`);
+    expect(r.code).toBe(1);
+  });
+
+  it('spool: a batch naming a table outside the schema is quarantined and does not block the batches after it', () => {
+    const varDir = mkdtempSync(join(root, 'var-'));
+    const spool = join(varDir, 'spool');
+    mkdirSync(spool, { recursive: true });
+    writeFileSync(
+      join(spool, '000000000001.jsonl'),
+      `${JSON.stringify({ database: 'dolphin_pink', table: 'users', token: 't1', rows: 1 })}\n{"name":"x"}\n`,
+    );
+    const data = join(varDir, 'scans.jsonl');
+    writeFileSync(data, `${goodScan(1)}\n${goodScan(2)}\n`);
+    const r = attack(['replay', '--data', data], { PINK_VAR_DIR: varDir });
+    expect(r.stdout).toContain('scans accepted      2');
+    expect(r.code).toBe(0);
+    expect(existsSync(join(spool, 'rejected', '000000000001.jsonl'))).toBe(true);
+    expect(readdirSync(spool).filter((f) => f.endsWith('.jsonl'))).toEqual([]);
+  });
+
+  it('terminal control characters from input are shown escaped, never sent raw to the terminal', () => {
+    const r = attack(['ctl', 'set-capital', '\u001b[2J\u001b]0;owned\u0007'], {});
+    const raw = [...r.stderr].filter((c) => c.charCodeAt(0) < 32 && c !== '\n' && c !== '\t');
+    expect(raw).toEqual([]);
+    expect(r.stderr).toContain('\\u{1b}[2J\\u{1b}]0;owned\\u{7}');
+    const cfg = attack(['config', 'show'], { PINK_CAPITAL: '1\u001b[31m' });
+    expect(cfg.stderr).toContain('PINK_CAPITAL="1\\u{1b}[31m" is not a number');
+  });
+
+  it('pink run --data validates ts as replay does and logs each rejected scan with its line', () => {
+    const varDir = mkdtempSync(join(root, 'var-'));
+    const data = join(varDir, 'scans.jsonl');
+    writeFileSync(data, `${goodScan(1)}\n${goodScan(2, 'late')}\n${goodScan(3)}\n${goodScan(4)}\n`);
+    const r = attack(['run', '--data', data, '--scans', '3', '--interval-ms', '10', '--log-format', 'text'], {
+      PINK_VAR_DIR: varDir,
+    });
+    expect(r.stderr).toContain(`scan rejected at ${data}:2: "ts" must be an integer (epoch ms), got "late"`);
+    expect(r.stderr).not.toMatch(/scan rejected at [^\n]*:[134]:/);
+    expect(r.code).toBe(0);
   });
 });

@@ -1,8 +1,10 @@
 /** CLI exit codes and the one place errors become messages. */
+
 import { DiscoveryError } from '../adapters/statebus/discovery.js';
 import { HazelcastConfigError } from '../adapters/statebus/hazelcast.js';
 import { ConfigError } from '../app/config.js';
 import { NamespaceError } from '../domain/namespaces.js';
+import { printable } from '../observability/printable.js';
 
 export const EXIT = { OK: 0, FAILED: 1, BAD_INPUT: 2 } as const;
 
@@ -35,7 +37,7 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<number |
       process.exitCode = typeof code === 'number' ? code : EXIT.OK;
     } catch (err) {
       const e = err as Error & { exitCode?: number };
-      process.stderr.write(`pink: ${e.message}\n`);
+      process.stderr.write(`pink: ${printable(e.message)}\n`);
       process.exitCode = typeof e.exitCode === 'number' ? e.exitCode : EXIT.BAD_INPUT;
     }
   };

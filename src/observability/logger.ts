@@ -22,6 +22,7 @@ import { mkdirSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import pino, { type DestinationStream, type Logger } from 'pino';
+import { printable } from './printable.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 export type LogFormat = 'json' | 'text';
@@ -241,7 +242,8 @@ export function jsonLineToText(line: string): string {
     .filter(([k]) => !OMIT_IN_TEXT.has(k))
     .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
   const parts = [head, level === 'info' ? '' : level.toUpperCase(), String(o.msg ?? ''), ...extras];
-  return `${parts.filter((p) => p !== '').join(' ')}\n`;
+  // JSON escapes control characters; text lines must not carry them to a terminal raw.
+  return `${printable(parts.filter((p) => p !== '').join(' '))}\n`;
 }
 
 function destination(o: LoggerOptions): DestinationStream {

@@ -10,6 +10,7 @@ import type { WriteGuard } from '../../domain/namespaces.js';
 import type { LedgerHealth, LedgerStore, Row } from '../../ports/ledger.js';
 import { type BatchWriter, JsonBatchWriter } from './batch-writer.js';
 import { RowEncodeError } from './row-binary.js';
+import { LEDGER_TABLES } from './rows.js';
 import type { ChClient } from './schema.js';
 import { FileSpool, type Spool, type SpoolBatch, SpoolCorrupt, type SpoolEntry } from './spool.js';
 
@@ -276,6 +277,9 @@ export class ClickHouseLedger implements LedgerStore {
     try {
       const b = await this.spool.read(entry);
       rows = b.rows.length;
+      // A spool file names its own table: only the schema's tables are inserted into.
+      if (!(LEDGER_TABLES as readonly string[]).includes(b.table))
+        throw new SpoolCorrupt(`table "${b.table}" is not a ledger table (${LEDGER_TABLES.join(', ')})`);
       await this.insertBatch(b);
     } catch (err) {
       if (!isPermanent(err) && (err as Error).name !== 'WriteRefused') {

@@ -10,6 +10,7 @@ import { dirname } from 'node:path';
 import type { AccountState } from '../../domain/account.js';
 import type { OrderIntentRecord } from '../../domain/venue.js';
 import type { TradeSnapshot } from '../../execution/kernel.js';
+import { IntentSchema, JournalSchema, schemaProblem } from './journal-schema.js';
 
 export interface JournalState {
   readonly version: 1;
@@ -75,13 +76,21 @@ export class FileJournal implements Journal {
       throw err;
     }
     const out: OrderIntentRecord[] = [];
-    for (const line of text.split('\n')) {
+    for (const [i, line] of text.split('\n').entries()) {
       if (line.trim() === '') continue;
+      let intent: unknown;
       try {
-        out.push(JSON.parse(line) as OrderIntentRecord);
+        intent = JSON.parse(line);
       } catch {
         // A line cut short by the crash: its request never left (the write completes first).
+        continue;
       }
+      const problem = schemaProblem(IntentSchema, intent);
+      if (problem)
+        throw new Error(
+          `journal intents ${this.intentPath} line ${i + 1}: ${problem}; refusing to trade on it (move the file aside to start from the exchange's truth alone)`,
+        );
+      out.push(intent as OrderIntentRecord);
     }
     return out;
   }
@@ -104,6 +113,11 @@ export class FileJournal implements Journal {
     }
     if (state?.version !== 1)
       throw new Error(`journal ${this.path} has unknown version ${String(state?.version)}`);
+    const problem = schemaProblem(JournalSchema, state);
+    if (problem)
+      throw new Error(
+        `journal ${this.path}: ${problem}; refusing to trade on it (move it aside to start from the exchange's truth alone)`,
+      );
     return state;
   }
 

@@ -22,6 +22,7 @@ import {
   parseCommand,
 } from '../../app/control/commands.js';
 import { type Namespace, WriteGuard } from '../../domain/namespaces.js';
+import { printable } from '../../observability/printable.js';
 import { commandOutcomeKey, type StateBus } from '../../ports/state-bus.js';
 import { action, asBadInput, CliError, EXIT } from '../errors.js';
 import { numberArg } from '../numbers.js';
@@ -160,7 +161,7 @@ export async function offerCommandText(
     if (first !== null) {
       const was = JSON.parse(first) as OutcomeRecord & { ts?: number };
       io.out(
-        `DUPLICATE ${command.type} id=${command.id}: handled before, not sent again; the first time: ${was.status} ${was.type ?? '?'}: ${was.reason}${was.ts ? ` (${new Date(was.ts).toISOString()})` : ''}\n`,
+        `${printable(`DUPLICATE ${command.type} id=${command.id}: handled before, not sent again; the first time: ${was.status} ${was.type ?? '?'}: ${was.reason}${was.ts ? ` (${new Date(was.ts).toISOString()})` : ''}`)}\n`,
       );
       return EXIT.FAILED;
     }
@@ -188,7 +189,7 @@ export async function offerCommandText(
         EXIT.FAILED,
       );
     const outcome = JSON.parse(answer) as OutcomeRecord;
-    io.out(`${outcome.status} ${outcome.type ?? '?'} id=${outcome.id}: ${outcome.reason}\n`);
+    io.out(printable(`${outcome.status} ${outcome.type ?? '?'} id=${outcome.id}: ${outcome.reason}`) + '\n');
     return outcome.status === 'APPLIED' ? EXIT.OK : EXIT.FAILED;
   } catch (err) {
     if (err instanceof RemoteBusError) throw new CliError(err.message, EXIT.BAD_INPUT);

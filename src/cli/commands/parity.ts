@@ -1,4 +1,5 @@
 /** `pink parity --data SCANS [--blue-log FILE] [--faults PROFILE] [--out DIR]` */
+
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
@@ -16,6 +17,7 @@ import { assetsOf, createVenue } from '../../app/venues.js';
 import type { DecisionRecord } from '../../domain/decision.js';
 import { loadStrategy } from '../../strategy/loader.js';
 import { action, CliError, EXIT } from '../errors.js';
+import { refuseOutputOverInput } from '../paths.js';
 import { runningNamespace } from '../running-namespace.js';
 
 interface ParityCliOptions {
@@ -70,6 +72,15 @@ async function openBlueSource(
 export async function parityCommand(o: ParityCliOptions): Promise<number> {
   if (!existsSync(o.data)) throw new CliError(`--data ${o.data}: no such file`);
   if (o.blueLog && !existsSync(o.blueLog)) throw new CliError(`--blue-log ${o.blueLog}: no such file`);
+  const inputs = [
+    ['--data', o.data],
+    ['--blue-log', o.blueLog],
+    ['--config', o.config],
+  ] as const;
+  refuseOutputOverInput(inputs, [
+    ['--out (parity.json)', join(o.out, 'parity.json')],
+    ['--out (parity.md)', join(o.out, 'parity.md')],
+  ]);
   if (!FAULT_PROFILES[o.faults])
     throw new CliError(
       `--faults "${o.faults}" is not a profile (known: ${Object.keys(FAULT_PROFILES).join(', ')})`,

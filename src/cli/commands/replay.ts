@@ -1,4 +1,5 @@
 /** `pink replay --data FILE [--decisions OUT] [--strict] [--venue sim]` */
+
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { DecisionLogWriter } from '../../adapters/files/decision-log.js';
@@ -7,8 +8,10 @@ import { openLedger } from '../../app/ledger.js';
 import { runReplay, StrictReplayStop } from '../../app/replay.js';
 import { formatSummary } from '../../app/summary.js';
 import { assetsOf, createVenue } from '../../app/venues.js';
+import { printable } from '../../observability/printable.js';
 import { loadStrategy } from '../../strategy/loader.js';
 import { action, CliError, EXIT } from '../errors.js';
+import { refuseOutputOverInput } from '../paths.js';
 import { createProgress } from '../progress.js';
 import { runningNamespace } from '../running-namespace.js';
 
@@ -25,6 +28,13 @@ export interface ReplayCliOptions {
 
 export async function replayCommand(opts: ReplayCliOptions): Promise<number> {
   if (!existsSync(opts.data)) throw new CliError(`--data ${opts.data}: no such file`);
+  refuseOutputOverInput(
+    [
+      ['--data', opts.data],
+      ['--config', opts.config],
+    ],
+    [['--decisions', opts.decisions]],
+  );
   const { ns, cfg } = runningNamespace({
     use: 'act',
     file: opts.config,
@@ -61,7 +71,7 @@ export async function replayCommand(opts: ReplayCliOptions): Promise<number> {
       onProgress: (p) => progress.update(p.bytes, `${p.lines} lines`),
     });
     progress.stop();
-    process.stdout.write(`${formatSummary(result.summary)}\n`);
+    process.stdout.write(`${printable(formatSummary(result.summary))}\n`);
     if (opts.decisions) process.stdout.write(`decision log        ${opts.decisions}\n`);
     if (ledger) {
       await ledger.sink.flush();
@@ -69,6 +79,13 @@ export async function replayCommand(opts: ReplayCliOptions): Promise<number> {
       process.stdout.write(
         `ledger              ${ledger.ledger.database} (${ledger.handle.describe}): ${health.rowsWritten} rows written, spool depth ${health.spoolDepth}\n`,
       );
+    }
+    // Lines were read but none was a scan: nothing was replayed, which is not success.
+    if (result.summary.scans === 0 && result.summary.rejectedScans > 0) {
+      process.stderr.write(
+        `pink: ${opts.data}: none of its ${result.summary.rejectedScans} scans was valid\n`,
+      );
+      return EXIT.FAILED;
     }
     return EXIT.OK;
   } catch (err) {

@@ -194,6 +194,9 @@ function tradeLogSink(logger: PinkLogger): EventSink {
             .warn(`strategy override: ${e.kind}`, { venue_fact: e.venueFact }),
         );
         return;
+      case 'scan_rejected':
+        later(() => log.warn(`scan rejected at ${e.where}: ${e.reason}`));
+        return;
       case 'intent_refused':
         later(() => log.child({ trade_id: e.tradeId }).warn(`${e.intent} refused: ${e.reason}`));
         return;

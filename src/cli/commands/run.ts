@@ -55,8 +55,12 @@ async function* pacedFile(
     const n = (line.value as { scan?: unknown } | undefined)?.scan;
     if (done !== null && typeof n === 'number' && n <= done) continue;
     await new Promise((r) => setTimeout(r, intervalMs));
+    // Restamped with the wall clock only when the file's own ts is valid (as replay checks
+    // it); otherwise the scan goes on as written and is refused, logged with its line.
+    const ts = (line.value as { ts?: unknown } | undefined)?.ts;
+    const validTs = typeof ts === 'number' && Number.isSafeInteger(ts);
     const value =
-      line.value && typeof line.value === 'object'
+      validTs && line.value && typeof line.value === 'object'
         ? { ...(line.value as object), ts: Date.now() }
         : line.value;
     yield { value: line.parseError ? undefined : value, where: `${path}:${line.lineNo}` };
