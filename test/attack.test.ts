@@ -20,6 +20,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { baseUrlProblem } from '../src/adapters/bingx/hosts.js';
 import { FileJournal, MemoryJournal } from '../src/adapters/files/journal.js';
@@ -606,4 +607,88 @@ describe('inputs that can hurt: journal, spool, paths, terminals', () => {
     expect(r.stderr).not.toMatch(/scan rejected at [^\n]*:[134]:/);
     expect(r.code).toBe(0);
   });
+});
+
+describe('honest failure reporting', () => {
+  /** Gone or a zombie waiting for init to reap it: the process runs no more. */
+  const runs = (pid: number) => {
+    try {
+      return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    } catch {
+      return false;
+    }
+  };
+
+  it('errors name the file and the cause: a directory, a truncated gzip with how far it got', () => {
+    const dir = mkdtempSync(join(root, 'files-'));
+    const asDir = attack(['replay', '--data', dir, '--no-ledger'], {});
+    expect(asDir.stderr).toContain(`${dir}: is a directory, not a file`);
+    expect(asDir.code).toBe(2);
+    const lines = Array.from({ length: 4000 }, (_, i) =>
+      JSON.stringify({
+        ts: 1_767_225_600_000 + i,
+        scan: i + 1,
+        vel_div: 0.01,
+        vol_ok: true,
+        assets: { BTCUSDT: { price: 90_000 + (i % 97), irp: 0.5 } },
+      }),
+    ).join('\n');
+    const gz = gzipSync(`${lines}\n`);
+    const cut = join(dir, 'cut.jsonl.gz');
+    writeFileSync(cut, gz.subarray(0, Math.floor(gz.length / 2)));
+    const r = attack(['replay', '--data', cut, '--no-ledger'], {});
+    expect(r.stderr).toMatch(
+      new RegExp(
+        `${cut.replaceAll('.', '\\.')}: gzip data truncated or corrupt \\(unexpected end of file\\) after \\d+ bytes read, \\d+ lines complete`,
+      ),
+    );
+    expect(r.code).toBe(2);
+  });
+
+  it('secrets in CLICKHOUSE_URL user info appear nowhere: config show, errors, logs', () => {
+    const url = 'http://pink:s3cret-in-url@127.0.0.1:9';
+    const shown = attack(['config', 'show'], { CLICKHOUSE_URL: url });
+    expect(shown.stdout).toContain('"url": "http://[redacted]@127.0.0.1:9"');
+    const run = attack(['run', '--scans', '1'], { CLICKHOUSE_URL: url });
+    expect(run.code).not.toBe(0);
+    expect(`${run.stdout}${run.stderr}`).not.toContain('s3cret-in-url');
+  });
+
+  it('a broken pipe ends quietly; a replay child dies with its parent', async () => {
+    const docs = spawn(process.execPath, [CLI, 'config', 'docs'], { cwd: REPO, env: cliEnv(root) });
+    docs.stdout.destroy();
+    let err = '';
+    docs.stderr.on('data', (b: Buffer) => {
+      err += String(b);
+    });
+    expect(await new Promise((r) => docs.on('exit', r))).toBe(0);
+    expect(err).toBe('');
+
+    const fifo = join(mkdtempSync(join(root, 'fifo-')), 'scans.fifo');
+    spawnSync('mkfifo', [fifo]);
+    const parent = spawn(process.execPath, [CLI, 'replay', '--data', fifo, '--no-ledger'], {
+      cwd: REPO,
+      env: cliEnv(mkdtempSync(join(root, 'var-'))),
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let child: number | null = null;
+    for (let i = 0; i < 100 && child === null; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      const found = spawnSync('pgrep', ['-P', String(parent.pid)], { encoding: 'utf8' }).stdout.trim();
+      child = found ? Number(found.split('\n')[0]) : null;
+    }
+    expect(child).not.toBeNull();
+    parent.kill('SIGKILL');
+    for (let i = 0; i < 50 && runs(child!); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(
+      runs(child!),
+      (() => {
+        try {
+          return readFileSync(`/proc/${child}/stat`, 'utf8');
+        } catch {
+          return 'gone';
+        }
+      })(),
+    ).toBe(false);
+  }, 30_000);
 });

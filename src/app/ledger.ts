@@ -28,6 +28,8 @@ export interface OpenLedger {
 }
 
 export interface OpenLedgerOptions {
+  /** Where row-losing or row-delaying failures go (a warning); `log` when absent. */
+  readonly warn?: (message: string) => void;
   readonly cfg: PinkConfig;
   readonly ns: Namespace;
   readonly log: (message: string) => void;
@@ -55,7 +57,8 @@ export async function openLedger(o: OpenLedgerOptions): Promise<OpenLedger> {
         handle.engine === 'embedded'
           ? new StagedBatchWriter(client, join(cfg.varDir, 'insert-staging'))
           : undefined,
-      onError: (m) => log(`ledger: ${m}`),
+      // Each is a row delayed (spooled) or set aside: a warning, never an info line.
+      onError: (m) => (o.warn ?? log)(`ledger: ${m}`),
     });
     const recovered = await ledger.recoverSpool();
     if (recovered.batches)

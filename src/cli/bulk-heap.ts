@@ -62,11 +62,40 @@ export function runChild(args: readonly string[]): Promise<number> {
     let child: ChildProcess | null = null;
     const forward = (signal: NodeJS.Signals) => child?.kill(signal);
     for (const s of FORWARDED) process.on(s, forward);
-    child = spawn(process.execPath, args, { stdio: 'inherit' });
+    // The IPC channel is only a lifeline: the child ends when it closes (dieWithParent).
+    child = spawn(process.execPath, args, {
+      stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
+      env: { ...process.env, [LIFELINE]: String(process.pid) },
+    });
     child.on('error', reject);
     child.on('exit', (code, signal) => {
       for (const s of FORWARDED) process.off(s, forward);
       resolve(code ?? 128 + (signal ? constants.signals[signal] : 0));
     });
   });
+}
+
+const LIFELINE = 'PINK_BULK_CHILD';
+
+/**
+ * In a bulk child: when the parent goes away (kill -9 included) the IPC channel closes and
+ * the child ends too, instead of replaying on unseen.
+ */
+export function dieWithParent(): void {
+  const parent = process.env[LIFELINE];
+  if (parent === undefined) return;
+  delete process.env[LIFELINE];
+  const orphaned = () => {
+    process.stderr.write('pink: the parent process is gone; stopping\n');
+    // Not process.exit(): it waits for a read blocked in the thread pool (a FIFO, a stalled disk).
+    process.kill(process.pid, 'SIGKILL');
+  };
+  // The parent may have died while this process was still loading: the channel is then
+  // already gone and this process has been handed to another parent.
+  if (!process.channel) {
+    if (String(process.ppid) !== parent) orphaned();
+    return;
+  }
+  process.channel.unref();
+  process.once('disconnect', orphaned);
 }

@@ -4,7 +4,15 @@
  * larger young generation (bulk-heap.ts); that check comes before the commands are loaded,
  * so the extra process costs little.
  */
-import { bulkRerunArgs, runChild } from './bulk-heap.js';
+import { bulkRerunArgs, dieWithParent, runChild } from './bulk-heap.js';
+
+// `pink config docs | head -1`: the reader left; end quietly, no stack trace.
+for (const stream of [process.stdout, process.stderr])
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
+dieWithParent();
 
 let rerun: string[] | null = null;
 try {

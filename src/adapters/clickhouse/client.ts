@@ -54,6 +54,17 @@ export function ledgerDatabase(cfg: ClickHouseSettings, ns: Namespace): string {
   return ns.clickhouseDb;
 }
 
+/** The secrets a URL carries in its user info (`http://user:password@host`), for the log masker. */
+export function urlSecrets(url: string | undefined): string[] {
+  if (!url) return [];
+  try {
+    const u = new URL(url);
+    return [u.password, decodeURIComponent(u.password)].filter((s) => s !== '');
+  } catch {
+    return [];
+  }
+}
+
 /** A URL fit for logs: no user info, no query string. */
 export function redactUrl(url: string): string {
   try {

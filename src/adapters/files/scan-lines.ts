@@ -29,10 +29,47 @@ export async function* textLineBatches(
   onBytes?: (n: number) => void,
 ): AsyncGenerator<string[]> {
   const raw = createReadStream(path, { highWaterMark: 1 << 20 });
-  if (onBytes) raw.on('data', (chunk) => onBytes(chunk.length));
-  const stream = path.endsWith('.gz') ? raw.pipe(createGunzip()) : raw;
+  let readBytes = 0;
+  let lineCount = 0;
+  raw.on('data', (chunk) => {
+    readBytes += chunk.length;
+    onBytes?.(chunk.length);
+  });
+  const gzip = path.endsWith('.gz');
+  const stream = gzip ? raw.pipe(createGunzip()) : raw;
+  // pipe() does not pass the file's errors on: without this a missing file would hang the gunzip.
+  if (gzip) raw.on('error', (err) => stream.destroy(err));
+  try {
+    for await (const lines of splitLines(stream as AsyncIterable<Buffer>)) {
+      lineCount += lines.length;
+      yield lines;
+    }
+  } catch (err) {
+    throw new ScanFileError(path, err as NodeJS.ErrnoException, readBytes, lineCount, gzip);
+  }
+}
+
+/** A scan file that could not be read to its end: which file, why, and how far it got. */
+export class ScanFileError extends Error {
+  override name = 'ScanFileError';
+  constructor(path: string, cause: NodeJS.ErrnoException, bytes: number, lines: number, gzip: boolean) {
+    const what =
+      cause.code === 'EISDIR'
+        ? 'is a directory, not a file'
+        : cause.code === 'EACCES'
+          ? 'permission denied'
+          : cause.code === 'ENOENT'
+            ? 'no such file'
+            : gzip && /unexpected end|incorrect header|invalid/i.test(cause.message)
+              ? `gzip data truncated or corrupt (${cause.message})`
+              : cause.message;
+    super(`${path}: ${what}${bytes > 0 ? ` after ${bytes} bytes read, ${lines} lines complete` : ''}`);
+  }
+}
+
+async function* splitLines(stream: AsyncIterable<Buffer>): AsyncGenerator<string[]> {
   let rest: Buffer | null = null;
-  for await (const chunk of stream as AsyncIterable<Buffer>) {
+  for await (const chunk of stream) {
     const buf: Buffer = rest ? Buffer.concat([rest, chunk]) : chunk;
     const lines: string[] = [];
     let start = 0;

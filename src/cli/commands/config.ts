@@ -13,7 +13,11 @@ function redactDeep(value: unknown): unknown {
     return Object.fromEntries(
       Object.entries(value).map(([k, v]) => [
         k,
-        SECRET_KEYS.test(k) && v !== undefined ? '[redacted]' : redactDeep(v),
+        SECRET_KEYS.test(k) && v !== undefined
+          ? '[redacted]'
+          : typeof v === 'string' && /^[a-z][a-z0-9+.-]*:\/\/[^/]*@/i.test(v)
+            ? v.replace(/\/\/[^/]*@/, '//[redacted]@') // user info of a URL (CLICKHOUSE_URL)
+            : redactDeep(v),
       ]),
     );
   return value;

@@ -278,6 +278,7 @@ async function wire(ctx: WiringContext, closers: Array<() => Promise<void>>): Pr
     cfg,
     ns,
     log: logger.child({ component: 'ledger' }).line,
+    warn: (m) => logger.child({ component: 'ledger' }).warn(m),
     wrapClient: ctx.wrapClickHouse,
   });
   closers.push(() => ledger.close());

@@ -4,6 +4,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { readCredentialsFile, resolveBingxEnv } from '../../adapters/bingx/safety.js';
+import { urlSecrets } from '../../adapters/clickhouse/client.js';
 import { acquireHostLocks, type HostLocks } from '../../adapters/files/host-lock.js';
 import { FileJournal } from '../../adapters/files/journal.js';
 import { readScanLines } from '../../adapters/files/scan-lines.js';
@@ -99,7 +100,11 @@ export async function runCommand(o: RunCliOptions): Promise<number> {
     level: cfg.logLevel,
     format: cfg.logFormat,
     file: logFile,
-    secrets: [cfg.clickhouse.password, ...credentialsFileSecrets(process.env)],
+    secrets: [
+      cfg.clickhouse.password,
+      ...urlSecrets(cfg.clickhouse.url),
+      ...credentialsFileSecrets(process.env),
+    ],
   });
   if (logFile) process.stderr.write(`pink[${ns.strategy}] logging to ${logFile}\n`);
   const log = logger.child({ component: 'runtime' }).line;
