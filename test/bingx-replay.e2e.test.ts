@@ -15,10 +15,12 @@ describe('replay through ccxt and the BingX simulator', () => {
     const dir = mkdtempSync(join(tmpdir(), 'pink-bx-'));
     const data = join(dir, 'scans.jsonl');
     writeSyntheticScans(data, { scans: 700, seed: 21, symbols: ['BTCUSDT', 'ETHUSDT', 'SOLUSDT'] });
+    // Where the run is, for a failure message that says more than "timed out".
+    const progress = { scans: 0, venueLog: [] as string[] };
     const run = async (venue: 'sim' | 'bingx-sim') => {
       const events: CanonicalEvent[] = [];
       const assets = await assetsOf(data);
-      const r = await runReplay({
+      const replaying = runReplay({
         dataPath: data,
         strategy: new BlueV7Ref(),
         namespace: 'pink',
@@ -27,11 +29,37 @@ describe('replay through ccxt and the BingX simulator', () => {
         sinks: [(e) => events.push(e)],
         ...(venue === 'bingx-sim'
           ? {
-              venue: async (marks) => (await createVenue({ kind: 'bingx-sim', assets }, marks)).venue,
+              venue: async (marks) =>
+                (
+                  await createVenue(
+                    { kind: 'bingx-sim', assets, log: (l) => progress.venueLog.push(l) },
+                    marks,
+                  )
+                ).venue,
               realTimeVenue: true,
+              between: async (pipeline) => {
+                progress.scans += 1;
+                const view = pipeline.kernel.view();
+                progress.venueLog.splice(0, Math.max(0, progress.venueLog.length - 20));
+                if (view?.pendingOrder)
+                  progress.venueLog.push(`in flight: ${JSON.stringify(view.pendingOrder)}`);
+              },
             }
           : {}),
       });
+      let watchdog: NodeJS.Timeout | undefined;
+      const stuck = new Promise<never>((_, reject) => {
+        watchdog = setTimeout(
+          () =>
+            reject(
+              new Error(
+                `${venue} replay stuck after ${progress.scans} scans:\n${progress.venueLog.join('\n')}`,
+              ),
+            ),
+          150_000,
+        );
+      });
+      const r = await Promise.race([replaying, stuck]).finally(() => clearTimeout(watchdog));
       return { r, events };
     };
     const sim = await run('sim');
@@ -41,6 +69,7 @@ describe('replay through ccxt and the BingX simulator', () => {
     expect(log(bx.events)).toEqual(log(sim.events));
     expect(bx.r.summary.trades).toBeGreaterThan(3);
     expect(bx.r.summary.trades).toBe(sim.r.summary.trades);
+    expect(bx.r.unsettled, progress.venueLog.join('\n')).toBe(0);
     const byOrder = new Map<string, string[]>();
     for (const e of bx.events)
       if (e.type === 'order')
@@ -60,5 +89,5 @@ describe('replay through ccxt and the BingX simulator', () => {
     }
     const closed = bx.events.filter((e) => e.type === 'trade_closed');
     expect(new Set(closed.map((e) => e.type === 'trade_closed' && e.trade.tradeId)).size).toBe(closed.length);
-  }, 120_000);
+  }, 180_000);
 });

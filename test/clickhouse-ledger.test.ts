@@ -269,6 +269,48 @@ describe.each(WRITERS)('%s batch writer', (kind) => {
       await ledger.close();
     });
 
+    it('a batch that keeps failing while ClickHouse answers is quarantined after poisonAfter tries; the rest land', async () => {
+      const faulty = new FaultyClient(ch.client);
+      const spool = new FileSpool(spoolOf('stuck'));
+      const token = `${runId('stuck')}:0`;
+      await spool.append({
+        database: PINK.clickhouseDb,
+        table: 'position_state',
+        token,
+        rows: [stateRow('stuck', 9)],
+      });
+      faulty.failToken = token;
+      const ledger = ledgerFor(faulty, 'stuck', { batchRows: 2, poisonAfter: 4 });
+      ledger.insert('position_state', stateRows('stuck', 2));
+      await ledger.flush();
+      // Behind the stuck batch, nothing lands yet: order is kept while it may still go in.
+      expect(ledger.health()).toMatchObject({ rowsWritten: 0, rowsQuarantined: 0 });
+      await until(() => ledger.health().spoolDepth === 0);
+      expect(faulty.failedInserts).toBe(4);
+      expect(ledger.health()).toMatchObject({ rowsQuarantined: 1, rowsWritten: 2 });
+      expect(ledger.health().lastError).toMatch(
+        /rejected for good.*failed 4 times in a row while ClickHouse answers/,
+      );
+      expect(existsSync(path.join(spoolOf('stuck'), 'rejected', '000000000001.jsonl'))).toBe(true);
+      expect(await onceEach('stuck')).toEqual({ rows: 2, distinct: 2, seqs: [1, 2] });
+      await ledger.close();
+    });
+
+    it('a batch failing while ClickHouse is down is kept, however many tries', async () => {
+      const faulty = new FaultyClient(ch.client);
+      faulty.failing = true;
+      faulty.ping = async () => ({ success: false, error: new Error('connect ECONNREFUSED') });
+      const ledger = ledgerFor(faulty, 'down', { poisonAfter: 2 });
+      ledger.insert('position_state', stateRows('down', 1));
+      await ledger.flush();
+      await until(() => faulty.failedInserts >= 5);
+      expect(ledger.health()).toMatchObject({ spoolDepth: 1, rowsQuarantined: 0 });
+      faulty.failing = false;
+      await until(() => ledger.health().spoolDepth === 0);
+      expect(await onceEach('down')).toEqual({ rows: 1, distinct: 1, seqs: [1] });
+      await ledger.close();
+    });
+
     it('refuses rows for another namespace database at insert time', () => {
       const blue = lookupNamespace('blue');
       const ledger = new ClickHouseLedger({

@@ -56,17 +56,27 @@ export async function openEmbedded(label: string): Promise<EmbeddedEngine> {
  * unreachable server would (after nothing reached ClickHouse). `failAfterInsert` makes
  * the next insert reach ClickHouse and then throw, like a lost acknowledgement.
  */
+function tokenOf(params: { clickhouse_settings?: { insert_deduplication_token?: unknown } }): unknown {
+  return params.clickhouse_settings?.insert_deduplication_token;
+}
+
 export class FaultyClient implements ChClient {
   failing = false;
   failAfterInsert = 0;
   insertCalls = 0;
   failedInserts = 0;
+  /** The batch with this deduplication token times out on every try (the server stays up). */
+  failToken: string | null = null;
   constructor(private readonly real: ChClient) {}
 
-  insert: ChClient['insert'] = (params) => this.faulty(() => this.real.insert(params));
+  insert: ChClient['insert'] = (params) => this.faulty(() => this.real.insert(params), tokenOf(params));
 
-  private async faulty<T>(send: () => Promise<T>): Promise<T> {
+  private async faulty<T>(send: () => Promise<T>, token: unknown): Promise<T> {
     this.insertCalls += 1;
+    if (token !== undefined && token === this.failToken) {
+      this.failedInserts += 1;
+      throw Object.assign(new Error('Timeout exceeded: elapsed 30.1 seconds'), { code: '159' });
+    }
     if (this.failing) {
       this.failedInserts += 1;
       throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:8123'), { code: 'ECONNREFUSED' });
@@ -83,7 +93,7 @@ export class FaultyClient implements ChClient {
   /** An INSERT sent as a command (the staged writer's) fails like an insert. */
   command: ChClient['command'] = async (params) => {
     if (!/^\s*INSERT\b/i.test(params.query)) return this.real.command(params);
-    return this.faulty(() => this.real.command(params));
+    return this.faulty(() => this.real.command(params), tokenOf(params));
   };
   ping: ChClient['ping'] = (params) => this.real.ping(params);
   close: ChClient['close'] = () => this.real.close();

@@ -40,6 +40,8 @@ export interface ReplayResult {
   readonly summary: RunSummaryData;
   readonly pipeline: Pipeline;
   readonly account: AccountProjection;
+  /** Real-time venues: waits that ended with an order still in flight (0 on a healthy run). */
+  readonly unsettled: number;
 }
 
 export function fanOut(sinks: readonly EventSink[]): EventSink {
@@ -84,6 +86,10 @@ export async function runReplay(o: ReplayOptions): Promise<ReplayResult> {
   });
   const { batches, bytesRead } = readScanLineBatches(o.dataPath);
   let count = 0;
+  let unsettled = 0;
+  const settle = async (ts: number) => {
+    if (!(await pipeline.settle(ts))) unsettled += 1;
+  };
   try {
     for await (const batch of batches) {
       for (const line of batch) {
@@ -94,21 +100,21 @@ export async function runReplay(o: ReplayOptions): Promise<ReplayResult> {
           parseError !== undefined ? pipeline.refuse(where, parseError) : pipeline.process(line.value, where);
         const result = processing instanceof Promise ? await processing : processing;
         if (!result.accepted && o.strict) throw new StrictReplayStop(`${where}: ${result.reason}`);
-        if (o.realTimeVenue && result.accepted) await pipeline.settle(pipeline.lastTs);
+        if (o.realTimeVenue && result.accepted) await settle(pipeline.lastTs);
         count += 1;
         if (o.onProgress && (count & 1023) === 0) o.onProgress({ lines: count, bytes: bytesRead() });
         if (o.between) await o.between(pipeline, 0);
       }
     }
-    if (o.realTimeVenue) await pipeline.settle(pipeline.lastTs);
+    if (o.realTimeVenue) await settle(pipeline.lastTs);
     if (o.flattenAtEnd && pipeline.kernel.hasTrade) {
       await pipeline.flatten(pipeline.lastTs + 1000);
-      if (o.realTimeVenue) await pipeline.settle(pipeline.lastTs + 1000);
+      if (o.realTimeVenue) await settle(pipeline.lastTs + 1000);
     }
     await pipeline.finish();
   } finally {
     await venue.close();
   }
   o.onProgress?.({ lines: count, bytes: bytesRead() });
-  return { summary: summary.data, pipeline, account };
+  return { summary: summary.data, pipeline, account, unsettled };
 }

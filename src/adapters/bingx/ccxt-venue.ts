@@ -153,6 +153,23 @@ const EPS = 1e-9;
 const ACTIVE_WINDOW_MS = 120_000;
 /** filledTm has whole seconds, and clocks differ: how much before the start still counts as "before". */
 const START_ALLOWANCE_MS = 2_000;
+const CLOSE_WAIT_MS = 5_000;
+
+/** Whether `p` settled within `ms` (its outcome ignored; the timer never holds the process). */
+async function settledWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+    timer.unref();
+  });
+  const done = p.then(
+    () => true as const,
+    () => true as const,
+  );
+  const outcome = await Promise.race([done, late]);
+  clearTimeout(timer);
+  return outcome;
+}
 
 /** Builds the venue: resolves env + credentials (refusing unsafe MAINNET), loads markets once. */
 export async function createBingxVenue(cfg: BingxVenueConfig = {}): Promise<BingxCcxtVenue> {
@@ -549,9 +566,11 @@ export class BingxCcxtVenue implements VenuePort {
     this.closed = true;
     for (const wake of this.sleepers) wake();
     const listenKey = (this.exchange.options as { listenKey?: unknown }).listenKey;
-    // Rejects the pending watches (ExchangeClosedByUser) and closes the websockets.
-    await this.exchange.close?.();
-    await Promise.allSettled(this.streamLoops);
+    // Rejects the pending watches (ExchangeClosedByUser) and closes the websockets. Bounded:
+    // a socket that never finishes closing must not keep a replay or a shutdown waiting.
+    const closing = Promise.resolve(this.exchange.close?.()).then(() => Promise.allSettled(this.streamLoops));
+    if (!(await settledWithin(closing, CLOSE_WAIT_MS)))
+      this.extra.log?.(`bingx: the user streams did not close within ${CLOSE_WAIT_MS} ms; left behind`);
     for (const t of this.ccxtTimers.values()) clearTimeout(t);
     this.ccxtTimers.clear();
     // BingX keeps a listenKey for 60 minutes: give it back rather than leave one per restart.

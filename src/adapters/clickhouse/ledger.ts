@@ -42,6 +42,12 @@ export interface ClickHouseLedgerOptions {
   /** Spool retry back-off: base, doubled per failed attempt, capped (defaults 500 ms / 30 s). */
   readonly retryBaseMs?: number;
   readonly retryMaxMs?: number;
+  /**
+   * The spool's oldest batch failing this many times in a row with a retryable error while
+   * ClickHouse answers a ping is quarantined: it would otherwise hold every later batch
+   * back forever (default 10, about 2.5 minutes with the default back-off).
+   */
+  readonly poisonAfter?: number;
   /** Called with every insert error (already free of credentials: ClickHouse messages only). */
   readonly onError?: (message: string) => void;
   /** How a batch reaches ClickHouse (default: JSONEachRow through the client). */
@@ -89,6 +95,8 @@ export class ClickHouseLedger implements LedgerStore {
   private flushTimer: NodeJS.Timeout | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
   private retryAttempt = 0;
+  /** Retryable failures in a row of the spool's oldest batch (see poisonAfter). */
+  private headFailures = 0;
   private spoolCount: number;
   private reachable = true;
   private rowsWritten = 0;
@@ -282,19 +290,33 @@ export class ClickHouseLedger implements LedgerStore {
         throw new SpoolCorrupt(`table "${b.table}" is not a ledger table (${LEDGER_TABLES.join(', ')})`);
       await this.insertBatch(b);
     } catch (err) {
+      let why = (err as Error).message;
       if (!isPermanent(err) && (err as Error).name !== 'WriteRefused') {
         this.noteFailure(`spool ${entry.name}`, err);
-        return 'retry';
+        this.headFailures += 1;
+        if (this.headFailures < (this.o.poisonAfter ?? 10) || !(await this.answersPing())) return 'retry';
+        why = `failed ${this.headFailures} times in a row while ClickHouse answers: ${why}`;
+        this.reachable = true;
       }
       const to = await this.spool.quarantine(entry);
+      this.headFailures = 0;
       this.spoolCount -= 1;
       this.rowsQuarantined += rows;
-      this.noteError(`spool ${entry.name} rejected for good, moved to ${to}: ${(err as Error).message}`);
+      this.noteError(`spool ${entry.name} rejected for good, moved to ${to}: ${why}`);
       return 'quarantined';
     }
     await this.spool.remove(entry);
+    this.headFailures = 0;
     this.spoolCount -= 1;
     return rows;
+  }
+
+  private async answersPing(): Promise<boolean> {
+    try {
+      return (await this.client.ping()).success;
+    } catch {
+      return false;
+    }
   }
 
   private scheduleRetry(): void {

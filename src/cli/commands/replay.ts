@@ -73,6 +73,9 @@ export async function replayCommand(opts: ReplayCliOptions): Promise<number> {
     progress.stop();
     process.stdout.write(`${printable(formatSummary(result.summary))}\n`);
     if (opts.decisions) process.stdout.write(`decision log        ${opts.decisions}\n`);
+    // The next scan went on with an order still in flight: its decisions may differ from BLUE's.
+    if (result.unsettled > 0)
+      log(`warning: ${result.unsettled} waits for the venue ended with an order still in flight (15 s each)`);
     if (ledger) {
       await ledger.sink.flush();
       const health = ledger.ledger.health();
