@@ -14,6 +14,7 @@ import {
   jsonLineToText,
   knownSecrets,
   type LoggerOptions,
+  routeProcessWarnings,
 } from '../src/observability/logger.js';
 
 const KEY = 'AKbingxApiKey0123456789abcdef';
@@ -176,5 +177,24 @@ describe('logger', () => {
       msg: 'hello [REDACTED]',
       apiSecret: CENSOR,
     });
+  });
+
+  it("routes Node's own warnings through the logger, secrets masked, and undoes it", async () => {
+    const { logger, json } = capture();
+    const undo = routeProcessWarnings(logger);
+    try {
+      process.emitWarning(`listener leak near ${SECRET}`, { code: 'PINK_TEST' });
+      await new Promise((r) => setImmediate(r));
+    } finally {
+      undo();
+    }
+    expect(json()).toEqual([
+      expect.objectContaining({
+        level: 'warn',
+        component: 'node',
+        msg: 'Warning PINK_TEST: listener leak near [REDACTED]',
+      }),
+    ]);
+    expect(process.listeners('warning').length).toBeGreaterThan(0);
   });
 });

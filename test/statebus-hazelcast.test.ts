@@ -8,7 +8,11 @@
  */
 import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createHazelcastStateBus, hazelcastSettingsFromEnv } from '../src/adapters/statebus/hazelcast.js';
+import {
+  createHazelcastStateBus,
+  hazelcastSettingsFromEnv,
+  libraryLogger,
+} from '../src/adapters/statebus/hazelcast.js';
 import { MemoryStateBus } from '../src/adapters/statebus/memory.js';
 import {
   ReconnectingStateBus,
@@ -215,6 +219,43 @@ describe('createHazelcastStateBus with the real hazelcast-client', () => {
     const t1 = Date.now();
     await bus.close();
     expect(Date.now() - t1).toBeLessThan(3000);
+  });
+});
+
+describe("hazelcast-client's own messages", () => {
+  it('go to the structured logger at their level, tagged with the client object; nothing below the chosen level', async () => {
+    const port = await closedPort();
+    const lines: string[] = [];
+    const sink = (level: string) => (m: string) => lines.push(`${level} ${m}`);
+    const log = { error: sink('error'), warn: sink('warn'), info: sink('info'), debug: sink('debug') };
+    const bus = await createHazelcastStateBus({ members: [`127.0.0.1:${port}`], clusterName: 'dev', log });
+    const deadline = Date.now() + 10_000;
+    while (!lines.some((l) => l.startsWith('warn ')) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
+    await bus.close();
+    expect(lines.find((l) => l.startsWith('warn '))).toMatch(
+      new RegExp(`^warn hazelcast ConnectionManager: .*127\\.0\\.0\\.1:${port}`),
+    );
+    // Default WARN: the client's INFO chatter (starting, trying to connect) is not passed on.
+    expect(lines.filter((l) => l.startsWith('info ') || l.startsWith('debug '))).toEqual([]);
+  });
+
+  it('maps each ILogger level and the detail of an Error', () => {
+    const lines: string[] = [];
+    const sink = (level: string) => (m: string) => lines.push(`${level} ${m}`);
+    const log = { error: sink('error'), warn: sink('warn'), info: sink('info'), debug: sink('debug') };
+    const hz = libraryLogger(log, 'INFO');
+    hz.error('Invocation', 'failed', new Error('member left'));
+    hz.warn('Cluster', 'no connection');
+    hz.info('Lifecycle', 'STARTED', undefined);
+    hz.debug('Heartbeat', 'beat');
+    hz.log(1, 'Partition', 'stale table', { partitions: 271 });
+    expect(lines).toEqual([
+      'error hazelcast Invocation: failed: Error: member left',
+      'warn hazelcast Cluster: no connection',
+      'info hazelcast Lifecycle: STARTED',
+      'warn hazelcast Partition: stale table: {"partitions":271}',
+    ]);
   });
 });
 

@@ -293,3 +293,20 @@ export function createLogger(o: LoggerOptions): PinkLogger {
   );
   return wrap(logger, shared);
 }
+
+/**
+ * Node's own warnings (deprecations, listener leaks, experimental features) become warn
+ * lines of `logger` (secrets masked, one format) instead of bare stderr text. Returns the undo.
+ */
+export function routeProcessWarnings(logger: PinkLogger): () => void {
+  const previous = process.listeners('warning');
+  process.removeAllListeners('warning');
+  const node = logger.child({ component: 'node' });
+  const onWarning = (w: Error & { code?: string }) =>
+    node.warn(`${w.name}${w.code ? ` ${w.code}` : ''}: ${w.message}`);
+  process.on('warning', onWarning);
+  return () => {
+    process.off('warning', onWarning);
+    for (const l of previous) process.on('warning', l);
+  };
+}

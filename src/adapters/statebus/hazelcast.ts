@@ -4,7 +4,7 @@
  * starts asynchronously and reconnects forever; while it is disconnected the
  * ReconnectingStateBus keeps the latest value per key and republishes it.
  */
-import type { Client, ClientConfig, EntryEvent } from 'hazelcast-client';
+import type { Client, ClientConfig, EntryEvent, ILogger } from 'hazelcast-client';
 import type { EntryListener } from '../../ports/state-bus.js';
 import { ReconnectingStateBus, type RemoteStore } from './reconnecting.js';
 
@@ -17,8 +17,56 @@ export interface HazelcastStateBusOptions {
   /** Reconnect back-off bounds, ms (defaults 250 and 5000). */
   readonly initialBackoffMs?: number;
   readonly maxBackoffMs?: number;
-  /** hazelcast-client's own log level (default OFF: failures surface through health()). */
+  /**
+   * Where hazelcast-client's own messages go (the runtime's structured logger). Without
+   * it they are dropped: failures still surface through health().
+   */
+  readonly log?: LibraryLog;
+  /** The least severe of hazelcast-client's messages passed to `log` (default WARN). */
   readonly logLevel?: 'OFF' | 'ERROR' | 'WARN' | 'INFO' | 'DEBUG';
+}
+
+/** The part of a structured logger a library's messages need. */
+export interface LibraryLog {
+  error(message: string): void;
+  warn(message: string): void;
+  info(message: string): void;
+  debug(message: string): void;
+}
+
+const LEVELS = ['ERROR', 'WARN', 'INFO', 'DEBUG', 'TRACE'] as const;
+
+/**
+ * hazelcast-client's ILogger onto `log`: each message at its own level, tagged with the
+ * client object that said it; the detail (usually an Error) by its message only.
+ */
+export function libraryLogger(
+  log: LibraryLog,
+  least: HazelcastStateBusOptions['logLevel'] = 'WARN',
+): ILogger {
+  const max = least === 'OFF' ? -1 : LEVELS.indexOf(least);
+  const at = (level: number, objectName: string, message: string, further?: unknown) => {
+    if (level > max) return;
+    const detail = further === undefined || further === null ? '' : `: ${detailOf(further)}`;
+    const text = `hazelcast ${objectName}: ${message}${detail}`;
+    if (level === 0) log.error(text);
+    else if (level === 1) log.warn(text);
+    else if (level === 2) log.info(text);
+    else log.debug(text);
+  };
+  return {
+    log: (level, objectName, message, further) => at(level, objectName, message, further),
+    error: (objectName, message, further) => at(0, objectName, message, further),
+    warn: (objectName, message, further) => at(1, objectName, message, further),
+    info: (objectName, message, further) => at(2, objectName, message, further),
+    debug: (objectName, message, further) => at(3, objectName, message, further),
+    trace: (objectName, message, further) => at(4, objectName, message, further),
+  };
+}
+
+function detailOf(further: unknown): string {
+  if (further instanceof Error) return `${further.name}: ${further.message}`;
+  return typeof further === 'string' ? further : (JSON.stringify(further) ?? String(further));
 }
 
 export class HazelcastConfigError extends Error {
@@ -63,8 +111,9 @@ function clientConfig(
       },
     },
     lifecycleListeners: [onState],
+    ...(o.log ? { customLogger: libraryLogger(o.log, o.logLevel) } : {}),
     properties: {
-      'hazelcast.logging.level': o.logLevel ?? 'OFF',
+      'hazelcast.logging.level': o.log ? 'OFF' : (o.logLevel ?? 'OFF'),
       // In-flight invocations fail instead of retrying for the default 2 minutes.
       'hazelcast.client.invocation.timeout.millis': Math.max(1000, (o.opTimeoutMs ?? 2000) * 2),
     },

@@ -269,6 +269,7 @@ async function wire(ctx: WiringContext, closers: Array<() => Promise<void>>): Pr
     ? await createHazelcastStateBus({
         members: cfg.hazelcast.members,
         clusterName: cfg.hazelcast.clusterName,
+        log: logger.child({ component: 'hazelcast' }),
       })
     : new MemoryStateBus();
   const bus = new GuardedStateBus(ctx.wrapStateBus ? ctx.wrapStateBus(raw) : raw, guard);

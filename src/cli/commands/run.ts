@@ -10,7 +10,7 @@ import { FileJournal } from '../../adapters/files/journal.js';
 import { readScanLines } from '../../adapters/files/scan-lines.js';
 import { Runtime, type ScanInput } from '../../app/runtime.js';
 import { assetsOf } from '../../app/venues.js';
-import { createLogger } from '../../observability/logger.js';
+import { createLogger, routeProcessWarnings } from '../../observability/logger.js';
 import { loadStrategy } from '../../strategy/loader.js';
 import { action, CliError, EXIT } from '../errors.js';
 import { faultKillFrom } from '../fault-kill.js';
@@ -107,6 +107,7 @@ export async function runCommand(o: RunCliOptions): Promise<number> {
     ],
   });
   if (logFile) process.stderr.write(`pink[${ns.strategy}] logging to ${logFile}\n`);
+  routeProcessWarnings(logger);
   const log = logger.child({ component: 'runtime' }).line;
 
   let lock: HostLocks;
