@@ -1,10 +1,9 @@
 /**
- * The Hazelcast adapter. No Hazelcast member can be installed on this machine (none
- * on the npm registry or in Debian), so:
+ * The Hazelcast adapter:
  *  - the reconnect/buffer logic (ReconnectingStateBus) runs over a real MemoryStateBus
  *    behind a link that the test takes down and brings back;
  *  - the real hazelcast-client runs against a closed port on 127.0.0.1 (never connects);
- *  - the member round trip runs only when HAZELCAST_MEMBERS names a reachable member.
+ *  - the round trips run against the real member `npm test` starts (test/global-setup.ts).
  */
 import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -20,6 +19,7 @@ import {
   StateBusOffline,
 } from '../src/adapters/statebus/reconnecting.js';
 import type { StateBus } from '../src/ports/state-bus.js';
+import { runMember, whyNoMember } from './support/hazelcast-run.js';
 
 /** A remote store in front of a real in-process store, with a link that can fail or hang. */
 class Link implements RemoteStore {
@@ -259,25 +259,55 @@ describe("hazelcast-client's own messages", () => {
   });
 });
 
-const members = process.env.HAZELCAST_MEMBERS;
-describe.skipIf(!members)(
-  'Hazelcast member round trip (runs only with HAZELCAST_MEMBERS set: no member is installable here)',
+const member = runMember();
+describe.skipIf(!member)(
+  `the real Hazelcast member of this run ${member ? '' : `(skipped: ${whyNoMember()})`}`,
   () => {
-    it('puts with TTL, reads, lists entries, queues FIFO and hears entry events', async () => {
-      const bus = await createHazelcastStateBus(hazelcastSettingsFromEnv(process.env)!);
+    const connect = async () => {
+      const bus = await createHazelcastStateBus({ ...member!, opTimeoutMs: 5000 });
       open.push(bus);
       await until(() => bus.health().connected, 15_000);
+      return bus;
+    };
+
+    it('puts JSON text, reads it back byte for byte, lists entries, queues FIFO and hears entry events', async () => {
+      const bus = await connect();
       const map = `PINK_TEST_${Date.now()}`;
       const heard: string[] = [];
       await bus.onMapEntry(map, (k, v) => heard.push(`${k}=${v}`));
-      await bus.mapPut(map, 'k', '{"v":1}', 60_000);
-      expect(await bus.mapGet(map, 'k')).toBe('{"v":1}');
-      expect(await bus.mapEntries(map)).toEqual([['k', '{"v":1}']]);
+      const text = '{"v":1,"price":0.1234567890123,"note":"é ✓"}';
+      await bus.mapPut(map, 'k', text, 60_000);
+      expect(await bus.mapGet(map, 'k')).toBe(text);
+      expect(await bus.mapEntries(map)).toEqual([['k', text]]);
       expect(await bus.queueOffer(`${map}_q`, 'a')).toBe(true);
       expect(await bus.queueOffer(`${map}_q`, 'b')).toBe(true);
       expect(await bus.queuePoll(`${map}_q`)).toBe('a');
       expect(await bus.queuePoll(`${map}_q`)).toBe('b');
-      await until(() => heard.includes('k={"v":1}'), 5000);
+      expect(await bus.queuePoll(`${map}_q`)).toBeNull();
+      await until(() => heard.includes(`k=${text}`), 5000);
+    });
+
+    it('an entry written with a TTL is gone after it, and its expiry is heard', async () => {
+      const bus = await connect();
+      const map = `PINK_TTL_${Date.now()}`;
+      const heard: string[] = [];
+      await bus.onMapEntry(map, (k, v) => heard.push(`${k}=${v}`));
+      await bus.mapPut(map, 'short', '"x"', 1000);
+      await bus.mapPut(map, 'long', '"y"', 600_000);
+      await until(async () => (await bus.mapGet(map, 'short')) === null, 10_000);
+      expect(await bus.mapGet(map, 'long')).toBe('"y"');
+      await until(() => heard.includes('short=null'), 10_000);
+    });
+
+    it('a second client sees what the first wrote; a queue item is taken by one of them only', async () => {
+      const a = await connect();
+      const b = await connect();
+      const map = `PINK_TWO_${Date.now()}`;
+      await a.mapPut(map, 'k', '"from a"');
+      expect(await b.mapGet(map, 'k')).toBe('"from a"');
+      await a.queueOffer(`${map}_q`, 'only-once');
+      const taken = [await b.queuePoll(`${map}_q`), await a.queuePoll(`${map}_q`)];
+      expect(taken).toEqual(['only-once', null]);
     });
   },
 );
