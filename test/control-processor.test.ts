@@ -27,9 +27,11 @@ class CountingRuntime implements RuntimeControl {
     this.applied.flatten++;
     return { accepted: true, reason: `exit submitted (${reason})` };
   }
-  setCapital(amount: number, kind: 'SET_CAPITAL' | 'CAPITAL_UPDATE') {
+  readonly capitalCommands: string[] = [];
+  setCapital(amount: number, kind: 'SET_CAPITAL' | 'CAPITAL_UPDATE', commandId: string) {
     if (this.hasOpenPosition) return { accepted: false, reason: `${kind} refused while a position is open` };
     this.capital = amount;
+    this.capitalCommands.push(commandId);
     this.applied.capital++;
     return { accepted: true, reason: `capital set to ${amount}` };
   }
@@ -146,6 +148,8 @@ describe('CommandProcessor', () => {
     expect(outcomes.filter((o) => o.status === 'APPLIED').map((o) => o.id)).toEqual(valid.map((v) => v.id));
     expect(rt.applied).toEqual({ pause: 1, resume: 1, flatten: 0, capital: 2 });
     expect(rt.capital).toBe(31_000);
+    // The runtime is told which command changed the capital (its ledger row names it).
+    expect(rt.capitalCommands).toEqual(['v-cap', 'v-upd']);
     expect(mem.queueSize(pink.commandQueue)).toBe(0);
     // Every outcome is readable in the state map; malformed JSON under unknown:<hash>.
     for (const o of outcomes) expect(await outcome(o.id)).toEqual(o);

@@ -1,7 +1,7 @@
 /** CLI exit codes and the one place errors become messages. */
 
 import { DiscoveryError } from '../adapters/statebus/discovery.js';
-import { HazelcastConfigError } from '../adapters/statebus/hazelcast.js';
+import { HazelcastConfigError, HazelcastUnreachable } from '../adapters/statebus/hazelcast.js';
 import { ConfigError } from '../app/config.js';
 import { NamespaceError } from '../domain/namespaces.js';
 import { printable } from '../observability/printable.js';
@@ -23,7 +23,7 @@ export class CliError extends Error {
  * command failed: a bad namespace, configuration, discovery file or Hazelcast setting.
  */
 export function asBadInput(err: unknown): unknown {
-  const bad = [NamespaceError, ConfigError, DiscoveryError, HazelcastConfigError].some(
+  const bad = [NamespaceError, ConfigError, DiscoveryError, HazelcastConfigError, HazelcastUnreachable].some(
     (k) => err instanceof k,
   );
   return bad ? new CliError((err as Error).message, EXIT.BAD_INPUT) : err;

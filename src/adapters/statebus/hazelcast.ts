@@ -184,3 +184,27 @@ export async function createHazelcastStateBus(o: HazelcastStateBusOptions): Prom
     bus.noteError(`connecting to ${o.members.join(',')} (cluster "${o.clusterName}")`);
   return bus;
 }
+
+/** How long a command that needs the cluster at once (run's lease, ctl) waits for it, ms. */
+export const CLUSTER_CONNECT_WAIT_MS = 10_000;
+
+export class HazelcastUnreachable extends Error {
+  override name = 'HazelcastUnreachable';
+}
+
+/**
+ * A bus that is connected when it is returned: for start-up work that must read the
+ * cluster (the runtime lease, ctl). Closes the client and names members and cause otherwise.
+ */
+export async function connectHazelcastStateBus(
+  o: HazelcastStateBusOptions,
+  waitMs = CLUSTER_CONNECT_WAIT_MS,
+): Promise<ReconnectingStateBus> {
+  const bus = await createHazelcastStateBus(o);
+  if (await bus.waitConnected(waitMs)) return bus;
+  const why = bus.health().lastError;
+  await bus.close();
+  throw new HazelcastUnreachable(
+    `cannot reach Hazelcast members ${o.members.join(',')} (cluster "${o.clusterName}") within ${waitMs} ms${why ? `: ${why}` : ''}`,
+  );
+}

@@ -166,6 +166,16 @@ export class ReconnectingStateBus implements StateBus {
     };
   }
 
+  /** True once connected; false after `ms` or when closed (start-up that needs the cluster waits here). */
+  async waitConnected(ms: number): Promise<boolean> {
+    const deadline = Date.now() + ms;
+    while (!this.isUp()) {
+      if (this.closed || Date.now() >= deadline) return false;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    return true;
+  }
+
   health(): BusHealth {
     return {
       kind: this.o.kind,

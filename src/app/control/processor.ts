@@ -26,9 +26,11 @@ export interface RuntimeControl {
   pause(): Promise<unknown>;
   resume(): Promise<unknown>;
   flatten(reason: string): { accepted: boolean; reason: string };
+  /** commandId goes into the ledger's capital row, so the audit trail names the command. */
   setCapital(
     amount: number,
     kind: CapitalCommandType,
+    commandId: string,
   ): { accepted: boolean; reason: string } | Promise<{ accepted: boolean; reason: string }>;
   readonly paused: boolean;
   readonly hasOpenPosition: boolean;
@@ -168,7 +170,7 @@ export class CommandProcessor {
       }
       case 'SET_CAPITAL':
       case 'CAPITAL_UPDATE': {
-        const r = await ctl.setCapital(c.amount!, c.type);
+        const r = await ctl.setCapital(c.amount!, c.type, c.id);
         return [r.accepted ? 'APPLIED' : 'REFUSED', r.reason];
       }
     }

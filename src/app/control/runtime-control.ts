@@ -14,8 +14,8 @@ export function runtimeControl(rt: Runtime): RuntimeControl {
       return durably(rt);
     },
     flatten: (reason) => rt.requestFlatten(reason),
-    setCapital: async (amount, kind) => {
-      const r = rt.adjustCapital(amount, kind, '');
+    setCapital: async (amount, kind, commandId) => {
+      const r = rt.adjustCapital(amount, kind, commandId);
       if (!r.accepted) return r;
       const note = await durably(rt);
       return note ? { ...r, reason: `${r.reason}; ${note}` } : r;

@@ -12,7 +12,7 @@ import type { Command } from 'commander';
 import { commandTokenPath, readCommandToken } from '../../adapters/statebus/command-token.js';
 import { isProcessAlive, readDiscovery } from '../../adapters/statebus/discovery.js';
 import { GuardedStateBus } from '../../adapters/statebus/guarded.js';
-import { createHazelcastStateBus } from '../../adapters/statebus/hazelcast.js';
+import { connectHazelcastStateBus } from '../../adapters/statebus/hazelcast.js';
 import { RemoteBusError, RemoteStateBus } from '../../adapters/statebus/remote.js';
 import { waitForKey } from '../../adapters/statebus/state-server.js';
 import {
@@ -58,15 +58,11 @@ function parseTimeout(raw: string | undefined): number {
 }
 
 async function linkViaHazelcast(ns: Namespace, members: string[], clusterName: string, timeoutMs: number) {
-  const raw = await createHazelcastStateBus({ members, clusterName });
-  const deadline = Date.now() + Math.min(timeoutMs, 5000);
-  while (!raw.health().connected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  if (!raw.health().connected) {
-    await raw.close();
-    throw new CliError(
-      `cannot reach Hazelcast members ${members.join(',')} (cluster "${clusterName}"): ${raw.health().lastError}`,
-    );
-  }
+  const raw = await connectHazelcastStateBus({ members, clusterName }, Math.min(timeoutMs, 5000)).catch(
+    (err: Error) => {
+      throw new CliError(err.message);
+    },
+  );
   const bus = new GuardedStateBus(raw, new WriteGuard(ns));
   return {
     describe: `Hazelcast ${members.join(',')}`,

@@ -7,7 +7,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { isProcessAlive, readDiscovery } from '../../adapters/statebus/discovery.js';
-import { createHazelcastStateBus } from '../../adapters/statebus/hazelcast.js';
+import { connectHazelcastStateBus } from '../../adapters/statebus/hazelcast.js';
 import { RemoteStateBus } from '../../adapters/statebus/remote.js';
 import type { StateBus } from '../../ports/state-bus.js';
 import { action, CliError, EXIT } from '../errors.js';
@@ -29,7 +29,7 @@ interface Found {
 async function findRuntime(o: StatusOptions): Promise<Found & { stateMap: string; strategy: string }> {
   const { ns, cfg } = runningNamespace({ use: 'act', file: o.config });
   if (cfg.hazelcast.members.length) {
-    const bus = await createHazelcastStateBus({
+    const bus = await connectHazelcastStateBus({
       members: cfg.hazelcast.members,
       clusterName: cfg.hazelcast.clusterName,
     });

@@ -16,7 +16,7 @@ import {
 } from '../../adapters/statebus/command-token.js';
 import { removeDiscovery, writeDiscovery } from '../../adapters/statebus/discovery.js';
 import { GuardedStateBus } from '../../adapters/statebus/guarded.js';
-import { createHazelcastStateBus } from '../../adapters/statebus/hazelcast.js';
+import { connectHazelcastStateBus, HazelcastUnreachable } from '../../adapters/statebus/hazelcast.js';
 import { MemoryStateBus } from '../../adapters/statebus/memory.js';
 import { startStateServer } from '../../adapters/statebus/state-server.js';
 import type { PinkConfig } from '../../app/config.js';
@@ -265,13 +265,7 @@ async function wire(ctx: WiringContext, closers: Array<() => Promise<void>>): Pr
   const metrics = new PinkMetrics({ namespace: ns.strategy, health: () => sample() });
   const alert = (what: string) => log(`ALERT ${what}`);
   const guard = new WriteGuard(ns, (refusal) => alert(refusal.message));
-  const raw: StateBus = cfg.hazelcast.members.length
-    ? await createHazelcastStateBus({
-        members: cfg.hazelcast.members,
-        clusterName: cfg.hazelcast.clusterName,
-        log: logger.child({ component: 'hazelcast' }),
-      })
-    : new MemoryStateBus();
+  const raw: StateBus = cfg.hazelcast.members.length ? await joinCluster(ctx) : new MemoryStateBus();
   const bus = new GuardedStateBus(ctx.wrapStateBus ? ctx.wrapStateBus(raw) : raw, guard);
   closers.push(() => bus.close());
   if (cfg.hazelcast.members.length) await holdLease(bus, ctx, closers);
@@ -447,6 +441,26 @@ async function wire(ctx: WiringContext, closers: Array<() => Promise<void>>): Pr
  * Across hosts sharing the cluster: the namespace's lease, renewed with the heartbeat
  * (time to live: three heartbeats, at least 15 s). A live holder refuses this start.
  */
+/**
+ * The cluster must answer at start: the lease that keeps one runtime per namespace lives
+ * there, and a runtime that cannot check it must not trade. Later outages are ridden out.
+ */
+async function joinCluster(ctx: WiringContext): Promise<StateBus> {
+  const { members, clusterName } = ctx.cfg.hazelcast;
+  try {
+    return await connectHazelcastStateBus({
+      members,
+      clusterName,
+      log: ctx.logger.child({ component: 'hazelcast' }),
+    });
+  } catch (err) {
+    if (!(err instanceof HazelcastUnreachable)) throw err;
+    throw new CliError(
+      `${err.message}; the runtime lease (one runtime per namespace) is kept there, so PINK does not start without it: start the cluster, or unset HAZELCAST_MEMBERS to run on the in-process store`,
+    );
+  }
+}
+
 async function holdLease(bus: StateBus, ctx: WiringContext, closers: Array<() => Promise<void>>) {
   const { cfg, ns } = ctx;
   const log = ctx.logger.child({ component: 'lease' }).line;
