@@ -479,6 +479,39 @@ describe('guarantee: one runtime per namespace', () => {
     expect(c.tookOverFrom).not.toBeNull();
     await bus.close();
   });
+
+  it('a renewal in flight when the lease is released does not hold it again (a clean stop frees the namespace)', async () => {
+    const mem = new MemoryStateBus({ sweepMs: 0 });
+    // A cluster that answers writes slowly: the renewal is still on its way when release starts.
+    let slow = 0;
+    const bus = new Proxy(mem, {
+      get(target, prop, receiver) {
+        if (prop === 'mapPut')
+          return async (...args: Parameters<MemoryStateBus['mapPut']>) => {
+            await new Promise((r) => setTimeout(r, slow));
+            return target.mapPut(...args);
+          };
+        return Reflect.get(target, prop, receiver);
+      },
+    });
+    const holder = { pid: 1, host: 'host-a', varDir: '/var/lib/pink', startedAt: '2026-12-06T00:00:00Z' };
+    const a = await takeLease({ bus, ns: PINK, holder, ttlMs: 15_000, settleMs: 0 });
+    slow = 50;
+    const renewing = a.renew();
+    await a.release();
+    await renewing;
+    await a.renew(); // a tick of the renewal timer after the release changes nothing
+    const b = await takeLease({
+      bus,
+      ns: PINK,
+      holder: { ...holder, host: 'host-b' },
+      ttlMs: 15_000,
+      settleMs: 0,
+    });
+    // Taken, not refused as held (the released record may already have expired).
+    expect(b.release).toBeTypeOf('function');
+    await mem.close();
+  });
 });
 
 describe('inputs that can hurt', () => {

@@ -121,6 +121,7 @@ describe('pink parity', () => {
     expect(r.code).toBe(0);
     const report = JSON.parse(readFileSync(join(out, 'parity.json'), 'utf8'));
     expect(report.venue).toBe('bingx-sim');
+    expect(report.unsettled).toBe(0);
     expect(report.identicalPct).toBe(100);
     // The venue path was exercised: orders were sent and filled through ccxt.
     expect(report.pinkOrders).toBeGreaterThan(0);

@@ -65,6 +65,8 @@ export interface ParityReport {
   readonly pinkOrders: number;
   readonly pinkFills: number;
   readonly pinkTrades: number;
+  /** Waits for a real-time venue that ended with an order still in flight (0 for the sim venue). */
+  readonly unsettled: number;
   readonly passed: boolean;
 }
 
@@ -84,6 +86,8 @@ export interface ParityOptions {
   readonly venue?: (marks: LatestPrices) => Promise<VenuePort>;
   /** The venue answers in wall-clock time: wait for each order's facts. */
   readonly realTimeVenue?: boolean;
+  /** Told when a wait for a real-time venue ended with something still in flight (15 s). */
+  readonly onUnsettled?: (scan: number, inFlight: string) => void;
   readonly venueName?: string;
 }
 
@@ -131,6 +135,7 @@ export async function runParity(o: ParityOptions): Promise<ParityReport> {
   let excused = 0;
   let divergent = 0;
   let excuseUntil = -1;
+  let unsettled = 0;
   let lastAccepted: number | null = null;
   const pending: Array<{ e: StrategyOverrideEvent; validThrough: number }> = [];
 
@@ -148,7 +153,10 @@ export async function runParity(o: ParityOptions): Promise<ParityReport> {
     const scan: Scan = check.scan;
     lastAccepted = scan.scan;
     await pipeline.process(scan, `${o.dataPath}:${line.lineNo}`);
-    if (o.realTimeVenue) await pipeline.settle(scan.ts);
+    if (o.realTimeVenue && !(await pipeline.settle(scan.ts))) {
+      unsettled += 1;
+      o.onUnsettled?.(scan.scan, pipeline.inFlight() ?? 'nothing (settled just after the deadline)');
+    }
     const pink = lastPink as DecisionRecord | null;
     if (!pink) throw new Error(`scan ${scan.scan}: the PINK path produced no decision`);
     const ref = o.referenceStrategy
@@ -224,6 +232,7 @@ export async function runParity(o: ParityOptions): Promise<ParityReport> {
     pinkOrders: activity.orders,
     pinkFills: activity.fills,
     pinkTrades: activity.trades,
+    unsettled,
     passed: divergent === 0,
   };
 }
@@ -324,7 +333,7 @@ export function parityMarkdown(r: ParityReport): string {
     `| identical | ${r.identical} (${r.identicalPct.toFixed(4)} %) |`,
     `| excused (venue-made) | ${r.excused} |`,
     `| divergent | ${r.divergent} |`,
-    `| PINK venue activity | ${r.pinkOrders} orders sent, ${r.pinkFills} fills, ${r.pinkTrades} trades closed |`,
+    `| PINK venue activity | ${r.pinkOrders} orders sent, ${r.pinkFills} fills, ${r.pinkTrades} trades closed${r.unsettled ? `, ${r.unsettled} waits ended unsettled` : ''} |`,
     `| reference chain hash | \`${r.referenceChainHash}\` |`,
     `| PINK chain hash | \`${r.pinkChainHash}\` |`,
     '',

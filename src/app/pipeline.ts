@@ -245,6 +245,17 @@ export class Pipeline {
     return true;
   }
 
+  /** What a settle waits for, in words (for a warning when it does not come), or null. */
+  inFlight(): string | null {
+    const view = this.kernel.view();
+    const o = view?.pendingOrder;
+    if (o)
+      return `order ${o.clientOrderId} (${o.purpose}, ${o.filledQty}/${o.qty} filled) of trade ${view!.tradeId}`;
+    if (this.kernel.closingPending)
+      return `the close of trade ${view?.tradeId ?? '?'} (position not yet flat at the venue)`;
+    return null;
+  }
+
   /** Operator FLATTEN: closes the open position through the normal exit path. */
   async flatten(now: number): Promise<{ accepted: boolean; reason: string }> {
     const view = this.kernel.view();

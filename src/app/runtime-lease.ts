@@ -77,12 +77,22 @@ export async function takeLease(o: {
     throw new LeaseHeld(
       `PINK runtime for namespace "${o.ns.strategy}" started at the same time elsewhere and took the lease (${describe(after)}); refusing to start a second one`,
     );
+  // A renewal still in flight when the lease is released would land after the release
+  // and hold the lease for another time to live: release waits for it, later ones are void.
+  let released = false;
+  let renewing: Promise<void> = Promise.resolve();
   return {
     tookOverFrom: current,
-    renew: () => write(),
+    renew: () => {
+      if (released) return Promise.resolve();
+      renewing = write();
+      return renewing;
+    },
     release: async () => {
+      released = true;
+      await renewing.catch(() => undefined);
       const held = parse(await o.bus.mapGet(o.ns.stateMap, LEASE_KEY));
-      if (held?.owner === owner) await write(0); // expired at once: the next runtime may start
+      if (held?.owner === owner) await write(0);
     },
   };
 }

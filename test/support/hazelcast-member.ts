@@ -86,6 +86,8 @@ function memberYaml(clusterName: string, o: MemberOptions): string {
     hazelcast.socket.bind.any: false
     hazelcast.max.no.heartbeat.seconds: ${o.maxNoHeartbeatSeconds ?? 60}
   network:
+    # A member restarted on the port of a killed one binds despite its TIME_WAIT sockets.
+    reuse-address: true
     port: { port: ${o.port ?? 0}, auto-increment: false }
     interfaces: { enabled: true, interfaces: [127.0.0.1] }
     join:

@@ -15,6 +15,7 @@ import {
 } from '../../app/parity.js';
 import { assetsOf, createVenue } from '../../app/venues.js';
 import type { DecisionRecord } from '../../domain/decision.js';
+import { printable } from '../../observability/printable.js';
 import { loadStrategy } from '../../strategy/loader.js';
 import { action, CliError, EXIT } from '../errors.js';
 import { refuseOutputOverInput } from '../paths.js';
@@ -112,6 +113,11 @@ export async function parityCommand(o: ParityCliOptions): Promise<number> {
               (await createVenue({ kind: 'bingx-sim', assets: await assetsOf(o.data) }, marks)).venue,
             realTimeVenue: true,
             venueName: 'bingx-sim',
+            // Said at once: a venue that stops answering must not look like a silent hang.
+            onUnsettled: (scan, what) =>
+              process.stderr.write(
+                `pink parity: warning: scan ${scan}: ${printable(what)} still in flight after 15 s; going on\n`,
+              ),
           }
         : {}),
     });

@@ -432,15 +432,14 @@ async function wire(ctx: WiringContext, closers: Array<() => Promise<void>>): Pr
       }
     },
     close: async () => {
-      for (const c of closers.reverse()) await c();
+      // Every closer runs (the lease is released even when the ledger fails to close); the first error is reported.
+      const failures: unknown[] = [];
+      for (const c of closers.reverse()) await c().catch((err: unknown) => failures.push(err));
+      if (failures.length) throw failures[0];
     },
   };
 }
 
-/**
- * Across hosts sharing the cluster: the namespace's lease, renewed with the heartbeat
- * (time to live: three heartbeats, at least 15 s). A live holder refuses this start.
- */
 /**
  * The cluster must answer at start: the lease that keeps one runtime per namespace lives
  * there, and a runtime that cannot check it must not trade. Later outages are ridden out.
@@ -461,6 +460,10 @@ async function joinCluster(ctx: WiringContext): Promise<StateBus> {
   }
 }
 
+/**
+ * Across hosts sharing the cluster: the namespace's lease, renewed with the heartbeat
+ * (time to live: three heartbeats, at least 15 s). A live holder refuses this start.
+ */
 async function holdLease(bus: StateBus, ctx: WiringContext, closers: Array<() => Promise<void>>) {
   const { cfg, ns } = ctx;
   const log = ctx.logger.child({ component: 'lease' }).line;

@@ -1,0 +1,202 @@
+/**
+ * Faults on a real Hazelcast cluster while PINK runs (issue #17, 3). Each scenario starts
+ * its own members (it kills them), on loopback with a cluster name of its own:
+ *  - one member SIGKILLed while PINK trades, then started again on the same port: PINK
+ *    keeps trading (the journal's scan count keeps rising), /healthz and `ctl healthcheck`
+ *    say the state bus is down while it is, a command sent meanwhile is refused as not
+ *    sent (never half-sent), the state is republished on reconnect, the command sent
+ *    again is applied once, and the ledger has every scan exactly once;
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'hazelcast-client';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createClickHouseClient } from '../src/adapters/clickhouse/client.js';
+import { lookupNamespace } from '../src/domain/namespaces.js';
+import { CLI, cliEnv, pink, REPO } from './support/cli.js';
+import { type Member, startMember } from './support/hazelcast-member.js';
+import { runMember, whyNoMember } from './support/hazelcast-run.js';
+
+const ns = lookupNamespace('pink');
+const root = mkdtempSync(join(tmpdir(), 'pink-hzfault-'));
+const cleanups: Array<() => Promise<void>> = [];
+afterAll(async () => {
+  for (const c of cleanups.reverse()) await c().catch(() => undefined);
+});
+
+async function until<T>(
+  what: string,
+  ms: number,
+  probe: () => Promise<T | null | undefined | false>,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await probe().catch(() => null);
+    if (v !== null && v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+
+async function member(o: Parameters<typeof startMember>[0]): Promise<Member> {
+  const m = await startMember(o);
+  cleanups.push(() => m.kill());
+  return m;
+}
+
+async function client(clusterName: string, members: string[]): Promise<Client> {
+  const c = await Client.newHazelcastClient({
+    clusterName,
+    network: { clusterMembers: members },
+    properties: { 'hazelcast.logging.level': 'OFF' },
+  });
+  cleanups.push(() => c.shutdown());
+  return c;
+}
+
+interface Run {
+  child: ChildProcess;
+  log: () => string;
+  exit: Promise<number | null>;
+  varDir: string;
+}
+
+function startRun(varDir: string, env: Record<string, string>): Run {
+  const child = spawn(process.execPath, [CLI, 'run'], {
+    cwd: REPO,
+    env: cliEnv(varDir, { PINK_SCAN_INTERVAL_MS: '25', PINK_HEARTBEAT_MS: '300', ...env }),
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let text = '';
+  child.stderr?.on('data', (b: Buffer) => {
+    text += b.toString();
+  });
+  const exit = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  cleanups.push(async () => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    await exit;
+  });
+  return { child, log: () => text, exit, varDir };
+}
+
+async function ready(run: Run): Promise<void> {
+  await until(
+    'pink run to be ready',
+    90_000,
+    async () => /"msg":"ready"|ready/.test(run.log()) || run.child.exitCode !== null,
+  );
+  expect(run.child.exitCode, run.log()).toBeNull();
+}
+
+const lastScan = (run: Run) =>
+  (JSON.parse(readFileSync(join(run.varDir, 'run', 'pink-journal.json'), 'utf8')) as { lastScan: number })
+    .lastScan;
+
+const metricsPort = (run: Run) => Number(/"metrics_port":(\d+)/.exec(run.log())?.[1]);
+
+async function healthz(
+  run: Run,
+): Promise<{ status: number; body: { components?: Record<string, boolean> } }> {
+  const r = await fetch(`http://127.0.0.1:${metricsPort(run)}/healthz`);
+  return { status: r.status, body: (await r.json()) as { components?: Record<string, boolean> } };
+}
+
+async function ledgerCounts(varDir: string) {
+  const { client: ch } = await createClickHouseClient({ dataDir: join(varDir, 'clickhouse') });
+  try {
+    const q = async <T>(sql: string) => (await ch.query({ query: sql, format: 'JSONEachRow' })).json<T>();
+    const [d] = await q<{ n: string; scans: string; first: string; last: string }>(
+      'SELECT count() AS n, uniqExact(scan) AS scans, min(scan) AS first, max(scan) AS last FROM dolphin_pink.v7_decision_events',
+    );
+    const commands = await q<{ command_id: string; n: string }>(
+      "SELECT command_id, count() AS n FROM dolphin_pink.status_snapshots WHERE command_id != '' GROUP BY command_id",
+    );
+    return {
+      decisions: Number(d!.n),
+      scans: Number(d!.scans),
+      first: Number(d!.first),
+      last: Number(d!.last),
+      commands: Object.fromEntries(commands.map((r) => [r.command_id, Number(r.n)])),
+    };
+  } finally {
+    await ch.close();
+  }
+}
+
+const available = runMember() !== null;
+
+describe.skipIf(!available)(
+  `faults on a real Hazelcast cluster ${available ? '' : `(skipped: ${whyNoMember()})`}`,
+  () => {
+    it('member SIGKILLed while PINK trades: trading goes on, the outage is reported, state comes back, commands once, ledger whole', async () => {
+      const port = await freePort();
+      const clusterName = `pink-fault-${port}`;
+      let m = await member({ clusterName, port });
+      const env = { HAZELCAST_MEMBERS: m.address, HAZELCAST_CLUSTER_NAME: clusterName };
+      const run = startRun(join(root, 'one'), env);
+      await ready(run);
+      const hz = await client(clusterName, [m.address]);
+      const state = await hz.getMap<string, string>(ns.stateMap);
+      await until('engine_snapshot', 20_000, async () => (await state.get('engine_snapshot')) ?? null);
+      expect((await healthz(run)).status).toBe(200);
+
+      await m.kill();
+      const killedAt = lastScan(run);
+      // While the member is gone: the runtime says the state bus is down, and keeps trading.
+      const down = await until('healthz to report the state bus down', 20_000, async () => {
+        const h = await healthz(run);
+        return h.status === 503 && h.body.components?.statebus === false ? h : null;
+      });
+      expect(down.body.components).toMatchObject({ statebus: false, clickhouse: true, venue: true });
+      const check = pink(['ctl', 'healthcheck'], env, 60_000);
+      expect(check.code).toBe(2);
+      expect(check.stderr).toContain(`cannot reach Hazelcast members ${m.address}`);
+      const during =
+        '{"id":"outage-cap","type":"SET_CAPITAL","amount":27000,"reason":"sent during the outage"}';
+      const refused = pink(['ctl', 'send', during, '--timeout', '2000'], env, 60_000);
+      expect(refused.code).toBe(2);
+      expect(refused.stdout).not.toContain('sent SET_CAPITAL');
+      await until(
+        'scans to go on while the member is down',
+        20_000,
+        async () => lastScan(run) > killedAt + 40,
+      );
+      expect(run.child.exitCode).toBeNull();
+
+      // Back on the same port (an empty member: everything PINK holds must be published again).
+      m = await member({ clusterName, port });
+      const hz2 = await client(clusterName, [m.address]);
+      const state2 = await hz2.getMap<string, string>(ns.stateMap);
+      for (const key of ['engine_snapshot', 'capital_checkpoint', 'latest_nautilus', 'runtime_lease'])
+        await until(`${key} republished`, 30_000, async () => (await state2.get(key)) ?? null);
+      await until('healthz ok again', 20_000, async () => (await healthz(run)).status === 200);
+      expect(pink(['ctl', 'healthcheck'], env, 60_000).code).toBe(0);
+      const sent = pink(['ctl', 'send', during], env, 60_000);
+      expect(sent.code, sent.stderr).toBe(0);
+      expect(sent.stdout).toContain('APPLIED SET_CAPITAL id=outage-cap');
+      const again = pink(['ctl', 'send', during], env, 60_000);
+      expect(again.code).toBe(1);
+      expect(again.stdout).toContain('DUPLICATE SET_CAPITAL id=outage-cap');
+
+      run.child.kill('SIGTERM');
+      expect(await run.exit, run.log().slice(-3000)).toBe(0);
+      const l = await ledgerCounts(run.varDir);
+      // Every scan decided once, none missing across the outage.
+      expect(l.decisions).toBe(l.scans);
+      expect(l.last - l.first + 1).toBe(l.scans);
+      expect(l.last).toBe(lastScan(run));
+      expect(l.commands).toEqual({ 'outage-cap': 1 });
+    }, 240_000);
+  },
+);
