@@ -9,7 +9,6 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'hazelcast-client';
@@ -19,6 +18,7 @@ import { lookupNamespace } from '../src/domain/namespaces.js';
 import { CLI, cliEnv, pink, REPO } from './support/cli.js';
 import { type Member, startMember } from './support/hazelcast-member.js';
 import { runMember, whyNoMember } from './support/hazelcast-run.js';
+import { freePort, until } from './support/wait.js';
 
 const ns = lookupNamespace('pink');
 const root = mkdtempSync(join(tmpdir(), 'pink-hzfault-'));
@@ -26,28 +26,6 @@ const cleanups: Array<() => Promise<void>> = [];
 afterAll(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => undefined);
 });
-
-async function until<T>(
-  what: string,
-  ms: number,
-  probe: () => Promise<T | null | undefined | false>,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe().catch(() => null);
-    if (v !== null && v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
 
 async function member(o: Parameters<typeof startMember>[0]): Promise<Member> {
   const m = await startMember(o);

@@ -9,7 +9,6 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'hazelcast-client';
@@ -21,6 +20,7 @@ import { commandOutcomeKey } from '../src/ports/state-bus.js';
 import { openSource } from '../src/tui/source.js';
 import { CLI, cliEnv, pink, REPO } from './support/cli.js';
 import { runMember, whyNoMember } from './support/hazelcast-run.js';
+import { freePort, until } from './support/wait.js';
 
 const ns = lookupNamespace('pink');
 const member = runMember();
@@ -33,16 +33,6 @@ const runEnv = {
   PINK_SCAN_INTERVAL_MS: '25',
   PINK_HEARTBEAT_MS: '300',
 };
-
-async function until<T>(what: string, ms: number, probe: () => Promise<T | null | undefined>): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== null && v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe.skipIf(!member)(
   `pink run on the real Hazelcast member ${member ? '' : `(skipped: ${whyNoMember()})`}`,
@@ -222,12 +212,7 @@ describe.skipIf(!member)(
 
 describe('pink run with HAZELCAST_MEMBERS that do not answer', () => {
   it('exits 2 naming the members and why, before anything trades (the runtime lease lives there)', async () => {
-    const port = await new Promise<number>((resolve) => {
-      const s = createServer().listen(0, '127.0.0.1', () => {
-        const p = (s.address() as { port: number }).port;
-        s.close(() => resolve(p));
-      });
-    });
+    const port = await freePort();
     const r = pink(['run', '--scans', '50'], { HAZELCAST_MEMBERS: `127.0.0.1:${port}` }, 60_000);
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toContain(

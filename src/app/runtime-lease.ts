@@ -92,7 +92,7 @@ export async function takeLease(o: {
       released = true;
       await renewing.catch(() => undefined);
       const held = parse(await o.bus.mapGet(o.ns.stateMap, LEASE_KEY));
-      if (held?.owner === owner) await write(0);
+      if (held?.owner === owner) await write(0); // expired at once: the next runtime may start
     },
   };
 }
