@@ -6,6 +6,10 @@
  *    say the state bus is down while it is, a command sent meanwhile is refused as not
  *    sent (never half-sent), the state is republished on reconnect, the command sent
  *    again is applied once, and the ledger has every scan exactly once;
+ *  - a cluster of two, one member SIGKILLed while commands wait in the queue for a stopped
+ *    runtime: the survivor holds every published entry unchanged and every queued command,
+ *    the lease was released on the clean stop (the next start is not refused), and the
+ *    next run applies each command once.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -15,6 +19,7 @@ import { Client } from 'hazelcast-client';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createClickHouseClient } from '../src/adapters/clickhouse/client.js';
 import { lookupNamespace } from '../src/domain/namespaces.js';
+import { commandOutcomeKey } from '../src/ports/state-bus.js';
 import { CLI, cliEnv, pink, REPO } from './support/cli.js';
 import { type Member, startMember } from './support/hazelcast-member.js';
 import { runMember, whyNoMember } from './support/hazelcast-run.js';
@@ -175,6 +180,60 @@ describe.skipIf(!available)(
       expect(l.last - l.first + 1).toBe(l.scans);
       expect(l.last).toBe(lastScan(run));
       expect(l.commands).toEqual({ 'outage-cap': 1 });
+    }, 240_000);
+
+    it('two-member cluster, one SIGKILLed: published state and queued commands survive on the other', async () => {
+      const clusterName = `pink-pair-${Date.now()}`;
+      const [pa, pb] = [await freePort(), await freePort()];
+      const both = [`127.0.0.1:${pa}`, `127.0.0.1:${pb}`];
+      const a = await member({ clusterName, port: pa, join: both });
+      const b = await member({ clusterName, port: pb, join: both });
+      const hz = await client(clusterName, [b.address]);
+      await until('a cluster of two', 30_000, async () => hz.getCluster().getMembers().length === 2);
+      const env = { HAZELCAST_MEMBERS: both.join(','), HAZELCAST_CLUSTER_NAME: clusterName };
+      const varDir = join(root, 'pair');
+      const first = startRun(varDir, env);
+      await ready(first);
+      const state = await hz.getMap<string, string>(ns.stateMap);
+      const pnl = await hz.getMap<string, string>(ns.pnlMap);
+      await until('a day of PnL', 90_000, async () => (await pnl.size()) > 0);
+      first.child.kill('SIGTERM');
+      expect(await first.exit).toBe(0);
+      const published = new Map(await state.entrySet());
+      const days = new Map(await pnl.entrySet());
+      for (const key of ['engine_snapshot', 'capital_checkpoint', 'latest_nautilus'])
+        expect(published.has(key), key).toBe(true);
+
+      // Commands queued while no runtime reads them.
+      const queue = await hz.getQueue<string>(ns.commandQueue);
+      const commands = [
+        { id: 'q-1', type: 'SET_CAPITAL', amount: 40_000 },
+        { id: 'q-2', type: 'PAUSE', reason: 'queued' },
+        { id: 'q-3', type: 'CAPITAL_UPDATE', amount: 41_000 },
+      ];
+      for (const c of commands) expect(await queue.offer(JSON.stringify(c))).toBe(true);
+
+      await a.kill();
+      await until('the survivor alone', 30_000, async () => hz.getCluster().getMembers().length === 1);
+      expect(new Map(await state.entrySet())).toEqual(published);
+      expect(new Map(await pnl.entrySet())).toEqual(days);
+      expect(await queue.size()).toBe(commands.length);
+
+      const second = startRun(varDir, env);
+      await ready(second);
+      for (const c of commands)
+        await until(`the outcome of ${c.id}`, 20_000, async () => {
+          const t = await state.get(commandOutcomeKey(c.id));
+          return t ? (JSON.parse(t) as { status: string }).status === 'APPLIED' : null;
+        });
+      expect(await queue.size()).toBe(0);
+      await until('engine_snapshot PAUSED', 10_000, async () =>
+        /"posture":"PAUSED"/.test((await state.get('engine_snapshot')) ?? ''),
+      );
+      second.child.kill('SIGTERM');
+      expect(await second.exit).toBe(0);
+      expect((await ledgerCounts(varDir)).commands).toEqual({ 'q-1': 1, 'q-3': 1 });
+      await b.stop();
     }, 240_000);
   },
 );

@@ -66,9 +66,23 @@ afterEach(async () => {
   for (const b of open.splice(0)) await b.close();
 });
 
-function setup(o: { opTimeoutMs?: number; connected?: boolean } = {}) {
+function setup(
+  o: {
+    opTimeoutMs?: number;
+    connected?: boolean;
+    retryMs?: number;
+    closeFlushMs?: number;
+    onUnflushed?: (m: string) => void;
+  } = {},
+) {
   const link = new Link();
-  const bus = new ReconnectingStateBus({ kind: 'hazelcast', opTimeoutMs: o.opTimeoutMs ?? 200, retryMs: 20 });
+  const bus = new ReconnectingStateBus({
+    kind: 'hazelcast',
+    opTimeoutMs: o.opTimeoutMs ?? 200,
+    retryMs: o.retryMs ?? 20,
+    closeFlushMs: o.closeFlushMs,
+    onUnflushed: o.onUnflushed,
+  });
   bus.attach(link);
   if (o.connected ?? true) bus.setConnected(true);
   open.push(bus);
@@ -152,6 +166,52 @@ describe('ReconnectingStateBus (buffer while disconnected, republish on reconnec
     bus.setConnected(true);
     await until(() => bus.health().pendingKeys === 0);
     expect(link.puts).toEqual(['lasting=2']);
+  });
+
+  it('a write after a failed one of the same key is not overtaken by the retry of the older value', async () => {
+    const { link, bus } = setup({ opTimeoutMs: 50 });
+    link.down = true;
+    await bus.mapPut('S', 'capital_checkpoint', '{"capital":1}');
+    link.down = false;
+    await bus.mapPut('S', 'capital_checkpoint', '{"capital":2}');
+    await until(() => bus.health().pendingKeys === 0);
+    await new Promise((r) => setTimeout(r, 60)); // past the retry
+    expect(link.puts).toEqual(['capital_checkpoint={"capital":2}']);
+    expect(await link.backing.mapGet('S', 'capital_checkpoint')).toBe('{"capital":2}');
+  });
+
+  it('close lands the writes still buffered (a lease release among them) before it closes the link', async () => {
+    const unflushed: string[] = [];
+    // No retry before close: only close itself can land the buffered value.
+    const { link, bus } = setup({ retryMs: 60_000, onUnflushed: (m) => unflushed.push(m) });
+    link.down = true;
+    await bus.mapPut('S', 'runtime_lease', '{"ttlMs":15000}');
+    await bus.mapPut('S', 'runtime_lease', '{"ttlMs":0}');
+    expect(bus.health().pendingKeys).toBe(1);
+    link.down = false;
+    await bus.close();
+    expect(link.puts).toEqual(['runtime_lease={"ttlMs":0}']);
+    expect(unflushed).toEqual([]);
+  });
+
+  it('close gives up after closeFlushMs on a hung link and names what it could not land', async () => {
+    const unflushed: string[] = [];
+    const { link, bus } = setup({
+      opTimeoutMs: 50,
+      retryMs: 60_000,
+      closeFlushMs: 300,
+      onUnflushed: (m) => unflushed.push(m),
+    });
+    link.hang = true;
+    await bus.mapPut('S', 'engine_snapshot', '{"v":1}');
+    await bus.mapPut('P', '2026-12-06', '{"pnl":1}');
+    const t0 = Date.now();
+    await bus.close();
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(250);
+    expect(Date.now() - t0).toBeLessThan(2000);
+    expect(unflushed).toEqual([
+      'state bus closed with 2 write(s) not published: S[engine_snapshot], P[2026-12-06] (last error: put S[engine_snapshot] timed out after 50 ms)',
+    ]);
   });
 
   it('a listener registered before a disconnect is not registered twice after reconnecting', async () => {

@@ -110,6 +110,10 @@ function clientConfig(
         clusterConnectTimeoutMillis: -1, // keep trying for as long as the runtime lives
       },
     },
+    // The member answers once the backup is written, instead of the backup member acking
+    // to the client: on a cluster of two, those acks went missing and every put waited
+    // out the client's 5 s backup timeout, past opTimeoutMs (hazelcast/hazelcast#17887).
+    backupAckToClientEnabled: false,
     lifecycleListeners: [onState],
     ...(o.log ? { customLogger: libraryLogger(o.log, o.logLevel) } : {}),
     properties: {
@@ -167,7 +171,11 @@ function storeOf(client: Client): RemoteStore {
  */
 export async function createHazelcastStateBus(o: HazelcastStateBusOptions): Promise<ReconnectingStateBus> {
   if (o.members.length === 0) throw new HazelcastConfigError('Hazelcast members list is empty');
-  const bus = new ReconnectingStateBus({ kind: 'hazelcast', opTimeoutMs: o.opTimeoutMs });
+  const bus = new ReconnectingStateBus({
+    kind: 'hazelcast',
+    opTimeoutMs: o.opTimeoutMs,
+    onUnflushed: (m) => o.log?.warn(m),
+  });
   // Loaded on first use: the client takes about a second to import.
   const hz = await import('hazelcast-client');
   const { LifecycleState } = hz;

@@ -43,6 +43,10 @@ export interface ReconnectingOptions {
   /** Delay before retrying a republish that failed while still connected, ms. */
   readonly retryMs?: number;
   readonly now?: () => number;
+  /** How long close() keeps trying to land buffered writes, ms (default twice opTimeoutMs). */
+  readonly closeFlushMs?: number;
+  /** Told which buffered writes close() could not land (they are lost with the process). */
+  readonly onUnflushed?: (message: string) => void;
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
@@ -100,9 +104,11 @@ export class ReconnectingStateBus implements StateBus {
     assertJsonText(map, key, value);
     const write: PendingWrite = { map, key, value, ttlMs, writtenAt: this.now() };
     const id = pendingId(map, key);
-    // While republishing, new writes queue behind it so an older value never lands last.
-    if (!this.isUp() || this.flushing) {
+    // While anything is buffered (republishing, or a retry due), new writes queue behind
+    // it: sent directly, an older buffered value of the same key would land after them.
+    if (!this.isUp() || this.flushing || this.pending.size > 0) {
       this.bufferLatest(id, write);
+      if (this.isUp()) void this.republish();
       return;
     }
     try {
@@ -185,11 +191,37 @@ export class ReconnectingStateBus implements StateBus {
     };
   }
 
+  /**
+   * Buffered writes (the lease release among them) get a bounded last chance to land
+   * first: a value dropped here is a stale surface, or a lease the next start must wait out.
+   */
   async close(): Promise<void> {
+    if (this.closed) return;
+    await this.flushBeforeClose();
     this.closed = true;
     this.connected = false;
-    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.cancelRetry();
     await this.store?.close();
+  }
+
+  private async flushBeforeClose(): Promise<void> {
+    const deadline = Date.now() + (this.o.closeFlushMs ?? 2 * this.opTimeoutMs);
+    while (this.pending.size > 0 && this.isUp() && Date.now() < deadline) {
+      const before = this.pending.size;
+      if (!this.flushing) await this.republish();
+      if (this.pending.size >= before) await new Promise((r) => setTimeout(r, 25));
+    }
+    this.cancelRetry();
+    if (this.pending.size === 0) return;
+    const keys = [...this.pending.values()].map((w) => `${w.map}[${w.key}]`);
+    this.o.onUnflushed?.(
+      `state bus closed with ${keys.length} write(s) not published: ${keys.join(', ')}${this.lastError ? ` (last error: ${this.lastError})` : ''}`,
+    );
+  }
+
+  private cancelRetry(): void {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
   }
 
   private isUp(): boolean {
@@ -247,10 +279,13 @@ export class ReconnectingStateBus implements StateBus {
     this.flushing = true;
     try {
       while (this.pending.size > 0 && this.isUp()) {
+        // Left in place until it lands, so a failure keeps the order of last writes.
         const [id, w] = this.pending.entries().next().value as [string, PendingWrite];
-        this.pending.delete(id);
         const ttl = this.remainingTtl(w);
-        if (ttl !== undefined && ttl <= 0) continue; // it would have expired by now anyway
+        if (ttl !== undefined && ttl <= 0) {
+          this.pending.delete(id); // it would have expired by now anyway
+          continue;
+        }
         try {
           await withTimeout(
             this.store!.put(w.map, w.key, w.value, ttl),
@@ -259,11 +294,11 @@ export class ReconnectingStateBus implements StateBus {
           );
         } catch (err) {
           this.fail(err);
-          // Put it back unless a newer value arrived meanwhile.
-          if (!this.pending.has(id)) this.pending.set(id, w);
           this.scheduleRetry();
           return;
         }
+        // A newer value written meanwhile moved to the end and is still to be sent.
+        if (this.pending.get(id) === w) this.pending.delete(id);
       }
     } finally {
       this.flushing = false;
