@@ -33,6 +33,21 @@ async function take(it: AsyncIterator<ScanInput>, n: number): Promise<ScanInput[
   return out;
 }
 
+/** A runtime on the sim venue fed by the features source. */
+function featuresRuntime(bus: StateBus, signal: AbortSignal, events: CanonicalEvent[]): Runtime {
+  return new Runtime({
+    namespace: 'pink',
+    strategy: new BlueV7Ref(),
+    capital: 25_000,
+    journal: new MemoryJournal(),
+    makeVenue: (marks) => simVenueFor(marks, { seed: 3 }),
+    source: featuresScans(bus, { key: KEY }, signal),
+    sinks: [(e) => events.push(e)],
+    idleMs: 5,
+    log: () => {},
+  });
+}
+
 describe('DOLPHIN_FEATURES scan source', () => {
   it('passes every published scan in order, starting from the current value, and skips re-publications', async () => {
     const { bus, publish } = pinkBus();
@@ -89,17 +104,7 @@ describe('DOLPHIN_FEATURES scan source', () => {
     const abort = new AbortController();
     const events: CanonicalEvent[] = [];
     const scans = [...simulateScans({ scans: 60, assets: 4, seed: 9 })];
-    const runtime = new Runtime({
-      namespace: 'pink',
-      strategy: new BlueV7Ref(),
-      capital: 25_000,
-      journal: new MemoryJournal(),
-      makeVenue: (marks) => simVenueFor(marks, { seed: 3 }),
-      source: featuresScans(bus, { key: KEY }, abort.signal),
-      sinks: [(e) => events.push(e)],
-      idleMs: 5,
-      log: () => {},
-    });
+    const runtime = featuresRuntime(bus, abort.signal, events);
     await runtime.start();
     const running = runtime.run();
     const bad = [
@@ -125,5 +130,26 @@ describe('DOLPHIN_FEATURES scan source', () => {
     expect(rejected).toHaveLength(2);
     expect(rejected[0]).toMatch(/object/);
     expect(rejected[1]).toMatch(/scan|assets/);
+  });
+
+  it('a runtime stopped while the feed is quiet stops at once (SIGTERM of pink run --source features)', async () => {
+    const { bus, publish } = pinkBus();
+    const abort = new AbortController(); // aborted only after the runtime has stopped, as pink run does
+    const events: CanonicalEvent[] = [];
+    const [first] = [...simulateScans({ scans: 1, assets: 3, seed: 4 })];
+    const runtime = featuresRuntime(bus, abort.signal, events);
+    await runtime.start();
+    const running = runtime.run();
+    await publish(JSON.stringify(first));
+    const deadline = Date.now() + 5_000;
+    while (!events.some((e) => e.type === 'decision') && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 10));
+    await runtime.stop('SIGTERM');
+    const ended = await Promise.race([
+      running.then(() => 'stopped'),
+      new Promise((r) => setTimeout(() => r('still waiting for a scan'), 2_000)),
+    ]);
+    abort.abort();
+    expect(ended).toBe('stopped');
   });
 });

@@ -11,18 +11,17 @@
  *    the lease was released on the clean stop (the next start is not refused), and the
  *    next run applies each command once.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'hazelcast-client';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createClickHouseClient } from '../src/adapters/clickhouse/client.js';
 import { lookupNamespace } from '../src/domain/namespaces.js';
 import { commandOutcomeKey } from '../src/ports/state-bus.js';
-import { CLI, cliEnv, pink, REPO } from './support/cli.js';
+import { pink } from './support/cli.js';
 import { type Member, startMember } from './support/hazelcast-member.js';
 import { runMember, whyNoMember } from './support/hazelcast-run.js';
+import { healthz, lastScan, ledgerCounts, ready, startRun } from './support/pink-run.js';
 import { freePort, until } from './support/wait.js';
 
 const ns = lookupNamespace('pink');
@@ -48,75 +47,6 @@ async function client(clusterName: string, members: string[]): Promise<Client> {
   return c;
 }
 
-interface Run {
-  child: ChildProcess;
-  log: () => string;
-  exit: Promise<number | null>;
-  varDir: string;
-}
-
-function startRun(varDir: string, env: Record<string, string>): Run {
-  const child = spawn(process.execPath, [CLI, 'run'], {
-    cwd: REPO,
-    env: cliEnv(varDir, { PINK_SCAN_INTERVAL_MS: '25', PINK_HEARTBEAT_MS: '300', ...env }),
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let text = '';
-  child.stderr?.on('data', (b: Buffer) => {
-    text += b.toString();
-  });
-  const exit = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  cleanups.push(async () => {
-    if (child.exitCode === null) child.kill('SIGKILL');
-    await exit;
-  });
-  return { child, log: () => text, exit, varDir };
-}
-
-async function ready(run: Run): Promise<void> {
-  await until(
-    'pink run to be ready',
-    90_000,
-    async () => /"msg":"ready"|ready/.test(run.log()) || run.child.exitCode !== null,
-  );
-  expect(run.child.exitCode, run.log()).toBeNull();
-}
-
-const lastScan = (run: Run) =>
-  (JSON.parse(readFileSync(join(run.varDir, 'run', 'pink-journal.json'), 'utf8')) as { lastScan: number })
-    .lastScan;
-
-const metricsPort = (run: Run) => Number(/"metrics_port":(\d+)/.exec(run.log())?.[1]);
-
-async function healthz(
-  run: Run,
-): Promise<{ status: number; body: { components?: Record<string, boolean> } }> {
-  const r = await fetch(`http://127.0.0.1:${metricsPort(run)}/healthz`);
-  return { status: r.status, body: (await r.json()) as { components?: Record<string, boolean> } };
-}
-
-async function ledgerCounts(varDir: string) {
-  const { client: ch } = await createClickHouseClient({ dataDir: join(varDir, 'clickhouse') });
-  try {
-    const q = async <T>(sql: string) => (await ch.query({ query: sql, format: 'JSONEachRow' })).json<T>();
-    const [d] = await q<{ n: string; scans: string; first: string; last: string }>(
-      'SELECT count() AS n, uniqExact(scan) AS scans, min(scan) AS first, max(scan) AS last FROM dolphin_pink.v7_decision_events',
-    );
-    const commands = await q<{ command_id: string; n: string }>(
-      "SELECT command_id, count() AS n FROM dolphin_pink.status_snapshots WHERE command_id != '' GROUP BY command_id",
-    );
-    return {
-      decisions: Number(d!.n),
-      scans: Number(d!.scans),
-      first: Number(d!.first),
-      last: Number(d!.last),
-      commands: Object.fromEntries(commands.map((r) => [r.command_id, Number(r.n)])),
-    };
-  } finally {
-    await ch.close();
-  }
-}
-
 const available = runMember() !== null;
 
 describe.skipIf(!available)(
@@ -127,7 +57,7 @@ describe.skipIf(!available)(
       const clusterName = `pink-fault-${port}`;
       let m = await member({ clusterName, port });
       const env = { HAZELCAST_MEMBERS: m.address, HAZELCAST_CLUSTER_NAME: clusterName };
-      const run = startRun(join(root, 'one'), env);
+      const run = startRun(join(root, 'one'), env, cleanups);
       await ready(run);
       const hz = await client(clusterName, [m.address]);
       const state = await hz.getMap<string, string>(ns.stateMap);
@@ -192,7 +122,7 @@ describe.skipIf(!available)(
       await until('a cluster of two', 30_000, async () => hz.getCluster().getMembers().length === 2);
       const env = { HAZELCAST_MEMBERS: both.join(','), HAZELCAST_CLUSTER_NAME: clusterName };
       const varDir = join(root, 'pair');
-      const first = startRun(varDir, env);
+      const first = startRun(varDir, env, cleanups);
       await ready(first);
       const state = await hz.getMap<string, string>(ns.stateMap);
       const pnl = await hz.getMap<string, string>(ns.pnlMap);
@@ -219,7 +149,7 @@ describe.skipIf(!available)(
       expect(new Map(await pnl.entrySet())).toEqual(days);
       expect(await queue.size()).toBe(commands.length);
 
-      const second = startRun(varDir, env);
+      const second = startRun(varDir, env, cleanups);
       await ready(second);
       for (const c of commands)
         await until(`the outcome of ${c.id}`, 20_000, async () => {

@@ -141,7 +141,10 @@ export class Runtime {
         this.o.log(`FLATTEN (${why}): ${r.accepted ? 'exit submitted' : r.reason}`);
       }
     }
-    await it.return?.();
+    // A source still waiting for its next item (a live feed gone quiet) would hold return()
+    // until that item comes, maybe never: it is closed without waiting, its owner aborts it.
+    if (pending) void it.return?.().catch(() => undefined);
+    else await it.return?.();
   }
 
   /** Graceful stop: no new entries, everything flushed, positions left to the venue's truth. */
