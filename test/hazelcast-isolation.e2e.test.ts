@@ -8,6 +8,10 @@
  * was taken, and the only distributed objects that appeared are PINK's own. The same client
  * reads PINK's maps as JSON and sends a SET_CAPITAL through PINK's queue, applied once.
  * Its own member, so the cluster's object list holds only this scenario's objects.
+ *
+ * The lease across hosts (issue #17, 6): a second runtime that names the same member
+ * another way (`localhost:PORT`, as a second host would name it) shares no host lock with
+ * the first, so only the lease on the cluster keeps it from trading beside it.
  */
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -35,13 +39,23 @@ if ('unavailable' in py && memberHere && process.env.CI === 'true')
 const why = !memberHere ? whyNoMember() : 'unavailable' in py ? py.unavailable : '';
 
 type Surfaces = Record<string, Record<string, string>>;
+const READY = /"msg":"ready/;
+
+/** This file's member, started by the first test that needs it (the scenarios run one after the other). */
+let member: Promise<{ members: string; clusterName: string }> | null = null;
+function sharedMember() {
+  member ??= startMember({}).then((m) => {
+    cleanups.push(() => m.stop());
+    return { members: m.address, clusterName: m.clusterName };
+  });
+  return member;
+}
 
 describe.skipIf(why !== '')(`isolation on a shared cluster ${why ? `(skipped: ${why})` : ''}`, () => {
   it("BLUE's tooling in Python before and during a PINK run: BLUE untouched, PINK's objects only, PINK's maps read and commanded from Python", async () => {
     const python = (py as { python: string }).python;
-    const m = await startMember({});
-    cleanups.push(() => m.stop());
-    const cluster = { members: m.address, clusterName: m.clusterName };
+    const cluster = await sharedMember();
+    const m = { address: cluster.members, clusterName: cluster.clusterName };
     const tooling = <T>(...args: string[]) => blueTooling<T>(python, cluster, args);
 
     const seeded = tooling<{ objects: string[]; queue: string[] }>('seed');
@@ -87,4 +101,44 @@ describe.skipIf(why !== '')(`isolation on a shared cluster ${why ? `(skipped: ${
     expect(ledger.commands).toEqual({ 'py-cap-1': 1 });
     expect(run.log()).not.toMatch(/WriteRefused|ReadRefused/);
   }, 240_000);
+
+  it('the lease across hosts: a second runtime naming the cluster differently (so no host lock is shared) cannot trade beside the first', async () => {
+    const cluster = await sharedMember();
+    const port = cluster.members.split(':')[1]!;
+    const asFirst = { HAZELCAST_MEMBERS: cluster.members, HAZELCAST_CLUSTER_NAME: cluster.clusterName };
+    // Another spelling of the same member: what a second host would write. The host lock
+    // keys on the spelling, so only the lease on the cluster stands between them.
+    const asSecond = { HAZELCAST_MEMBERS: `localhost:${port}`, HAZELCAST_CLUSTER_NAME: cluster.clusterName };
+    const first = startRun(join(root, 'lease-a'), asFirst, cleanups);
+    await ready(first);
+    const refused = startRun(join(root, 'lease-b'), asSecond, cleanups);
+    expect(await refused.exit, refused.log().slice(-2000)).toBe(2);
+    expect(refused.log()).toMatch(
+      /holds the lease DOLPHIN_STATE_PINK\[runtime_lease\].*refusing to start a second one/,
+    );
+    expect(refused.log()).not.toMatch(READY);
+
+    // A clean stop releases it: the second starts at once.
+    first.child.kill('SIGTERM');
+    expect(await first.exit).toBe(0);
+    const second = startRun(join(root, 'lease-b'), asSecond, cleanups);
+    await ready(second);
+
+    // Killed without a goodbye, the holder keeps the lease until its time to live runs out
+    // (15 s; the entry's own time to live removes it): a third is refused meanwhile, then starts.
+    second.child.kill('SIGKILL');
+    await second.exit;
+    const killedAt = Date.now();
+    const early = startRun(join(root, 'lease-c'), asFirst, cleanups);
+    expect(await early.exit).toBe(2);
+    expect(early.log()).toMatch(/holds the lease/);
+    const third = await until('the expired lease taken over', 40_000, async () => {
+      const r = startRun(join(root, 'lease-c'), asFirst, cleanups);
+      await until('a start to settle', 60_000, async () => r.child.exitCode !== null || READY.test(r.log()));
+      return r.child.exitCode === null ? r : null;
+    });
+    expect(Date.now() - killedAt).toBeLessThan(30_000);
+    third.child.kill('SIGTERM');
+    expect(await third.exit).toBe(0);
+  }, 180_000);
 });
