@@ -48,9 +48,13 @@ class Link implements RemoteStore {
     await this.gate();
     return this.backing.queueOffer(q, v);
   }
+  /** A poll answered only after this many ms (the member slow, the item already taken). */
+  pollDelayMs = 0;
   async poll(q: string) {
     await this.gate();
-    return this.backing.queuePoll(q);
+    const item = await this.backing.queuePoll(q);
+    if (this.pollDelayMs) await new Promise((r) => setTimeout(r, this.pollDelayMs));
+    return item;
   }
   async listen(map: string, l: (k: string, v: string | null) => void) {
     await this.gate();
@@ -178,6 +182,30 @@ describe('ReconnectingStateBus (buffer while disconnected, republish on reconnec
     await new Promise((r) => setTimeout(r, 60)); // past the retry
     expect(link.puts).toEqual(['capital_checkpoint={"capital":2}']);
     expect(await link.backing.mapGet('S', 'capital_checkpoint')).toBe('{"capital":2}');
+  });
+
+  it('a poll answered after the time limit is not dropped: the next poll returns its item', async () => {
+    const { link, bus } = setup({ opTimeoutMs: 50 });
+    await link.backing.queueOffer('Q', '{"id":"c1"}');
+    await link.backing.queueOffer('Q', '{"id":"c2"}');
+    link.pollDelayMs = 150; // the member takes c1 off the queue at once, answers late
+    expect(await bus.queuePoll('Q')).toBeNull();
+    expect(bus.health().lastError).toMatch(/poll Q timed out after 50 ms/);
+    link.pollDelayMs = 0;
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await bus.queuePoll('Q')).toBe('{"id":"c1"}');
+    expect(await bus.queuePoll('Q')).toBe('{"id":"c2"}');
+    expect(await bus.queuePoll('Q')).toBeNull();
+  });
+
+  it('a poll that fails is asked again, not replayed', async () => {
+    const { link, bus } = setup({ opTimeoutMs: 50 });
+    await link.backing.queueOffer('Q', '{"id":"c1"}');
+    link.down = true;
+    expect(await bus.queuePoll('Q')).toBeNull();
+    link.down = false;
+    expect(await bus.queuePoll('Q')).toBe('{"id":"c1"}');
+    expect(await bus.queuePoll('Q')).toBeNull();
   });
 
   it('close lands the writes still buffered (a lease release among them) before it closes the link', async () => {

@@ -70,6 +70,8 @@ export class ReconnectingStateBus implements StateBus {
   /** Insertion-ordered, latest value per (map, key). */
   private readonly pending = new Map<string, PendingWrite>();
   private readonly subscriptions = new Set<Subscription>();
+  /** A poll per queue still waiting for the member's answer (see queuePoll). */
+  private readonly polls = new Map<string, Promise<string | null>>();
   private readonly opTimeoutMs: number;
   private readonly retryMs: number;
   private readonly now: () => number;
@@ -149,11 +151,27 @@ export class ReconnectingStateBus implements StateBus {
     }
   }
 
-  /** Returns null while disconnected: commands wait in the queue until the link is back. */
+  /**
+   * Returns null while disconnected: commands wait in the queue until the link is back.
+   * A poll slower than opTimeoutMs is not abandoned: the member may already have taken the
+   * item off the queue, so its late answer is what the next poll of that queue returns.
+   */
   async queuePoll(queue: string): Promise<string | null> {
     if (!this.isUp()) return null;
+    let poll = this.polls.get(queue);
+    if (!poll) {
+      poll = this.store!.poll(queue);
+      this.polls.set(queue, poll);
+      // Settled either way, the next poll asks the member again (after this answer is taken).
+      poll.then(
+        () => undefined,
+        () => this.polls.get(queue) === poll && this.polls.delete(queue),
+      );
+    }
     try {
-      return await withTimeout(this.store!.poll(queue), this.opTimeoutMs, `poll ${queue}`);
+      const item = await withTimeout(poll, this.opTimeoutMs, `poll ${queue}`);
+      if (this.polls.get(queue) === poll) this.polls.delete(queue);
+      return item;
     } catch (err) {
       this.fail(err);
       return null;
