@@ -76,6 +76,7 @@ export class Pipeline {
         emit: (e) => this.emit(e),
         override: (kind, tradeId, fact) => this.override(kind, tradeId, fact),
         mono: o.mono ?? (() => process.hrtime.bigint()),
+        marketPrice: (asset) => o.marks.price(asset),
         ...(o.beforeSubmit ? { beforeSubmit: o.beforeSubmit } : {}),
       },
       { ...DEFAULT_KERNEL_CONFIG, ...o.kernel, strategy: o.namespace },

@@ -84,8 +84,13 @@ export interface OrderEvent {
   readonly filledQty: number;
   readonly avgPrice: number;
   readonly referencePrice: number;
+  /** The market when the order left (the kernel's ARRIVAL_SOURCE); 0 before it left or when unknown. */
+  readonly arrivalPrice: number;
   readonly reason: string;
 }
+
+/** Where OrderEvent.arrivalPrice comes from (execution_quality.arrival_price_source). */
+export const ARRIVAL_SOURCE = 'scan_price_at_submit';
 
 export interface FillEvent {
   readonly type: 'fill';

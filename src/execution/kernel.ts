@@ -69,6 +69,11 @@ export interface KernelHooks {
    * runtime makes the intent durable). Absent in replays, which have no crash to survive.
    */
   beforeSubmit?(intent: OrderIntentRecord): Promise<void> | undefined;
+  /**
+   * The market an order meets as it leaves (ARRIVAL_SOURCE): the asset's price in the latest
+   * scan, the one the sim venue fills at. Undefined when the asset has none.
+   */
+  marketPrice?(asset: string): number | undefined;
 }
 
 type Purpose = 'ENTRY' | 'EXIT';
@@ -86,6 +91,8 @@ interface LiveOrder {
   readonly attempt: number;
   readonly submittedAt: number;
   readonly referencePrice: number;
+  /** The market when the order first left (0: none known; absent in older journals). */
+  arrivalPrice?: number;
   readonly final: boolean;
   /** Unknown submit outcome: look it up at this time. */
   lookupAt: number | null;
@@ -639,6 +646,8 @@ export class ExecutionKernel {
     });
     try {
       if (writing) await writing;
+      // Taken at the instant it leaves; a resubmission under the same client id keeps the first.
+      o.arrivalPrice ||= this.hooks.marketPrice?.(t.asset) ?? 0;
       await this.venue.submit(request);
     } catch (err) {
       if (err instanceof SubmitOutcomeUnknown) {
@@ -1175,6 +1184,7 @@ export class ExecutionKernel {
       filledQty: o.filledQty,
       avgPrice: o.filledQty > 0 ? o.notional / o.filledQty : 0,
       referencePrice: o.referencePrice,
+      arrivalPrice: o.arrivalPrice ?? 0,
       reason: reason || o.reason,
     });
   }

@@ -12,7 +12,7 @@
  */
 import type { DecisionRecord, Side } from '../domain/decision.js';
 import { tradeIdFor } from '../domain/decision.js';
-import type { CanonicalEvent, FillEvent, OrderEvent } from '../domain/events.js';
+import { ARRIVAL_SOURCE, type CanonicalEvent, type FillEvent, type OrderEvent } from '../domain/events.js';
 import type { ExitLegRow } from '../domain/exit-legs.js';
 
 /** One finished order (DESIGN.md §8): an `execution_quality` row with epoch-ms timestamps. */
@@ -178,7 +178,6 @@ export function decisionJson(r: DecisionRecord, hash: string): string {
 export class TradeStoryCollector {
   private readonly stories = new Map<string, Story>();
   private readonly orders = new Map<string, OrderTrack>();
-  private readonly lastPrice = new Map<string, number>();
   private strategyTrade = '';
   private version = 0;
   /** Some ended story has rows to write (emitEnded has work). */
@@ -195,7 +194,6 @@ export class TradeStoryCollector {
   observe(e: CanonicalEvent): StoryOutput[] {
     const out: StoryOutput[] = [];
     if (e.type === 'decision') out.push(...this.emitEnded());
-    this.notePrice(e);
     this.record(e, out);
     return out;
   }
@@ -337,15 +335,6 @@ export class TradeStoryCollector {
     this.endedDirty = true;
   }
 
-  private notePrice(e: CanonicalEvent): void {
-    if (e.type === 'shadow_exit') this.lastPrice.set(e.asset, e.price);
-    else if (e.type === 'fill') this.lastPrice.set(e.asset, e.price);
-    else if (e.type === 'account' && e.snapshot.openPositions > 0 && e.snapshot.markPrice > 0) {
-      const open = [...this.stories.values()].find((s) => !s.terminal && s.asset !== '');
-      if (open) this.lastPrice.set(open.asset, e.snapshot.markPrice);
-    }
-  }
-
   private track(e: { tradeId: string; clientOrderId: string; asset: string; ts: number }): OrderTrack {
     let o = this.orders.get(e.clientOrderId);
     if (!o) {
@@ -404,7 +393,7 @@ export class TradeStoryCollector {
     if (e.milestone === 'REQUESTED') o.requested ??= at;
     if (e.milestone === 'SENT') {
       o.sent ??= at;
-      if (o.arrivalSource === '') this.takeArrival(o);
+      if (o.arrivalSource === '') this.takeArrival(o, e);
     }
     if (e.milestone === 'ACKNOWLEDGED') o.ack ??= at;
     if (FILL_MILESTONES.has(e.milestone)) o.firstFill ??= at;
@@ -412,12 +401,15 @@ export class TradeStoryCollector {
     if (ORDER_DONE.has(e.milestone)) o.done = o.filled ?? at;
   }
 
-  /** Arrival price: the latest price seen for the asset before the submit, else the decision reference. */
-  private takeArrival(o: OrderTrack): void {
-    const seen = this.lastPrice.get(o.asset);
-    if (seen !== undefined && seen > 0) {
-      o.arrivalPrice = seen;
-      o.arrivalSource = 'last_seen_price';
+  /**
+   * Arrival price: the market when the order left, as the kernel took it; never a price from
+   * another order or an earlier scan. Without one (no price for the asset), the decision's
+   * reference, and the source says so.
+   */
+  private takeArrival(o: OrderTrack, e: OrderEvent): void {
+    if (e.arrivalPrice > 0) {
+      o.arrivalPrice = e.arrivalPrice;
+      o.arrivalSource = ARRIVAL_SOURCE;
     } else {
       o.arrivalPrice = o.referencePrice;
       o.arrivalSource = 'decision_reference';
