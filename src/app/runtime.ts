@@ -121,7 +121,7 @@ export class Runtime {
     const idleMs = this.o.idleMs ?? 250;
     while (!this.stopRequested) {
       pending ??= it.next();
-      const next = await Promise.race([pending, this.sleep(idleMs)]);
+      const next = await Promise.race([pending, this.sleep(this.idleFor(idleMs))]);
       if (this.stopRequested) break;
       if (next && typeof next === 'object' && 'done' in next) {
         pending = null;
@@ -213,6 +213,13 @@ export class Runtime {
       paused: this.pipeline.paused,
     };
     await this.o.journal.save(state);
+  }
+
+  /** Until the venue's next fact is due, at most idleMs: its answers are seen when they happen. */
+  private idleFor(idleMs: number): number {
+    const due = this.venue?.nextFactAt?.();
+    if (due === null || due === undefined) return idleMs;
+    return Math.min(idleMs, Math.max(1, due - this.now()));
   }
 
   private sleep(ms: number): Promise<null> {

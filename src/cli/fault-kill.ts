@@ -7,7 +7,7 @@
  * kills its own process; unset (the default) it changes nothing.
  */
 import type { Journal } from '../adapters/files/journal.js';
-import type { VenuePort } from '../domain/venue.js';
+import { nextFactAtOf, type VenuePort } from '../domain/venue.js';
 import { CliError } from './errors.js';
 
 const POINTS = [
@@ -64,6 +64,7 @@ export function faultKillFrom(
       history: (since, assets) => inner.history(since, assets),
       lookup: (id, asset) => inner.lookup(id, asset),
       close: () => inner.close(),
+      ...nextFactAtOf(inner),
     }),
     journal: (inner) => ({
       load: () => inner.load(),

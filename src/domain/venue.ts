@@ -173,6 +173,17 @@ export interface VenuePort {
   history(since: number, assets: readonly string[]): Promise<VenueFact[]>;
   lookup(clientOrderId: string, asset: string): Promise<OrderLookup>;
   close(): Promise<void>;
+  /**
+   * When the venue next has a fact to report (ms, drain's clock), if it knows it: the live
+   * loop looks then rather than at its idle tick, so latency legs measure the venue, not
+   * PINK's polling. Venues whose facts arrive on their own (websockets) leave it out.
+   */
+  nextFactAt?(): number | null;
+}
+
+/** `inner.nextFactAt` for a wrapper of `inner` (a wrapper that drops it hides the venue's timing). */
+export function nextFactAtOf(inner: VenuePort): Pick<VenuePort, 'nextFactAt'> {
+  return inner.nextFactAt ? { nextFactAt: () => inner.nextFactAt?.() ?? null } : {};
 }
 
 /** BingX lower-cases client order ids and allows 1-40 chars: keep them lower-case and short. */

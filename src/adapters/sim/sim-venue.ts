@@ -545,6 +545,10 @@ export class SimVenue implements VenuePort {
     }
   }
 
+  nextFactAt(): number | null {
+    return this.queue[0]?.ts ?? null;
+  }
+
   /** Facts still scheduled (for end-of-run draining and tests). */
   pending(): number {
     return this.queue.length;

@@ -34,7 +34,7 @@ import { createVenue } from '../../app/venues.js';
 import type { CanonicalEvent, EventSink } from '../../domain/events.js';
 import { utcDate } from '../../domain/exit-legs.js';
 import { type Namespace, WriteGuard } from '../../domain/namespaces.js';
-import { SubmitOutcomeUnknown, type VenuePort } from '../../domain/venue.js';
+import { nextFactAtOf, SubmitOutcomeUnknown, type VenuePort } from '../../domain/venue.js';
 import { simulateScans, symbolsFor } from '../../market/simulator.js';
 import type { PinkLogger } from '../../observability/logger.js';
 import {
@@ -144,6 +144,7 @@ class VenueHealth {
         this.closed = true;
         await v.close();
       },
+      ...nextFactAtOf(v),
     };
   }
 }
