@@ -19,7 +19,7 @@ import { orderMaker } from './support/orders.js';
 
 const KEY = 'sim-api-key-0001';
 const SECRET = 'sim-api-secret-0001';
-const extra = ['LTC', 'XRP', 'DOGE', 'BNB', 'ADA', 'AVAX'].map((base) => ({
+const extra = ['LTC', 'XRP', 'DOGE', 'BNB', 'ADA', 'AVAX', 'TRX'].map((base) => ({
   ...DEFAULT_SIM_CONTRACTS[2]!,
   symbol: `${base}-USDT`,
 }));
@@ -30,6 +30,7 @@ const MARKS: Record<string, number> = {
   'BNB-USDT': 600,
   'ADA-USDT': 0.4,
   'AVAX-USDT': 30,
+  'TRX-USDT': 0.25,
 };
 
 let sim: BingxSim;
@@ -292,6 +293,30 @@ describe('bingx venue through ccxt against the simulator', () => {
       });
     } finally {
       await restarted.close();
+    }
+  });
+
+  it('a position opened and closed between two position polls is still reported flat (a trade never waits forever)', async () => {
+    // Positions polled every 3 s, orders and fills on every drain: the whole round trip
+    // happens between two position polls, so the poll never sees the position open.
+    const v = await createBingxVenue(venueConfig({ positionsPollMs: 3_000 }));
+    try {
+      await v.drain(Date.now()); // the first position poll: TRXUSDT flat
+      const entry = order('TRXUSDT', 'BUY', 100, { referencePrice: 0.25 });
+      await v.submit(entry);
+      await drainUntil((f) => of(f, 'fill').some((x) => x.clientOrderId === entry.clientOrderId), 2_000, v);
+      const exit = order('TRXUSDT', 'SELL', 100, { reduceOnly: true, referencePrice: 0.25 });
+      await v.submit(exit);
+      const facts = await drainUntil(
+        (f) => of(f, 'fill').some((x) => x.clientOrderId === exit.clientOrderId),
+        2_000,
+        v,
+      );
+      // Without the fix no position fact for TRXUSDT ever came: it was never seen non-zero.
+      const after = facts.concat(await drainUntil((f) => lastPosition(f, 'TRXUSDT')?.qty === 0, 6_000, v));
+      expect(lastPosition(after, 'TRXUSDT')).toMatchObject({ qty: 0 });
+    } finally {
+      await v.close();
     }
   });
 

@@ -827,7 +827,10 @@ export class BingxCcxtVenue implements VenuePort {
       out.push(...this.quarantine([{ key: `fill:${f.fillId}`, error: err.message, excerpt: f.fillId }], now));
       return null;
     }
-    this.markFillSeen(f.fillId, f.exchangeOrderId, f.qty);
+    // A new fill moved the position: the next poll reports it whatever it then is. A
+    // position opened and closed between two polls was never seen non-zero, so its flat
+    // state was never reported and the trade waited for it forever.
+    if (this.markFillSeen(f.fillId, f.exchangeOrderId, f.qty)) this.positions.set(fact.asset, Number.NaN);
     return fact;
   }
 
@@ -873,9 +876,11 @@ export class BingxCcxtVenue implements VenuePort {
     return this.quarantinedRows;
   }
 
-  private markFillSeen(fillId: string, orderId: string, qty: number): void {
-    if (this.emitted.add(`fill:${fillId}`))
-      this.emittedFillQty.set(orderId, (this.emittedFillQty.get(orderId) ?? 0) + qty);
+  /** True when the fill is new. */
+  private markFillSeen(fillId: string, orderId: string, qty: number): boolean {
+    if (!this.emitted.add(`fill:${fillId}`)) return false;
+    this.emittedFillQty.set(orderId, (this.emittedFillQty.get(orderId) ?? 0) + qty);
+    return true;
   }
 
   /** Terminal states of our orders, each once, after their fills (or after the grace period). */
