@@ -26,6 +26,7 @@ import {
   buildModel,
   type CommandReport,
   describeReport,
+  executionTable,
   type ModelInput,
   mergeDecision,
   type PublishedTexts,
@@ -138,8 +139,7 @@ describe('buildModel (published JSON -> display model)', () => {
     expect(m.heartbeat).toBe('1.0 s ago');
     expect(m.lastScan).toBe('#7 at 10:00:00 UTC (20 assets)');
     expect(m.decisions).toEqual(['10:00:00 UTC  HOLD   -          no signal']);
-    expect(m.latency).toBe('not published');
-    expect(m.slippage).toBe('not published');
+    expect(m.execution.rows).toEqual([]);
     expect(m.dataRates[0]).toBe('account events: written 0 of 0 offered, suppressed 0');
     expect(m.components.map((c) => [c.name, c.ok])).toEqual([
       ['clickhouse', true],
@@ -246,6 +246,24 @@ describe('buildModel (published JSON -> display model)', () => {
     expect(m.paused).toBe(true);
   });
 
+  it("the runtime's latency legs (published in microseconds) are shown in ms, slippage in bps, as a table", () => {
+    const t = executionTable(
+      {
+        decision_to_submit_us: { orders: 12, p50: 41, p90: 180.4, max: 2_503 },
+        submit_to_ack_us: { orders: 12, p50: 30_463, p90: 215_912, max: 1_250_000 },
+      },
+      { vs_reference_bps: { orders: 12, p50: 1.0492278, p90: 2.1231, max: 2.5 } },
+    );
+    expect(t).toEqual({
+      columns: ['orders', 'p50', 'p90', 'max'],
+      rows: [
+        { what: 'decision to submit', unit: 'ms', cells: ['12', '0.04', '0.18', '2.50'] },
+        { what: 'submit to ack', unit: 'ms', cells: ['12', '30.5', '216', '1250'] },
+        { what: 'vs reference', unit: 'bps', cells: ['12', '1.05', '2.12', '2.50'] },
+      ],
+    });
+  });
+
   it('latency, slippage and data rates are shown when published, and ROI when the runtime publishes it', () => {
     const snapshot = JSON.stringify({
       posture: 'RUNNING',
@@ -260,8 +278,16 @@ describe('buildModel (published JSON -> display model)', () => {
     const m = buildModel(
       input({ engineSnapshot: snapshot, latestNautilus: null, capitalCheckpoint: null, pnlToday: null }),
     );
-    expect(m.latency).toBe('decision to submit: p50 3 / p95 9, submit to ack: p50 40 / p95 80 (ms)');
-    expect(m.slippage).toBe('vs decision: mean 1.5, vs arrival: mean 0.7 (bps)');
+    // Older publishers: legs already in ms, other statistics; the table takes what is there.
+    expect(m.execution).toEqual({
+      columns: ['mean', 'p50', 'p95'],
+      rows: [
+        { what: 'decision to submit', unit: 'ms', cells: ['', '3.00', '9.00'] },
+        { what: 'submit to ack', unit: 'ms', cells: ['', '40.0', '80.0'] },
+        { what: 'vs decision', unit: 'bps', cells: ['1.50', '', ''] },
+        { what: 'vs arrival', unit: 'bps', cells: ['0.70', '', ''] },
+      ],
+    });
     expect(m.dataRates).toEqual(['data rates: scans 0.2, account events 0.23 (per s)']);
     expect(m.roi).toBe('ROI (published): realized 0.01, open equity 0.012, cost adjusted 0.009 (ratio)');
     expect(summarize(12.5, 'ms')).toBe('12.5 ms');
@@ -398,6 +424,9 @@ describe('Dashboard (ink) over a running PINK', () => {
             rows_written: 0,
             last_error: 'ECONNREFUSED',
           },
+          // As pink run publishes them: legs in microseconds, slippage in bps.
+          latency: { submit_to_ack_us: { orders: 3, p50: 30_463, p90: 215_912, max: 250_000 } },
+          slippage: { vs_arrival_bps: { orders: 3, p50: 1.0492, p90: 2.1231, max: 2.5 } },
         }),
       }),
     );
@@ -420,6 +449,10 @@ describe('Dashboard (ink) over a running PINK', () => {
     expect(f).toContain('FAIL clickhouse');
     expect(f).toContain('OK   state_bus');
     expect(f).toContain('HOLD   -          no signal');
+    expect(f).toMatch(/latest orders\s+unit\s+orders\s+p50\s+p90\s+max/);
+    expect(f).toMatch(/submit to ack\s+ms\s+3\s+30\.5\s+216\s+250\b/);
+    expect(f).toMatch(/vs arrival\s+bps\s+3\s+1\.05\s+2\.12\s+2\.50/);
+    expect(f).toContain('leverage 1.20x');
     expect(f).toContain('[p] pause  [r] resume  [f] flatten  [q] quit');
     expect(f).not.toContain('READ-ONLY');
 

@@ -15,6 +15,7 @@ import {
   type DecisionRow,
   decisionOf,
   describeReport,
+  type ExecutionTable,
   type LinkState,
   mergeDecision,
   type PublishedTexts,
@@ -67,6 +68,23 @@ function Section({ title, children }: { title: string; children?: ReactNode }) {
       <Box flexDirection="column" marginLeft={2}>
         {children}
       </Box>
+    </Box>
+  );
+}
+
+/** Latency legs and slippage as a small fixed-width table; a line when nothing is published. */
+function ExecutionRows({ table }: { table: ExecutionTable }) {
+  if (table.rows.length === 0) return <Text>latency and slippage: not published</Text>;
+  const width = Math.max(...table.rows.map((r) => r.what.length), 'latest orders'.length);
+  const head = ['latest orders'.padEnd(width), 'unit'.padEnd(4), ...table.columns.map((c) => c.padStart(8))];
+  return (
+    <Box flexDirection="column">
+      <Text bold>{head.join('  ')}</Text>
+      {table.rows.map((r) => (
+        <Text key={`${r.unit}:${r.what}`}>
+          {[r.what.padEnd(width), r.unit.padEnd(4), ...r.cells.map((c) => c.padStart(8))].join('  ')}
+        </Text>
+      ))}
     </Box>
   );
 }
@@ -238,8 +256,7 @@ export function Dashboard(props: DashboardProps) {
       </Section>
 
       <Section title="EXECUTION AND DATA">
-        <Text>latency {m.latency}</Text>
-        <Text>slippage {m.slippage}</Text>
+        <ExecutionRows table={m.execution} />
         {m.dataRates.map((l) => (
           <Text key={l}>{l}</Text>
         ))}

@@ -127,8 +127,8 @@ export interface DashboardModel {
   readonly capital: readonly string[];
   readonly roi: string;
   readonly today: string | null;
-  readonly latency: string;
-  readonly slippage: string;
+  /** Latency legs (ms) and slippage (bps) of the latest finished orders, as table rows. */
+  readonly execution: ExecutionTable;
   readonly dataRates: readonly string[];
   readonly components: readonly ComponentRow[];
   /** Newest first. */
@@ -137,6 +137,48 @@ export interface DashboardModel {
 }
 
 type Json = Record<string, unknown>;
+
+export interface ExecutionTable {
+  /** The statistics published, in this order of ORDERED_STATS (e.g. orders, p50, p90, max). */
+  readonly columns: readonly string[];
+  readonly rows: ReadonlyArray<{
+    readonly what: string;
+    readonly unit: 'ms' | 'bps';
+    readonly cells: readonly string[];
+  }>;
+}
+
+const ORDERED_STATS = ['orders', 'mean', 'p50', 'p90', 'p95', 'p99', 'max'];
+
+/**
+ * Latency legs and slippage as a table: a leg published in microseconds (`submit_to_ack_us`,
+ * what the runtime publishes) is shown in ms, to the precision that matters at its size.
+ */
+export function executionTable(latency: unknown, slippage: unknown): ExecutionTable {
+  const groups = [
+    ...Object.entries(obj(latency) ?? {}).map(([k, v]) => ({ k, v, unit: 'ms' as const })),
+    ...Object.entries(obj(slippage) ?? {}).map(([k, v]) => ({ k, v, unit: 'bps' as const })),
+  ].filter((g) => obj(g.v) !== null);
+  const columns = ORDERED_STATS.filter((s) => groups.some((g) => num(obj(g.v)?.[s]) !== null));
+  const rows = groups.map(({ k, v, unit }) => {
+    const scale = unit === 'ms' && k.endsWith('_us') ? 1 / 1000 : 1;
+    const what = words(k.replace(/_(us|ms|bps)$/, ''));
+    const cells = columns.map((c) => {
+      const x = num(obj(v)?.[c]);
+      if (x === null) return '';
+      if (c === 'orders') return String(x);
+      return unit === 'bps' ? x.toFixed(2) : ms(x * scale);
+    });
+    return { what, unit, cells };
+  });
+  return { columns, rows };
+}
+
+/** Milliseconds with the digits that matter: 0.04, 3.25, 41.3, 215. */
+function ms(v: number): string {
+  const a = Math.abs(v);
+  return v.toFixed(a >= 100 ? 0 : a >= 10 ? 1 : 2);
+}
 
 function obj(v: unknown): Json | null {
   return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : null;
@@ -170,6 +212,11 @@ export function money(v: unknown): string {
 function plain(v: unknown): string {
   const n = num(v);
   return n === null ? '?' : n.toLocaleString('en-US', { maximumFractionDigits: 8 });
+}
+
+function fixed(v: unknown, digits: number): string {
+  const n = num(v);
+  return n === null ? '?' : n.toFixed(digits);
 }
 
 function pct(v: number): string {
@@ -471,26 +518,15 @@ export function buildModel(input: ModelInput): DashboardModel {
           `capital ${money(capitalSrc.capital)}  equity ${money(capitalSrc.equity)}  realized ${money(capitalSrc.realized_pnl)}` +
             `  unrealized ${money(snapshot?.unrealized_pnl)}`,
           `fees ${money(capitalSrc.fees)}  funding ${money(capitalSrc.funding)}  open notional ${money(snapshot?.open_notional)}` +
-            `  leverage ${plain(snapshot?.leverage)}x`,
+            `  leverage ${fixed(snapshot?.leverage, 2)}x`,
         ]
       : ['?'],
     roi: roiLine(capitalSrc),
     today: todayLine(pnl),
-    latency:
-      summarize(
-        firstPublished(snapshot?.latency, obj(snapshot?.kpis)?.latency, health?.latency, nautilus?.latency),
-        'ms',
-      ) ?? 'not published',
-    slippage:
-      summarize(
-        firstPublished(
-          snapshot?.slippage,
-          obj(snapshot?.kpis)?.slippage,
-          health?.slippage,
-          nautilus?.slippage,
-        ),
-        'bps',
-      ) ?? 'not published',
+    execution: executionTable(
+      firstPublished(snapshot?.latency, obj(snapshot?.kpis)?.latency, health?.latency, nautilus?.latency),
+      firstPublished(snapshot?.slippage, obj(snapshot?.kpis)?.slippage, health?.slippage, nautilus?.slippage),
+    ),
     dataRates: dataRates(health, snapshot),
     components: rows,
     decisions,
