@@ -3,7 +3,7 @@
  * (figures checked against the ledger queried independently afterwards), the empty
  * ledger, bad options; and the chart/page modules on small fixed figures.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -50,6 +50,7 @@ describe('pink report on a replayed ledger', () => {
     reasons: { exit_reason: string; n: number }[];
     tables: Map<string, number>;
     latency: { n: number; p50: number; mx: number };
+    perAsset: { asset: string; orders: number; fill: number; ttf50: number | null }[];
     raw: number;
   } = {} as never;
 
@@ -131,6 +132,16 @@ describe('pink report on a replayed ledger', () => {
         `SELECT count(submit_to_ack_us) AS n, quantileExact(0.5)(submit_to_ack_us) AS p50, max(submit_to_ack_us) AS mx FROM ${DB}.execution_quality`,
       );
       ledger.latency = { n: Number(l!.n), p50: Number(l!.p50), mx: Number(l!.mx) };
+      ledger.perAsset = (
+        await rows<{ asset: string; n: number; f: number; t: number | null }>(
+          `SELECT asset, count() AS n, sum(filled_qty) / sum(qty) AS f, quantileExactIf(0.5)(submit_to_first_fill_us, isNotNull(submit_to_first_fill_us)) AS t FROM ${DB}.execution_quality GROUP BY asset ORDER BY asset`,
+        )
+      ).map((r) => ({
+        asset: r.asset,
+        orders: Number(r.n),
+        fill: Number(r.f),
+        ttf50: r.t === null ? null : Number(r.t),
+      }));
       const [raw] = await rows<{ n: number }>(`SELECT count() AS n FROM ${DB}.trade_events`);
       ledger.raw = Number(raw!.n);
     } finally {
@@ -219,6 +230,75 @@ describe('pink report on a replayed ledger', () => {
     expect(json.execution.slippage.map((s) => s.stats.count)).toEqual([ledger.latency.n, ledger.latency.n]);
     expect(json.series.latencySamples.submit_to_ack_us).toHaveLength(ledger.latency.n);
   });
+
+  it('has fill, reject and cancel rates and time to fill per asset and per day, as the ledger counts them', () => {
+    const { rates } = json.execution;
+    expect(rates.unavailable).toBeNull();
+    expect(rates.byAsset.map((r) => [r.key, r.orders])).toEqual(
+      ledger.perAsset.map((r) => [r.asset, r.orders]),
+    );
+    for (const [i, r] of rates.byAsset.entries()) {
+      expect(r.fillRatioPct).toBeCloseTo(100 * ledger.perAsset[i]!.fill, 9);
+      expect(r.timeToFillMs.p50).toBeCloseTo((ledger.perAsset[i]!.ttf50 ?? Number.NaN) / 1000, 6);
+      expect(r.rejectRatePct).toBe(0); // the default sim venue rejects nothing
+    }
+    expect(rates.byDay.reduce((a, r) => a + r.orders, 0)).toBe(json.execution.orders);
+    expect(rates.byDay.map((r) => r.key)).toEqual([...rates.byDay.map((r) => r.key)].sort());
+    expect(rates.rejectReasons).toEqual([]);
+    expect(html).toContain('rates per asset');
+  });
+
+  it("counts rejects by the venue's reason (a sim venue rejecting 30 %)", async () => {
+    const rejEnv = { PINK_VAR_DIR: join(dir, 'rej'), PINK_CLICKHOUSE_DIR: join(dir, 'rej', 'clickhouse') };
+    const config = join(dir, 'rejecting.json');
+    writeFileSync(config, JSON.stringify({ strategy: 'pink', sim: { seed: 4, rejectRate: 0.3 } }));
+    const r = pink(['replay', '--data', scans, '--config', config], rejEnv);
+    expect(r.code, r.stderr).toBe(0);
+    const outRej = join(dir, 'report-rej');
+    expect(pink(['report', '--out', outRej], rejEnv).code).toBe(0);
+    const { rates, byStatus } = readJson(outRej).execution;
+    const { client } = await createClickHouseClient({ dataDir: rejEnv.PINK_CLICKHOUSE_DIR });
+    try {
+      const counted = await (
+        await client.query({
+          query: `SELECT final_reason AS reason, count() AS n FROM ${DB}.execution_quality WHERE final_status = 'REJECTED' GROUP BY reason ORDER BY n DESC, reason`,
+          format: 'JSONEachRow',
+        })
+      ).json<{ reason: string; n: string }>();
+      expect(rates.rejectReasons.map((x) => [x.reason, x.orders])).toEqual(
+        counted.map((c) => [c.reason, Number(c.n)]),
+      );
+    } finally {
+      await client.close();
+    }
+    expect(rates.rejectReasons[0]?.reason).toBe('insufficient margin (sim fault)');
+    const rejected = byStatus.filter((s) => s.finalStatus === 'REJECTED').reduce((a, s) => a + s.orders, 0);
+    expect(rejected).toBeGreaterThan(0);
+    expect(rates.rejectReasons.reduce((a, x) => a + x.orders, 0)).toBe(rejected);
+    const total = rates.byAsset.reduce((a, x) => a + x.orders, 0);
+    const weighted = rates.byAsset.reduce((a, x) => a + (x.rejectRatePct ?? 0) * x.orders, 0) / total;
+    expect(weighted).toBeCloseTo((100 * rejected) / total, 9);
+
+    // A ledger from before these columns: the report says what to do; schema apply adds them.
+    const old = await createClickHouseClient({ dataDir: rejEnv.PINK_CLICKHOUSE_DIR });
+    try {
+      await old.client.command({
+        query: `ALTER TABLE ${DB}.execution_quality DROP COLUMN final_reason, DROP COLUMN submit_to_first_fill_us`,
+      });
+    } finally {
+      await old.client.close();
+    }
+    const before = pink(['report', '--out', join(dir, 'report-old')], rejEnv);
+    expect(before.code, before.stderr).toBe(0);
+    expect(readJson(join(dir, 'report-old')).execution.rates.unavailable).toMatch(
+      /predates the rate columns \(final_reason, submit_to_first_fill_us\): run `pink schema apply` once/,
+    );
+    const applied = pink(['schema', 'apply'], rejEnv);
+    expect(applied.code, applied.stderr).toBe(0);
+    expect(applied.stdout).toMatch(/execution_quality.*final_reason/s);
+    expect(pink(['report', '--out', join(dir, 'report-new')], rejEnv).code).toBe(0);
+    expect(readJson(join(dir, 'report-new')).execution.rates.unavailable).toBeNull();
+  }, 120_000);
 
   it('has the data rate per table with account_events against the 5 MB/day cap', () => {
     for (const t of json.dataRates.tables) {
@@ -398,6 +478,21 @@ function fixedFigures(): ReportFigures {
     execution: {
       orders: 3,
       byStatus: [{ purpose: 'ENTRY', finalStatus: 'REFLECTED', orders: 3 }],
+      rates: {
+        byAsset: [
+          {
+            key: 'BTCUSDT',
+            orders: 4,
+            fillRatioPct: 75,
+            rejectRatePct: 25,
+            cancelRatePct: 0,
+            timeToFillMs: { count: 3, p50: 40.25, p90: 41, p99: 41 },
+          },
+        ],
+        byDay: [],
+        rejectReasons: [{ reason: 'margin <low> & more', orders: 1, sharePct: 100 }],
+        unavailable: null,
+      },
       latency: LATENCY_LEGS.map((l) => ({ column: l.column, label: l.label, stats })),
       slippage: SLIPPAGE_KINDS.map((s) => ({ column: s.column, label: s.label, stats })),
     },
@@ -520,6 +615,10 @@ describe('report charts (vega-lite -> vega -> SVG) on fixed figures', () => {
     expect(html).toContain('a note with &lt;markup&gt; &amp; ampersand');
     expect(html.match(/<svg/g)).toHaveLength(4);
     expect(html).toContain('<td class="l">2025-05-21</td><td>1</td>');
+    expect(html).toContain(
+      '<td class="l">BTCUSDT</td><td>4</td><td>75.0</td><td>25.0</td><td>0.0</td><td>40.3</td><td>41.0</td><td>41.0</td>',
+    );
+    expect(html).toContain('<td class="l">margin &lt;low&gt; &amp; more</td><td>1</td><td>100.0</td>');
     expect(html).toContain('<span class="pass">PASS</span>');
     expect(html).not.toContain('id="no-trades"');
   });

@@ -36,7 +36,12 @@ CREATE TABLE IF NOT EXISTS {db}.execution_quality
     exchange_first_fill_ts Nullable(DateTime64(3, 'UTC')),
     exchange_last_fill_ts Nullable(DateTime64(3, 'UTC')),
     fees Float64,
-    funding Float64
+    funding Float64,
+    -- Added by issue #18 (schema apply adds them to an older ledger): the local submit ->
+    -- first fill time, and the reason the order ended unfilled or short (the venue's reject
+    -- reason, the cancel or expiry note; '' when it filled).
+    submit_to_first_fill_us Nullable(Int64),
+    final_reason String DEFAULT ''
 )
 ENGINE = MergeTree
 PARTITION BY toYYYYMM(ts)

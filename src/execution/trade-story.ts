@@ -46,6 +46,8 @@ export interface ExecutionQuality {
   readonly exchange_last_fill_ts: number | null;
   readonly fees: number;
   readonly funding: number;
+  readonly submit_to_first_fill_us: number | null;
+  readonly final_reason: string;
 }
 
 /** One version of a trade's story: a `trade_reconstruction` row with epoch-ms timestamps. */
@@ -95,6 +97,8 @@ interface OrderTrack {
   avgPrice: number;
   referencePrice: number;
   lastMilestone: string;
+  /** Why it ended, from the final milestone (a reject's reason, a cancel's note). */
+  finalReason: string;
   requested?: Mark;
   sent?: Mark;
   ack?: Mark;
@@ -349,6 +353,7 @@ export class TradeStoryCollector {
         avgPrice: 0,
         referencePrice: 0,
         lastMilestone: '',
+        finalReason: '',
         fills: 0,
         fees: 0,
         exchangeFirstFillTs: 0,
@@ -384,6 +389,7 @@ export class TradeStoryCollector {
     if (e.avgPrice > 0) o.avgPrice = e.avgPrice;
     if (e.referencePrice > 0) o.referencePrice = e.referencePrice;
     o.lastMilestone = e.milestone;
+    if (ORDER_DONE.has(e.milestone) && e.milestone !== 'REFLECTED') o.finalReason = e.reason;
     this.markMilestone(o, e);
     if (ORDER_DONE.has(e.milestone) && !o.emitted) out.push(this.qualityRecord(o, s));
   }
@@ -487,6 +493,8 @@ export class TradeStoryCollector {
       exchange_last_fill_ts: o.exchangeLastFillTs > 0 ? o.exchangeLastFillTs : null,
       fees: o.fees,
       funding: s?.funding ?? 0,
+      submit_to_first_fill_us: micros(o.sent, o.firstFill),
+      final_reason: o.finalReason,
     };
     return { kind: 'execution_quality', record };
   }

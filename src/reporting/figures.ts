@@ -104,6 +104,41 @@ export interface OrderStatusRow {
   readonly orders: number;
 }
 
+/** The rates a desk watches, per asset or per UTC day (execution_quality). */
+export interface ExecutionRateRow {
+  /** The asset, or the UTC day (YYYY-MM-DD). */
+  readonly key: string;
+  readonly orders: number;
+  /** Filled quantity / requested quantity, in % (null: nothing requested). */
+  readonly fillRatioPct: number | null;
+  readonly rejectRatePct: number | null;
+  /** CANCELLED and EXPIRED orders, in %. */
+  readonly cancelRatePct: number | null;
+  /** Submit -> first fill on the process's monotonic clock, ms, over the orders that filled. */
+  readonly timeToFillMs: {
+    readonly count: number;
+    readonly p50: number | null;
+    readonly p90: number | null;
+    readonly p99: number | null;
+  };
+}
+
+export interface RejectReasonRow {
+  readonly reason: string;
+  readonly orders: number;
+  /** Share of all rejects, in %. */
+  readonly sharePct: number;
+}
+
+export interface ExecutionRates {
+  readonly byAsset: readonly ExecutionRateRow[];
+  readonly byDay: readonly ExecutionRateRow[];
+  /** The venue's reasons, most frequent first (at most 50). */
+  readonly rejectReasons: readonly RejectReasonRow[];
+  /** Why there are no rates (a ledger older than their columns), or null. */
+  readonly unavailable: string | null;
+}
+
 export interface TableRate {
   readonly table: string;
   /** Rows in scope (all rows of the table when no --run-id/--from/--to). */
@@ -191,6 +226,7 @@ export interface ReportFigures {
   readonly execution: {
     readonly orders: number;
     readonly byStatus: readonly OrderStatusRow[];
+    readonly rates: ExecutionRates;
     readonly latency: readonly LatencyFigure[];
     readonly slippage: readonly SlippageFigure[];
   };

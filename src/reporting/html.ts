@@ -3,7 +3,7 @@
  * no script, nothing fetched).
  */
 import type { Chart, ChartName, SkippedChart } from './charts.js';
-import type { DistStats, Kpis, ReportFigures, Verdict } from './figures.js';
+import type { DistStats, ExecutionRateRow, ExecutionRates, Kpis, ReportFigures, Verdict } from './figures.js';
 
 const CSS = `
 body{font-family:Helvetica,Arial,sans-serif;margin:24px auto;max-width:1080px;color:#222;padding:0 16px}
@@ -77,6 +77,38 @@ const KPI_COLUMNS: Column<Kpis>[] = [
   { head: 'cost-adjusted ROI %', cell: (k) => signed(k.costAdjustedRoiPct, 4) },
   { head: 'open-equity ROI %', cell: (k) => signed(k.openEquityRoiPct, 4) },
 ];
+
+const RATE_COLUMNS = (head: string): Column<ExecutionRateRow>[] => [
+  { head, cell: (r) => esc(r.key), left: true },
+  { head: 'orders', cell: (r) => int(r.orders) },
+  { head: 'fill ratio %', cell: (r) => n(r.fillRatioPct, 1) },
+  { head: 'reject rate %', cell: (r) => n(r.rejectRatePct, 1) },
+  { head: 'cancel rate %', cell: (r) => n(r.cancelRatePct, 1) },
+  { head: 'time to fill p50 ms', cell: (r) => n(r.timeToFillMs.p50, 1) },
+  { head: 'p90 ms', cell: (r) => n(r.timeToFillMs.p90, 1) },
+  { head: 'p99 ms', cell: (r) => n(r.timeToFillMs.p99, 1) },
+];
+
+/** Fill, reject and cancel rates and time to fill per asset and per UTC day; rejects by reason. */
+function ratesHtml(rates: ExecutionRates): string[] {
+  if (rates.unavailable) return [`<p class="meta">rates: ${esc(rates.unavailable)}</p>`];
+  return [
+    '<p class="meta">rates per asset (fill ratio = filled / requested quantity; cancel = cancelled or expired; time to fill = submit -> first fill)</p>',
+    table(rates.byAsset, RATE_COLUMNS('asset'), 'no orders'),
+    '<p class="meta">rates per UTC day</p>',
+    table(rates.byDay, RATE_COLUMNS('day'), 'no orders'),
+    '<p class="meta">rejects by the venue\'s reason</p>',
+    table(
+      rates.rejectReasons,
+      [
+        { head: 'reason', cell: (r) => esc(r.reason || '(none given)'), left: true },
+        { head: 'orders', cell: (r) => int(r.orders) },
+        { head: 'share %', cell: (r) => n(r.sharePct, 1) },
+      ],
+      'no rejects',
+    ),
+  ];
+}
 
 function statsColumns(digits: number): Column<{ label: string; stats: DistStats }>[] {
   const c = (
@@ -230,6 +262,7 @@ export function renderHtml(
       'no orders',
     ),
   );
+  parts.push(...ratesHtml(f.execution.rates));
   parts.push('<p class="meta">latency per leg, microseconds</p>');
   parts.push(table(f.execution.latency, statsColumns(0)));
   parts.push('<p class="meta">slippage, basis points (positive = cost)</p>');

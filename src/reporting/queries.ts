@@ -16,6 +16,8 @@ import {
   EMPTY_AGGREGATE,
   type EquityPoint,
   type EquitySource,
+  type ExecutionRateRow,
+  type ExecutionRates,
   type ExitLegReasonRow,
   type ExitReasonRow,
   emptyStats,
@@ -223,6 +225,7 @@ export async function collectFigures(ledger: LedgerReader, o: CollectOptions): P
     execution: {
       orders: execution.orders,
       byStatus: execution.byStatus,
+      rates: execution.rates,
       latency: execution.latency,
       slippage: execution.slippage,
     },
@@ -484,6 +487,7 @@ async function equityFigures(q: Query, cap: CapitalInfo, maxPoints: number): Pro
 interface ExecutionFigures {
   readonly orders: number;
   readonly byStatus: OrderStatusRow[];
+  readonly rates: ExecutionRates;
   readonly latency: ReportFigures['execution']['latency'];
   readonly slippage: ReportFigures['execution']['slippage'];
   readonly latencySamples: Record<LatencyColumn, number[]>;
@@ -498,7 +502,9 @@ async function executionFigures(q: Query, samplesLimit: number): Promise<Executi
   const samples = new Map<string, number[]>(cols.map((c) => [c, []]));
   let orders = 0;
   const byStatus: OrderStatusRow[] = [];
+  let rates: ExecutionRates = { byAsset: [], byDay: [], rejectReasons: [], unavailable: null };
   if (q.has('execution_quality')) {
+    rates = await executionRates(q);
     const t = q.t('execution_quality');
     const w = q.where('execution_quality');
     for (const r of await q.rows<{ purpose: string; final_status: string; n: Num }>(
@@ -545,6 +551,7 @@ async function executionFigures(q: Query, samplesLimit: number): Promise<Executi
   return {
     orders,
     byStatus,
+    rates,
     latency: LATENCY_LEGS.map((l) => ({ column: l.column, label: l.label, stats: stats.get(l.column)! })),
     slippage: SLIPPAGE_KINDS.map((s) => ({ column: s.column, label: s.label, stats: stats.get(s.column)! })),
     latencySamples: Object.fromEntries(LATENCY_LEGS.map((l) => [l.column, samples.get(l.column)!])) as Record<
@@ -556,6 +563,61 @@ async function executionFigures(q: Query, samplesLimit: number): Promise<Executi
     ) as Record<SlippageColumn, number[]>,
     samplesLimit,
     samplesTruncated: orders > samplesLimit,
+  };
+}
+
+/** Fill ratio, reject and cancel rates and time to fill per asset and per UTC day; rejects by reason. */
+async function executionRates(q: Query): Promise<ExecutionRates> {
+  const t = q.t('execution_quality');
+  const w = q.where('execution_quality');
+  const [has] = await q.rows<{ n: Num }>(
+    "SELECT count() AS n FROM system.columns WHERE database = {db:String} AND table = 'execution_quality' " +
+      "AND name IN ('final_reason', 'submit_to_first_fill_us')",
+    { db: q.db },
+  );
+  if (num(has?.n) < 2)
+    return {
+      byAsset: [],
+      byDay: [],
+      rejectReasons: [],
+      unavailable: `${t} predates the rate columns (final_reason, submit_to_first_fill_us): run \`pink schema apply\` once`,
+    };
+  const pct = (part: number, whole: number) => (whole > 0 ? (100 * part) / whole : null);
+  const per = async (key: string): Promise<ExecutionRateRow[]> =>
+    (
+      await q.rows<Record<string, Num | Num[]>>(
+        `SELECT ${key} AS key, count() AS orders, sum(qty) AS qty, sum(filled_qty) AS filled, ` +
+          `countIf(final_status = 'REJECTED') AS rejected, countIf(final_status IN ('CANCELLED', 'EXPIRED')) AS cancelled, ` +
+          `count(submit_to_first_fill_us) AS ttf_n, quantilesExact(0.5, 0.9, 0.99)(submit_to_first_fill_us) AS ttf ` +
+          `FROM ${t} WHERE ${w} GROUP BY key ORDER BY key`,
+      )
+    ).map((r) => {
+      const n = num(r.orders as Num);
+      const ttf = (r.ttf as Num[] | undefined) ?? [];
+      const ms = (v: Num | undefined) => (num(r.ttf_n as Num) > 0 ? num(v) / 1000 : null);
+      return {
+        key: String(r.key),
+        orders: n,
+        fillRatioPct: pct(num(r.filled as Num), num(r.qty as Num)),
+        rejectRatePct: pct(num(r.rejected as Num), n),
+        cancelRatePct: pct(num(r.cancelled as Num), n),
+        timeToFillMs: { count: num(r.ttf_n as Num), p50: ms(ttf[0]), p90: ms(ttf[1]), p99: ms(ttf[2]) },
+      };
+    });
+  const reasons = await q.rows<{ reason: string; n: Num }>(
+    `SELECT final_reason AS reason, count() AS n FROM ${t} WHERE ${w} AND final_status = 'REJECTED' ` +
+      'GROUP BY reason ORDER BY n DESC, reason LIMIT 50',
+  );
+  const rejects = reasons.reduce((a, r) => a + num(r.n), 0);
+  return {
+    byAsset: await per('asset'),
+    byDay: await per('toString(toDate(ts))'),
+    rejectReasons: reasons.map((r) => ({
+      reason: r.reason,
+      orders: num(r.n),
+      sharePct: (100 * num(r.n)) / rejects,
+    })),
+    unavailable: null,
   };
 }
 
