@@ -21,7 +21,7 @@ import { lookupNamespace } from '../src/domain/namespaces.js';
 import { pink } from './support/cli.js';
 import { startMember } from './support/hazelcast-member.js';
 import { runMember, whyNoMember } from './support/hazelcast-run.js';
-import { lastScan, ledgerCounts, ready, startRun } from './support/pink-run.js';
+import { lastScan, ledgerCounts, READY, ready, startRun } from './support/pink-run.js';
 import { blueTooling, pythonClient } from './support/python-hazelcast.js';
 import { until } from './support/wait.js';
 
@@ -39,7 +39,6 @@ if ('unavailable' in py && memberHere && process.env.CI === 'true')
 const why = !memberHere ? whyNoMember() : 'unavailable' in py ? py.unavailable : '';
 
 type Surfaces = Record<string, Record<string, string>>;
-const READY = /"msg":"ready/;
 
 /** This file's member, started by the first test that needs it (the scenarios run one after the other). */
 let member: Promise<{ members: string; clusterName: string }> | null = null;

@@ -7,19 +7,18 @@
  * exactly once (checked in the ledger afterwards), and a malformed command is refused
  * with its reason written back.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'hazelcast-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClickHouseClient } from '../src/adapters/clickhouse/client.js';
 import { unknownCommandId } from '../src/app/control/commands.js';
 import { lookupNamespace } from '../src/domain/namespaces.js';
 import { commandOutcomeKey } from '../src/ports/state-bus.js';
 import { openSource } from '../src/tui/source.js';
-import { CLI, cliEnv, pink, REPO } from './support/cli.js';
+import { pink } from './support/cli.js';
 import { runMember, whyNoMember } from './support/hazelcast-run.js';
+import { ledgerCounts, type Run, ready, startRun } from './support/pink-run.js';
 import { freePort, until } from './support/wait.js';
 
 const ns = lookupNamespace('pink');
@@ -28,17 +27,13 @@ const dir = mkdtempSync(join(tmpdir(), 'pink-hzrun-'));
 const hzEnv: Record<string, string> = member
   ? { HAZELCAST_MEMBERS: member.members.join(','), HAZELCAST_CLUSTER_NAME: member.clusterName }
   : {};
-const runEnv = {
-  ...hzEnv,
-  PINK_SCAN_INTERVAL_MS: '25',
-  PINK_HEARTBEAT_MS: '300',
-};
 
 describe.skipIf(!member)(
   `pink run on the real Hazelcast member ${member ? '' : `(skipped: ${whyNoMember()})`}`,
   () => {
     let hz: Client;
-    let run: { child: ChildProcess; log: () => string; exit: Promise<number | null> };
+    let run: Run;
+    const cleanups: Array<() => Promise<void>> = [];
     const varDir = join(dir, 'var');
 
     const stateText = async (key: string): Promise<string | null> => {
@@ -63,26 +58,12 @@ describe.skipIf(!member)(
       });
       for (const m of [ns.stateMap, ns.pnlMap]) await (await hz.getMap(m)).clear();
       await (await hz.getQueue(ns.commandQueue)).clear();
-      const child = spawn(process.execPath, [CLI, 'run'], {
-        cwd: REPO,
-        env: cliEnv(varDir, runEnv),
-        stdio: ['ignore', 'ignore', 'pipe'],
-      });
-      let text = '';
-      child.stderr?.on('data', (b: Buffer) => {
-        text += b.toString();
-      });
-      const exit = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-      run = { child, log: () => text, exit };
-      await until('pink run to be ready', 90_000, async () => /ready/.test(text) || child.exitCode !== null);
-      expect(child.exitCode, text).toBeNull();
+      run = startRun(varDir, hzEnv, cleanups);
+      await ready(run);
     }, 120_000);
 
     afterAll(async () => {
-      if (run && run.child.exitCode === null) {
-        run.child.kill('SIGKILL');
-        await run.exit;
-      }
+      for (const c of cleanups) await c();
       await hz?.shutdown();
     });
 
@@ -186,26 +167,14 @@ describe.skipIf(!member)(
     it('stops on SIGTERM, and the ledger holds each applied capital command once and the refused one never', async () => {
       run.child.kill('SIGTERM');
       expect(await run.exit, run.log()).toBe(0);
-      const { client } = await createClickHouseClient({ dataDir: join(varDir, 'clickhouse') });
-      try {
-        const rows = await (
-          await client.query({
-            query: `SELECT command_id, count() AS n FROM dolphin_pink.status_snapshots
-                    WHERE command_id != '' GROUP BY command_id ORDER BY command_id`,
-            format: 'JSONEachRow',
-          })
-        ).json<{ command_id: string; n: string }>();
-        const counts = Object.fromEntries(rows.map((r) => [r.command_id, Number(r.n)]));
-        expect(counts['hz-once'], JSON.stringify(rows)).toBe(1);
-        expect(counts['hz-raw']).toBe(1);
-        expect(counts['hz-bad']).toBeUndefined();
-        expect(
-          Object.values(counts).every((n) => n === 1),
-          JSON.stringify(counts),
-        ).toBe(true);
-      } finally {
-        await client.close();
-      }
+      const { commands: counts } = await ledgerCounts(varDir);
+      expect(counts['hz-once'], JSON.stringify(counts)).toBe(1);
+      expect(counts['hz-raw']).toBe(1);
+      expect(counts['hz-bad']).toBeUndefined();
+      expect(
+        Object.values(counts).every((n) => n === 1),
+        JSON.stringify(counts),
+      ).toBe(true);
     }, 60_000);
   },
 );

@@ -42,11 +42,14 @@ export function startRun(
   return { child, log: () => text, exit, varDir };
 }
 
+/** The runtime's `ready: …` log line (JSON logs; a bare /ready/ also matches "already"). */
+export const READY = /"msg":"ready: /;
+
 export async function ready(run: Run): Promise<void> {
   await until(
     'pink run to be ready',
     90_000,
-    async () => /"msg":"ready"|ready/.test(run.log()) || run.child.exitCode !== null,
+    async () => READY.test(run.log()) || run.child.exitCode !== null,
   );
   expect(run.child.exitCode, run.log()).toBeNull();
 }
