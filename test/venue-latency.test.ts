@@ -61,10 +61,13 @@ describe('sim venue latency in the live loop', () => {
     for (const id of ids) {
       const ack = ms(at(id, 'SENT'), at(id, 'ACKNOWLEDGED'));
       const fill = ms(at(id, 'SENT'), at(id, 'FILLED'));
-      // Timers fire at or after their time; a loaded 2-core machine adds tens of ms, never a scan.
-      expect(ack, `${id} submit -> ack`).toBeGreaterThanOrEqual(ACK_MS - 1);
+      // The venue answers at request.ts + latency, request.ts being the kernel's clock when it
+      // decided to submit (whole ms, before the write-ahead entry is written); SENT is stamped after
+      // submit returns. So a leg may read a few ms short of its setting (8.99 ms seen under CI load),
+      // never near zero; and timers fire late on a loaded 2-core machine by tens of ms, never a scan.
+      expect(ack, `${id} submit -> ack`).toBeGreaterThanOrEqual(ACK_MS / 2);
       expect(ack, `${id} submit -> ack`).toBeLessThan(ACK_MS + 100);
-      expect(fill, `${id} submit -> fill`).toBeGreaterThanOrEqual(FILL_MS - 1);
+      expect(fill, `${id} submit -> fill`).toBeGreaterThanOrEqual(FILL_MS - ACK_MS / 2);
       expect(fill, `${id} submit -> fill`).toBeLessThan(FILL_MS + 100);
     }
   }, 60_000);
