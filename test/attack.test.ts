@@ -27,12 +27,14 @@ import { FileJournal, MemoryJournal } from '../src/adapters/files/journal.js';
 import { commandTokenPath } from '../src/adapters/statebus/command-token.js';
 import { GuardedStateBus } from '../src/adapters/statebus/guarded.js';
 import { MemoryStateBus } from '../src/adapters/statebus/memory.js';
+import type { CommandOutcome } from '../src/app/control/commands.js';
 import { CommandProcessor } from '../src/app/control/processor.js';
 import { runtimeControl } from '../src/app/control/runtime-control.js';
 import { simVenueFor } from '../src/app/replay.js';
 import { Runtime } from '../src/app/runtime.js';
 import { LeaseHeld, takeLease } from '../src/app/runtime-lease.js';
 import { offerCommandText } from '../src/cli/commands/ctl-commands.js';
+import type { EventSink } from '../src/domain/events.js';
 import { lookupNamespace, WriteGuard } from '../src/domain/namespaces.js';
 import { commandOutcomeKey } from '../src/ports/state-bus.js';
 import { loadStrategy } from '../src/strategy/loader.js';
@@ -40,6 +42,7 @@ import { openSource } from '../src/tui/source.js';
 import { CLI, cliEnv, REPO } from './support/cli.js';
 import { ACTING_COMMANDS, FOREIGN_STRATEGIES } from './support/entry-points.js';
 import { serveRuntime } from './support/serve-runtime.js';
+import { InMemorySettlement } from './support/settlement.js';
 
 const PINK = lookupNamespace('pink');
 const root = mkdtempSync(join(tmpdir(), 'pink-attack-'));
@@ -182,11 +185,14 @@ async function controlPlane() {
   const varDir = mkdtempSync(join(root, 'var-'));
   const mem = new MemoryStateBus();
   const bus = new GuardedStateBus(mem, new WriteGuard(PINK));
+  const settlement = new InMemorySettlement();
   const rt = {
     paused: false,
     hasOpenPosition: true,
     capital: 25_000,
     flattened: 0,
+    settle: (id: string, outcome: string) => settlement.settle(id, outcome),
+    settled: () => settlement.settled(),
     async pause() {
       this.paused = true;
     },
@@ -319,7 +325,7 @@ describe('guarantee: the control plane obeys only its operator', () => {
 });
 
 describe('guarantee: exactly-once commands and a durable posture (real runtime)', () => {
-  async function startRuntime(journal: MemoryJournal) {
+  async function startRuntime(journal: MemoryJournal, sinks: EventSink[] = []) {
     const rt = new Runtime({
       namespace: 'pink',
       strategy: await loadStrategy('blue-v7-ref'),
@@ -327,7 +333,7 @@ describe('guarantee: exactly-once commands and a durable posture (real runtime)'
       journal,
       makeVenue: (marks) => simVenueFor(marks),
       source: (async function* () {})(),
-      sinks: [],
+      sinks,
       log: () => {},
     });
     await rt.start();
@@ -355,6 +361,47 @@ describe('guarantee: exactly-once commands and a durable posture (real runtime)'
     const third = await startRuntime(journal);
     expect(third.posture).toBe('RUNNING');
     for (const rt of [first, second, third]) await rt.stop('test over');
+    await mem.close();
+  });
+
+  it('a command checkpointed, then kill -9 before its outcome or removal: the next runtime publishes that outcome and does not apply it again', async () => {
+    const journal = new MemoryJournal();
+    const mem = new MemoryStateBus({ sweepMs: 0 });
+    const adjusted: string[] = [];
+    const sink: EventSink = (e) => {
+      if (e.type === 'capital_adjusted') adjusted.push(`${e.commandId} ${e.delta}`);
+    };
+    // The first process dies right after the journal write: its outcome put never happens.
+    const dying = new Proxy(new GuardedStateBus(mem, new WriteGuard(PINK)), {
+      get(target, prop, receiver) {
+        if (prop === 'mapPut')
+          return async (map: string, key: string, value: string, ttl?: number) => {
+            if (key.startsWith('command_outcome:')) throw new Error('kill -9');
+            return target.mapPut(map, key, value, ttl);
+          };
+        const v = Reflect.get(target, prop, receiver) as unknown;
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+    await mem.queueOffer(PINK.commandQueue, '{"id":"cap-9","type":"SET_CAPITAL","amount":27000}');
+    const first = await startRuntime(journal, [sink]);
+    const control = runtimeControl(first);
+    await expect(new CommandProcessor({ bus: dying, ns: PINK, control }).poll()).rejects.toThrow('kill -9');
+    expect(first.account.capital).toBe(27_000);
+    expect(mem.queueSize(PINK.commandQueue)).toBe(1); // still queued: it was never removed
+
+    const second = await startRuntime(journal, [sink]);
+    const bus = new GuardedStateBus(mem, new WriteGuard(PINK));
+    const r = await new CommandProcessor({ bus, ns: PINK, control: runtimeControl(second) }).poll();
+    expect(r).toEqual({ outcomes: [], duplicates: ['cap-9'] });
+    expect(mem.queueSize(PINK.commandQueue)).toBe(0);
+    expect(second.account.capital).toBe(27_000);
+    expect(adjusted).toEqual(['cap-9 2000']); // one capital change, by the first runtime only
+    const outcome = JSON.parse(
+      (await mem.mapGet(PINK.stateMap, commandOutcomeKey('cap-9')))!,
+    ) as CommandOutcome;
+    expect(outcome).toMatchObject({ id: 'cap-9', status: 'APPLIED', reason: 'capital 27000 (delta 2000)' });
+    for (const rt of [first, second]) await rt.stop('test over');
     await mem.close();
   });
 

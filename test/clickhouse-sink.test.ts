@@ -202,6 +202,36 @@ describe('ClickHouseEventSink over a full replay', () => {
     expect(r.ok).toBe(true);
   });
 
+  it('capital replay counts a command re-applied after a crash once (the last row holds)', async () => {
+    const [last] = await ch.rows<Record<string, unknown>>(
+      `SELECT * FROM ${DB}.status_snapshots ORDER BY ts DESC, event_seq DESC LIMIT 1`,
+    );
+    // The killed process's row, then the restarted runtime's: same command, same delta.
+    const row = (ms: string, seq: number) => ({
+      ...last,
+      ts: String(last!.ts).replace(/\.\d+$/, ms),
+      event_seq: Number(last!.event_seq) + seq,
+      kind: 'SET_CAPITAL',
+      capital: liveCapital + 1000,
+      equity: liveCapital + 1000,
+      capital_delta: 1000,
+      command_id: 'crash-cmd',
+    });
+    await rawInsert('status_snapshots', [row('.997', 1)], 'crash-cmd-1');
+    await rawInsert('status_snapshots', [row('.998', 2)], 'crash-cmd-2');
+    try {
+      const r = await capitalReplay(ledger, { liveCapital: liveCapital + 1000 });
+      expect(r).toMatchObject({ duplicateCommandRows: 1, ok: true });
+      // Counted twice, as before oncePerCommand, the replay would be 1000 over.
+      expect(r.fromSnapshots).toBeCloseTo(liveCapital + 1000, 9);
+    } finally {
+      await ch.client.command({
+        query: `ALTER TABLE ${DB}.status_snapshots DELETE WHERE command_id = 'crash-cmd' SETTINGS mutations_sync = 2`,
+      });
+    }
+    expect((await capitalReplay(ledger, { liveCapital })).ok).toBe(true);
+  });
+
   it('capital replay with a trade still open checks up to the last close and reports the open effect', async () => {
     const [last] = await ch.rows<Record<string, unknown>>(
       `SELECT * FROM ${DB}.status_snapshots ORDER BY ts DESC, event_seq DESC LIMIT 1`,

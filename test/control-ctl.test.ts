@@ -27,12 +27,13 @@ import {
 import { CliError } from '../src/cli/errors.js';
 import { lookupNamespace, WriteGuard } from '../src/domain/namespaces.js';
 import { serveRuntime } from './support/serve-runtime.js';
+import { InMemorySettlement } from './support/settlement.js';
 
 const pink = lookupNamespace('pink');
 const root = mkdtempSync(path.join(os.tmpdir(), 'pink-ctl-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-class SmallRuntime implements RuntimeControl {
+class SmallRuntime extends InMemorySettlement implements RuntimeControl {
   paused = false;
   hasOpenPosition = false;
   capital = 25_000;
@@ -208,12 +209,16 @@ import { GuardedStateBus } from './src/adapters/statebus/guarded.js';
 import { MemoryStateBus } from './src/adapters/statebus/memory.js';
 import { CommandProcessor } from './src/app/control/processor.js';
 import { lookupNamespace, WriteGuard } from './src/domain/namespaces.js';
+import { InMemorySettlement } from './test/support/settlement.js';
 const ns = lookupNamespace('pink');
 const bus = new GuardedStateBus(new MemoryStateBus(), new WriteGuard(ns));
 const control = { paused: false, hasOpenPosition: false,
   async pause() { this.paused = true; }, async resume() { this.paused = false; },
   flatten() { return { accepted: false, reason: 'flat' }; },
   setCapital(a) { return { accepted: true, reason: 'capital set to ' + a }; } };
+const settlement = new InMemorySettlement();
+control.settle = (id, outcome) => settlement.settle(id, outcome);
+control.settled = () => settlement.settled();
 const proc = new CommandProcessor({ bus, ns, control });
 const server = await serveRuntime(bus, process.env.VAR_DIR, ns);
 const dir = process.env.RUN_DIR;

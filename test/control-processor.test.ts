@@ -5,11 +5,12 @@ import { type CommandOutcome, parseCommand, unknownCommandId } from '../src/app/
 import { CommandProcessor, OUTCOME_TTL_MS, type RuntimeControl } from '../src/app/control/processor.js';
 import { lookupNamespace, WriteGuard } from '../src/domain/namespaces.js';
 import { COMMAND_IDS_KEY, commandOutcomeKey } from '../src/ports/state-bus.js';
+import { InMemorySettlement } from './support/settlement.js';
 
 const pink = lookupNamespace('pink');
 
 /** A small but real runtime: it keeps state and counts what was applied. */
-class CountingRuntime implements RuntimeControl {
+class CountingRuntime extends InMemorySettlement implements RuntimeControl {
   paused = false;
   hasOpenPosition = false;
   capital = 25_000;

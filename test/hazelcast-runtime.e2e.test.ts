@@ -7,12 +7,14 @@
  * exactly once (checked in the ledger afterwards), and a malformed command is refused
  * with its reason written back.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'hazelcast-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { oncePerCommand } from '../src/adapters/clickhouse/rows.js';
 import { unknownCommandId } from '../src/app/control/commands.js';
+import { AccountProjection, type AccountState } from '../src/domain/account.js';
 import { lookupNamespace } from '../src/domain/namespaces.js';
 import { commandOutcomeKey } from '../src/ports/state-bus.js';
 import { openSource } from '../src/tui/source.js';
@@ -178,6 +180,109 @@ describe.skipIf(!member)(
     }, 60_000);
   },
 );
+
+/**
+ * kill -9 around an operator command's journal checkpoint (issue #17, 3), on the real member:
+ * the queue outlives PINK, so the command is still there when the runtime comes back.
+ * First killed after applying SET_CAPITAL in memory and flushing its ledger row, before the
+ * checkpoint; then killed right after the checkpoint of the next one, before its outcome is
+ * published or it leaves the queue. Each is applied once, each gets its outcome, and the
+ * capital rows, one per command as capital replay counts them, match the journal.
+ */
+describe.skipIf(!member)('operator commands across kill -9 on the real member', () => {
+  let hz: Client;
+  const cleanups: Array<() => Promise<void>> = [];
+  const varDir = join(dir, 'crash-var');
+  const journal = () =>
+    JSON.parse(readFileSync(join(varDir, 'run', 'pink-journal.json'), 'utf8')) as {
+      commands?: Array<[string, string]>;
+      account: AccountState;
+    };
+  const journaledIds = () => (journal().commands ?? []).map(([id]) => id);
+  const queueSize = async () => (await hz.getQueue<string>(ns.commandQueue)).size();
+  const offer = async (id: string, amount: number) =>
+    expect(
+      await (await hz.getQueue<string>(ns.commandQueue)).offer(
+        JSON.stringify({ id, type: 'SET_CAPITAL', amount, reason: 'crash e2e' }),
+      ),
+    ).toBe(true);
+  /** A killed runtime's lease holds until its time to live is out; then the next may start. */
+  const leaseExpired = async () => {
+    const text = (await (await hz.getMap<string, string>(ns.stateMap)).get('runtime_lease')) ?? null;
+    if (text === null) return;
+    const lease = JSON.parse(text) as { renewedAt: number; ttlMs: number };
+    await new Promise((r) => setTimeout(r, Math.max(0, lease.renewedAt + lease.ttlMs - Date.now() + 300)));
+  };
+  const killedAt = async (point: string) => {
+    const run = startRun(varDir, { ...hzEnv, PINK_FAULT_KILL_AT: point }, cleanups);
+    await ready(run);
+    return run;
+  };
+
+  beforeAll(async () => {
+    hz = await Client.newHazelcastClient({
+      clusterName: member!.clusterName,
+      network: { clusterMembers: member!.members },
+      properties: { 'hazelcast.logging.level': 'OFF' },
+    });
+    await (await hz.getQueue(ns.commandQueue)).clear();
+    await (await hz.getMap(ns.stateMap)).clear();
+  }, 60_000);
+
+  afterAll(async () => {
+    for (const c of cleanups) await c();
+    await hz?.shutdown();
+  });
+
+  it('killed before and after the checkpoint: applied once each, outcomes published, capital rows match', async () => {
+    // 1. Killed after the effect and its ledger row, before the journal records the command.
+    const first = await killedAt('before-command-checkpoint');
+    await offer('crash-a', 41_000);
+    await first.exit;
+    expect(first.child.signalCode, first.log()).toBe('SIGKILL');
+    expect(await queueSize()).toBe(1);
+    expect(journaledIds()).not.toContain('crash-a');
+
+    // 2. Restarted: crash-a is applied (again: its first effect died with the process), then
+    //    killed right after the checkpoint of crash-b, before its outcome and its removal.
+    await leaseExpired();
+    const second = await killedAt('after-command-checkpoint:2');
+    await offer('crash-b', 42_000);
+    await second.exit;
+    expect(second.child.signalCode, second.log()).toBe('SIGKILL');
+    expect(journaledIds()).toEqual(expect.arrayContaining(['crash-a', 'crash-b']));
+    expect(AccountProjection.fromState(journal().account).capital).toBe(42_000);
+    expect(await queueSize()).toBe(1);
+    const map = await hz.getMap<string, string>(ns.stateMap);
+    expect(await map.get(commandOutcomeKey('crash-b'))).toBeNull();
+
+    // 3. A clean start: crash-b is known from the journal: removed, its outcome published.
+    await leaseExpired();
+    const third = startRun(varDir, hzEnv, cleanups);
+    await ready(third);
+    await until('the queue to drain', 20_000, async () => (await queueSize()) === 0);
+    for (const id of ['crash-a', 'crash-b']) {
+      const text = await until(`the outcome of ${id}`, 15_000, () => map.get(commandOutcomeKey(id)));
+      expect(JSON.parse(text), id).toMatchObject({ id, status: 'APPLIED', type: 'SET_CAPITAL' });
+    }
+    expect(third.log()).toMatch(/command crash-b already handled; not applied again/);
+    third.child.kill('SIGTERM');
+    expect(await third.exit, third.log()).toBe(0);
+
+    // crash-a's row from the killed process stays in the append-only ledger beside the one
+    // that held; crash-b's row was written once. Capital replay counts one per command:
+    // the last, and the capital path it gives is the journal's.
+    const { commands, capitalRows } = await ledgerCounts(varDir);
+    expect(commands).toMatchObject({ 'crash-a': 2, 'crash-b': 1 });
+    const held = oncePerCommand(capitalRows).filter((r) => r.command_id.startsWith('crash-'));
+    expect(held.map((r) => [r.command_id, r.capital])).toEqual([
+      ['crash-a', 41_000],
+      ['crash-b', 42_000],
+    ]);
+    expect(held[1]!.capital_delta).toBe(1_000);
+    expect(AccountProjection.fromState(journal().account).capital).toBe(42_000);
+  }, 180_000);
+});
 
 describe('pink run with HAZELCAST_MEMBERS that do not answer', () => {
   it('exits 2 naming the members and why, before anything trades (the runtime lease lives there)', async () => {

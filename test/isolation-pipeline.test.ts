@@ -78,6 +78,14 @@ function recordingBus(real: StateBus, rec: Recorded): StateBus {
       rec.queues.push(queue);
       return real.queuePoll(queue);
     },
+    queuePeek: (queue) => {
+      rec.queues.push(queue);
+      return real.queuePeek(queue);
+    },
+    queueRemove: (queue, item) => {
+      rec.queues.push(queue);
+      return real.queueRemove(queue, item);
+    },
     onMapEntry: (map, l) => real.onMapEntry(map, l),
     health: () => real.health(),
     close: () => real.close(),

@@ -56,6 +56,14 @@ class Link implements RemoteStore {
     if (this.pollDelayMs) await new Promise((r) => setTimeout(r, this.pollDelayMs));
     return item;
   }
+  async peek(q: string) {
+    await this.gate();
+    return this.backing.queuePeek(q);
+  }
+  async remove(q: string, item: string) {
+    await this.gate();
+    return this.backing.queueRemove(q, item);
+  }
   async listen(map: string, l: (k: string, v: string | null) => void) {
     await this.gate();
     return this.backing.onMapEntry(map, l);
@@ -196,6 +204,24 @@ describe('ReconnectingStateBus (buffer while disconnected, republish on reconnec
     expect(await bus.queuePoll('Q')).toBe('{"id":"c1"}');
     expect(await bus.queuePoll('Q')).toBe('{"id":"c2"}');
     expect(await bus.queuePoll('Q')).toBeNull();
+  });
+
+  it('peek and remove: nothing and false while the link is down or slow, the item stays for later', async () => {
+    const { link, bus } = setup({ opTimeoutMs: 50 });
+    await link.backing.queueOffer('Q', '{"id":"c1"}');
+    link.down = true;
+    expect(await bus.queuePeek('Q')).toBeNull();
+    expect(await bus.queueRemove('Q', '{"id":"c1"}')).toBe(false);
+    link.down = false;
+    link.hang = true;
+    expect(await bus.queuePeek('Q')).toBeNull();
+    expect(bus.health().lastError).toMatch(/peek Q timed out after 50 ms/);
+    expect(await bus.queueRemove('Q', '{"id":"c1"}')).toBe(false);
+    expect(bus.health().lastError).toMatch(/remove from Q timed out after 50 ms/);
+    link.hang = false;
+    expect(await bus.queuePeek('Q')).toBe('{"id":"c1"}');
+    expect(await bus.queueRemove('Q', '{"id":"c1"}')).toBe(true);
+    expect(await bus.queuePeek('Q')).toBeNull();
   });
 
   it('a poll that fails is asked again, not replayed', async () => {
@@ -372,6 +398,15 @@ describe.skipIf(!member)(
       expect(await bus.queuePoll(`${map}_q`)).toBe('a');
       expect(await bus.queuePoll(`${map}_q`)).toBe('b');
       expect(await bus.queuePoll(`${map}_q`)).toBeNull();
+      // Peek takes nothing; remove takes exactly the text named, wherever it is.
+      for (const v of ['c', 'd', 'c']) await bus.queueOffer(`${map}_q`, v);
+      expect(await bus.queuePeek(`${map}_q`)).toBe('c');
+      expect(await bus.queuePeek(`${map}_q`)).toBe('c');
+      expect(await bus.queueRemove(`${map}_q`, 'd')).toBe(true);
+      expect(await bus.queueRemove(`${map}_q`, 'd')).toBe(false);
+      expect(await bus.queueRemove(`${map}_q`, 'c')).toBe(true);
+      expect(await bus.queuePoll(`${map}_q`)).toBe('c');
+      expect(await bus.queuePeek(`${map}_q`)).toBeNull();
       await until(() => heard.includes(`k=${text}`), 5000);
     });
 

@@ -67,6 +67,21 @@ describe('MemoryStateBus', () => {
     expect(await b.queuePoll('other')).toBeNull();
   });
 
+  it('peek leaves the head; remove takes the first item equal to the text, also after compaction', async () => {
+    const b = bus();
+    expect(await b.queuePeek('Q')).toBeNull();
+    expect(await b.queueRemove('Q', 'x')).toBe(false);
+    for (let i = 0; i < 3000; i++) await b.queueOffer('Q', String(i % 1500));
+    for (let i = 0; i < 2000; i++) await b.queuePoll('Q'); // past the compaction point
+    expect(await b.queuePeek('Q')).toBe('500');
+    expect(await b.queuePeek('Q')).toBe('500');
+    expect(await b.queueRemove('Q', '700')).toBe(true);
+    expect(await b.queueRemove('Q', '700')).toBe(false); // the earlier '700' was polled
+    expect(await b.queueRemove('Q', '500')).toBe(true);
+    expect(await b.queuePeek('Q')).toBe('501');
+    expect(b.queueSize('Q')).toBe(998);
+  });
+
   it('keeps FIFO order across internal compaction (5,000 items)', async () => {
     const b = bus();
     for (let i = 0; i < 5000; i++) await b.queueOffer('Q', String(i));
@@ -133,9 +148,12 @@ describe('GuardedStateBus', () => {
       /queue blue_runtime_commands refused/,
     );
     await expect(g.queuePoll(blue.commandQueue)).rejects.toThrow(/refused/);
-    expect(alerts.map((a) => a.target.kind)).toEqual(['map', 'map', 'queue', 'queue']);
+    await inner.queueOffer(blue.commandQueue, '{"id":"b1"}');
+    await expect(g.queuePeek(blue.commandQueue)).rejects.toThrow(/refused/);
+    await expect(g.queueRemove(blue.commandQueue, '{"id":"b1"}')).rejects.toThrow(/refused/);
+    expect(alerts.map((a) => a.target.kind)).toEqual(['map', 'map', 'queue', 'queue', 'queue', 'queue']);
     expect(await inner.mapEntries(blue.stateMap)).toEqual([]);
-    expect(inner.queueSize(blue.commandQueue)).toBe(0);
+    expect(inner.queueSize(blue.commandQueue)).toBe(1); // only BLUE's own item, untouched
   });
 
   it('reads: own maps and shared maps always; other strategies only when opened read-only', async () => {

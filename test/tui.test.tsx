@@ -34,6 +34,7 @@ import {
 } from '../src/tui/model.js';
 import { busSource, openSource, type TuiSource, utcDay } from '../src/tui/source.js';
 import { serveRuntime } from './support/serve-runtime.js';
+import { InMemorySettlement } from './support/settlement.js';
 
 const pink = lookupNamespace('pink');
 const blue = lookupNamespace('blue');
@@ -331,7 +332,7 @@ describe('buildModel (published JSON -> display model)', () => {
 // ---------------------------------------------------------------------------------
 // The Dashboard against a running harness.
 
-class SmallRuntime implements RuntimeControl {
+class SmallRuntime extends InMemorySettlement implements RuntimeControl {
   paused = false;
   hasOpenPosition = true;
   flattens = 0;

@@ -43,6 +43,9 @@ export interface RuntimeOptions {
   readonly now?: () => number;
 }
 
+/** How many applied operator commands the journal keeps (the state map keeps older ids). */
+export const COMMANDS_KEPT = 200;
+
 export type Posture = 'STARTING' | 'RECOVERING' | 'RUNNING' | 'PAUSED' | 'STOPPING' | 'STOPPED';
 
 export class Runtime {
@@ -55,6 +58,8 @@ export class Runtime {
   lastDecision: CanonicalEvent | null = null;
   private stopRequested = false;
   private flattenRequested: string | null = null;
+  /** [command id, outcome JSON] of the newest operator commands applied, oldest first. */
+  private settled: Array<[string, string]> = [];
   private wake: (() => void) | null = null;
   readonly marks = new LatestPrices();
   private emit: EventSink = () => {};
@@ -109,6 +114,10 @@ export class Runtime {
     });
     // A paused runtime restarted (by its supervisor, after a crash) stays paused until RESUME.
     if (saved?.paused) this.pipeline.setPaused(true);
+    this.settled = saved?.commands ? [...saved.commands] : [];
+    // A FLATTEN accepted before the crash still applies to the position the venue still has.
+    if (saved?.flattenRequested && this.pipeline.kernel.hasTrade)
+      this.flattenRequested = saved.flattenRequested;
     await this.saveJournal();
     this.posture = this.pipeline.paused ? 'PAUSED' : 'RUNNING';
     return this.recovery;
@@ -191,6 +200,21 @@ export class Runtime {
     return { accepted: true, reason: `capital ${this.account.capital} (delta ${delta})` };
   }
 
+  /**
+   * Records an operator command's outcome in the same journal checkpoint as its effect
+   * (posture, capital, a pending FLATTEN): after a crash, either both hold or neither does.
+   */
+  async settleCommand(id: string, outcome: string): Promise<void> {
+    this.settled.push([id, outcome]);
+    if (this.settled.length > COMMANDS_KEPT) this.settled.splice(0, this.settled.length - COMMANDS_KEPT);
+    await this.saveJournal();
+  }
+
+  /** The applied commands the journal holds, [id, outcome JSON], oldest first. */
+  settledCommands(): ReadonlyArray<readonly [string, string]> {
+    return this.settled;
+  }
+
   setPaused(paused: boolean): void {
     this.pipeline.setPaused(paused);
     if (this.posture === 'RUNNING' || this.posture === 'PAUSED') this.posture = paused ? 'PAUSED' : 'RUNNING';
@@ -211,6 +235,8 @@ export class Runtime {
       venuePositions: this.pipeline.kernel.exportVenuePositions(),
       seenFacts: this.pipeline.appliedFactKeys(),
       paused: this.pipeline.paused,
+      commands: [...this.settled],
+      ...(this.flattenRequested !== null ? { flattenRequested: this.flattenRequested } : {}),
     };
     await this.o.journal.save(state);
   }

@@ -3,10 +3,14 @@
  * makes `pink run` SIGKILL itself at the n-th (default first) occurrence of an effect, so a
  * test can put a kill -9 exactly between two effects. Points: `before-submit-entry`,
  * `after-submit-entry`, `after-write-ahead-entry`, the same three with `-exit`, and
- * `after-fill-drain` (facts with a fill read off the wire, not yet applied). It only ever
+ * `after-fill-drain` (facts with a fill read off the wire, not yet applied),
+ * `before-command-checkpoint` (an operator command applied in memory, its ledger rows
+ * flushed, the journal checkpoint that records it not written) and
+ * `after-command-checkpoint` (recorded, its outcome not yet published nor the item
+ * removed from the queue). It only ever
  * kills its own process; unset (the default) it changes nothing.
  */
-import type { Journal } from '../adapters/files/journal.js';
+import type { Journal, JournalState } from '../adapters/files/journal.js';
 import { nextFactAtOf, type VenuePort } from '../domain/venue.js';
 import { CliError } from './errors.js';
 
@@ -18,6 +22,8 @@ const POINTS = [
   'after-submit-exit',
   'after-write-ahead-exit',
   'after-fill-drain',
+  'before-command-checkpoint',
+  'after-command-checkpoint',
 ] as const;
 
 type Point = (typeof POINTS)[number];
@@ -66,14 +72,29 @@ export function faultKillFrom(
       close: () => inner.close(),
       ...nextFactAtOf(inner),
     }),
-    journal: (inner) => ({
-      load: () => inner.load(),
-      save: (state) => inner.save(state),
-      intents: () => inner.intents(),
-      intend: async (intent) => {
-        await inner.intend(intent);
-        at(`after-write-ahead-${intent.purpose === 'EXIT' ? 'exit' : 'entry'}`);
-      },
-    }),
+    journal: (inner) => {
+      // A checkpoint whose newest command differs from the last one written records a command.
+      let newestCommand: string | undefined;
+      const newestOf = (state: JournalState | null) => state?.commands?.at(-1)?.[0];
+      return {
+        load: async () => {
+          const state = await inner.load();
+          newestCommand = newestOf(state);
+          return state;
+        },
+        save: async (state) => {
+          const recordsCommand = newestOf(state) !== newestCommand;
+          if (recordsCommand) at('before-command-checkpoint');
+          await inner.save(state);
+          newestCommand = newestOf(state);
+          if (recordsCommand) at('after-command-checkpoint');
+        },
+        intents: () => inner.intents(),
+        intend: async (intent) => {
+          await inner.intend(intent);
+          at(`after-write-ahead-${intent.purpose === 'EXIT' ? 'exit' : 'entry'}`);
+        },
+      };
+    },
   };
 }

@@ -20,6 +20,10 @@ export interface StateBus {
   mapEntries(map: string): Promise<Array<[string, string]>>;
   queueOffer(queue: string, value: string): Promise<boolean>;
   queuePoll(queue: string): Promise<string | null>;
+  /** The head item, left in the queue (null when empty): consumed only once it is handled. */
+  queuePeek(queue: string): Promise<string | null>;
+  /** Removes the first item equal to this text; false when none was (or the link is down). */
+  queueRemove(queue: string, item: string): Promise<boolean>;
   /** Subscribes to puts/removals on a map; returns an unsubscribe function. */
   onMapEntry(map: string, listener: EntryListener): Promise<() => Promise<void>>;
   health(): BusHealth;

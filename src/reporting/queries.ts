@@ -4,7 +4,13 @@
  * rest of the code; every value from the command line travels as a query parameter.
  * A table that does not exist (a ledger never written) reads as empty.
  */
-import { chTs, LEDGER_TABLES, msFromChTs, WITH_RUN_COLUMNS } from '../adapters/clickhouse/rows.js';
+import {
+  chTs,
+  LEDGER_TABLES,
+  msFromChTs,
+  oncePerCommand,
+  WITH_RUN_COLUMNS,
+} from '../adapters/clickhouse/rows.js';
 import type { LedgerStore } from '../ports/ledger.js';
 import {
   ACCOUNT_EVENTS_CAP_BYTES_PER_DAY,
@@ -308,10 +314,10 @@ async function capitalFigures(q: Query, fallback: number | undefined): Promise<C
         capital: first.kind === 'TICK' ? first.capital : first.capital - first.capital_delta,
       };
     if (last) lastSnap = { ts: msFromChTs(last.ts), capital: last.capital, openTradeId: last.open_trade_id };
-    const adj = await q.rows<{ ts: string; capital_delta: number }>(
-      `SELECT ts, capital_delta FROM ${t} WHERE ${w} AND kind != 'TICK' ORDER BY ts, event_seq`,
+    const adj = await q.rows<{ ts: string; capital_delta: number; command_id: string }>(
+      `SELECT ts, capital_delta, command_id FROM ${t} WHERE ${w} AND kind != 'TICK' ORDER BY ts, event_seq`,
     );
-    changes = adj.map((a) => ({ ts: msFromChTs(a.ts), delta: a.capital_delta }));
+    changes = oncePerCommand(adj).map((a) => ({ ts: msFromChTs(a.ts), delta: a.capital_delta }));
   }
   let trade: { ts: number; capital: number } | null = null;
   let lastTrade: { ts: number; capital: number } | null = null;

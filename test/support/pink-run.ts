@@ -68,7 +68,7 @@ export async function healthz(
   return { status: r.status, body: (await r.json()) as { components?: Record<string, boolean> } };
 }
 
-/** Decision rows and distinct scans in the ledger, and its capital rows per command id. */
+/** Decision rows and distinct scans in the ledger, its capital rows (in order) and their count per command id. */
 export async function ledgerCounts(varDir: string) {
   const { client: ch } = await createClickHouseClient({ dataDir: join(varDir, 'clickhouse') });
   try {
@@ -76,15 +76,18 @@ export async function ledgerCounts(varDir: string) {
     const [d] = await q<{ n: string; scans: string; first: string; last: string }>(
       'SELECT count() AS n, uniqExact(scan) AS scans, min(scan) AS first, max(scan) AS last FROM dolphin_pink.v7_decision_events',
     );
-    const commands = await q<{ command_id: string; n: string }>(
-      "SELECT command_id, count() AS n FROM dolphin_pink.status_snapshots WHERE command_id != '' GROUP BY command_id",
+    const capitalRows = await q<{ command_id: string; capital: number; capital_delta: number }>(
+      "SELECT command_id, capital, capital_delta FROM dolphin_pink.status_snapshots WHERE command_id != '' ORDER BY ts, event_seq",
     );
+    const commands: Record<string, number> = {};
+    for (const r of capitalRows) commands[r.command_id] = (commands[r.command_id] ?? 0) + 1;
     return {
       decisions: Number(d!.n),
       scans: Number(d!.scans),
       first: Number(d!.first),
       last: Number(d!.last),
-      commands: Object.fromEntries(commands.map((r) => [r.command_id, Number(r.n)])),
+      commands,
+      capitalRows,
     };
   } finally {
     await ch.close();

@@ -13,7 +13,7 @@
  *    capital but in no trade_events row yet. Its effect is reported as openTradeEffect.
  */
 import type { LedgerStore } from '../../ports/ledger.js';
-import { msFromChTs } from './rows.js';
+import { msFromChTs, oncePerCommand } from './rows.js';
 
 export interface CapitalReplayResult {
   /** Capital from the last flat status tick onwards. */
@@ -26,6 +26,8 @@ export interface CapitalReplayResult {
   /** Terminal rows that were stored more than once (deduplicated here). */
   readonly duplicateTradeRows: number;
   readonly adjustments: number;
+  /** Capital rows of a command re-applied after a crash before its checkpoint (the last one counts). */
+  readonly duplicateCommandRows: number;
   readonly liveCapital: number | null;
   /** The open trade of the latest snapshot ('' when flat). */
   readonly openTradeId: string;
@@ -51,6 +53,7 @@ interface SnapshotRow {
   kind: string;
   capital: number;
   capital_delta: number;
+  command_id: string;
   open_trade_id: string;
 }
 
@@ -73,7 +76,7 @@ export async function capitalReplay(
 ): Promise<CapitalReplayResult> {
   const db = ledger.database;
   const snaps = await ledger.query<SnapshotRow>(
-    `SELECT ts, event_seq, kind, capital, capital_delta, open_trade_id FROM ${db}.status_snapshots ORDER BY ts, event_seq`,
+    `SELECT ts, event_seq, kind, capital, capital_delta, command_id, open_trade_id FROM ${db}.status_snapshots ORDER BY ts, event_seq`,
   );
   // FINAL: one row per trade_id however often the terminal row was stored.
   const trades = await ledger.query<TradeRow>(
@@ -89,7 +92,8 @@ export async function capitalReplay(
   const last = baselines.at(-1);
   if (!first || !last)
     throw new CapitalReplayError(`${db}.status_snapshots has no status tick taken while flat`);
-  const adjustments = snaps.filter((s) => s.kind !== 'TICK');
+  const adjustmentRows = snaps.filter((s) => s.kind !== 'TICK');
+  const adjustments = oncePerCommand(adjustmentRows);
   const openTradeId = snaps.at(-1)?.open_trade_id ?? '';
   const lastTrade = trades.at(-1);
   // With a trade open, replay up to the last close only (later adjustments are not in its capital_after).
@@ -117,6 +121,7 @@ export async function capitalReplay(
     trades: trades.length,
     duplicateTradeRows: Number(stored?.n ?? 0) - trades.length,
     adjustments: adjustments.length,
+    duplicateCommandRows: adjustmentRows.length - adjustments.length,
     liveCapital: live,
     openTradeId,
     target,

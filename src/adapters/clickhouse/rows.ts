@@ -292,3 +292,17 @@ export function rowsFromEvent(
   const mapped = body(event);
   return mapped ? [{ table: mapped.table, row: stamp(mapped.table, mapped.row, strategy, ctx) }] : [];
 }
+
+/**
+ * Operator capital rows, one per command: a command re-applied after a crash between its
+ * ledger row and its journal checkpoint has two rows; the later one is the change that
+ * held (its delta is from the capital the restarted runtime had). Rows without a command
+ * id are all kept. Order is kept.
+ */
+export function oncePerCommand<T extends { readonly command_id: string }>(rows: readonly T[]): T[] {
+  const lastAt = new Map<string, number>();
+  rows.forEach((r, i) => {
+    if (r.command_id !== '') lastAt.set(r.command_id, i);
+  });
+  return rows.filter((r, i) => r.command_id === '' || lastAt.get(r.command_id) === i);
+}

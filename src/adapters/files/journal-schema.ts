@@ -81,6 +81,8 @@ export const JournalSchema = z
     venuePositions: z.array(z.tuple([text.min(1), num])),
     seenFacts: z.array(text).optional(),
     paused: z.boolean().optional(),
+    commands: z.array(z.tuple([text.min(1), text.min(1)])).optional(),
+    flattenRequested: text.optional(),
   })
   .strict();
 

@@ -30,6 +30,13 @@ export interface JournalState {
   readonly seenFacts?: string[];
   /** The operator's PAUSE, kept across restarts until RESUME (absent in older journals = running). */
   readonly paused?: boolean;
+  /**
+   * The newest operator commands applied, as [command id, outcome JSON], checkpointed with
+   * their effect: after a crash the command still in the queue is known as handled.
+   */
+  readonly commands?: Array<[string, string]>;
+  /** An operator FLATTEN accepted but not yet submitted (it runs again after a crash). */
+  readonly flattenRequested?: string;
 }
 
 export interface Journal {

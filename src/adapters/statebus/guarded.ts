@@ -83,6 +83,17 @@ export class GuardedStateBus implements StateBus {
     return this.inner.queuePoll(queue);
   }
 
+  /** The command queue is consumed by peek then remove: both only on the namespace's own queue. */
+  async queuePeek(queue: string): Promise<string | null> {
+    this.checkWrite({ kind: 'queue', queue });
+    return this.inner.queuePeek(queue);
+  }
+
+  async queueRemove(queue: string, item: string): Promise<boolean> {
+    this.checkWrite({ kind: 'queue', queue });
+    return this.inner.queueRemove(queue, item);
+  }
+
   async onMapEntry(map: string, listener: EntryListener): Promise<() => Promise<void>> {
     this.checkRead(`map ${map} (listener)`, map);
     return this.inner.onMapEntry(map, listener);

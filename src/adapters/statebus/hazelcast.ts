@@ -146,6 +146,14 @@ function storeOf(client: Client): RemoteStore {
       const q = await client.getQueue<string>(queue);
       return (await q.poll()) ?? null;
     },
+    async peek(queue) {
+      const q = await client.getQueue<string>(queue);
+      return (await q.peek()) ?? null;
+    },
+    async remove(queue, item) {
+      const q = await client.getQueue<string>(queue);
+      return q.remove(item);
+    },
     async listen(map, listener: EntryListener) {
       const m = await client.getMap<string, string>(map);
       const changed = (e: EntryEvent<string, string>) => listener(e.key, e.value ?? null);

@@ -57,6 +57,15 @@ class Fifo {
     }
     return v;
   }
+  peek(): string | null {
+    return this.head < this.items.length ? this.items[this.head]! : null;
+  }
+  remove(v: string): boolean {
+    const at = this.items.indexOf(v, this.head);
+    if (at < 0) return false;
+    this.items.splice(at, 1);
+    return true;
+  }
 }
 
 export interface MemoryStateBusOptions {
@@ -143,6 +152,16 @@ export class MemoryStateBus implements StateBus {
   async queuePoll(queue: string): Promise<string | null> {
     this.assertOpen();
     return this.queues.get(queue)?.shift() ?? null;
+  }
+
+  async queuePeek(queue: string): Promise<string | null> {
+    this.assertOpen();
+    return this.queues.get(queue)?.peek() ?? null;
+  }
+
+  async queueRemove(queue: string, item: string): Promise<boolean> {
+    this.assertOpen();
+    return this.queues.get(queue)?.remove(item) ?? false;
   }
 
   queueSize(queue: string): number {

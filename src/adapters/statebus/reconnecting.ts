@@ -14,6 +14,8 @@ export interface RemoteStore {
   entries(map: string): Promise<Array<[string, string]>>;
   offer(queue: string, value: string): Promise<boolean>;
   poll(queue: string): Promise<string | null>;
+  peek(queue: string): Promise<string | null>;
+  remove(queue: string, item: string): Promise<boolean>;
   listen(map: string, listener: EntryListener): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
@@ -175,6 +177,31 @@ export class ReconnectingStateBus implements StateBus {
     } catch (err) {
       this.fail(err);
       return null;
+    }
+  }
+
+  /** Null while disconnected or on a slow answer: peeking takes nothing, so asking again is safe. */
+  async queuePeek(queue: string): Promise<string | null> {
+    if (!this.isUp()) return null;
+    try {
+      return await withTimeout(this.store!.peek(queue), this.opTimeoutMs, `peek ${queue}`);
+    } catch (err) {
+      this.fail(err);
+      return null;
+    }
+  }
+
+  /**
+   * False while disconnected or on a slow answer (the item may be gone or not): the caller
+   * has recorded the command's id first, so an item still there is known as handled.
+   */
+  async queueRemove(queue: string, item: string): Promise<boolean> {
+    if (!this.isUp()) return false;
+    try {
+      return await withTimeout(this.store!.remove(queue, item), this.opTimeoutMs, `remove from ${queue}`);
+    } catch (err) {
+      this.fail(err);
+      return false;
     }
   }
 

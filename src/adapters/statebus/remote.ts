@@ -62,6 +62,14 @@ export class RemoteStateBus implements StateBus {
     throw new RemoteBusError(`poll of queue ${queue} refused: only the runtime consumes its commands`);
   }
 
+  async queuePeek(queue: string): Promise<string | null> {
+    throw new RemoteBusError(`peek of queue ${queue} refused: only the runtime consumes its commands`);
+  }
+
+  async queueRemove(queue: string): Promise<boolean> {
+    throw new RemoteBusError(`remove from queue ${queue} refused: only the runtime consumes its commands`);
+  }
+
   /** The outcome record of a command (JSON text), waiting up to `waitMs` for it; null if none yet. */
   async waitForOutcome(commandId: string, waitMs: number): Promise<string | null> {
     const wait = Math.max(0, Math.round(waitMs));

@@ -1,7 +1,13 @@
 /**
  * Drains the namespace's command queue on the runtime loop: validates each command,
- * applies it through RuntimeControl at most once per id, and writes an outcome record
+ * applies it through RuntimeControl exactly once per id, and writes an outcome record
  * for every item (malformed ones included) to the state map.
+ *
+ * Exactly once across crashes and a member lost mid-poll: an item is peeked, applied,
+ * its id and outcome checkpointed in the journal together with the effect, the outcome
+ * published, and only then removed from the queue. A crash before the checkpoint leaves
+ * the item (and no effect): the next start applies it. A crash after it leaves the item
+ * too, but its id is in the journal: it is removed without applying it again.
  *
  * Decisions: PAUSE while paused and RESUME while running are APPLIED as no-ops (the
  * operator's intent already holds, so `pink ctl pause` is safe to repeat); FLATTEN with
@@ -22,7 +28,6 @@ import {
 
 /** What the runtime exposes to operator commands (the lead's Runtime implements it). */
 export interface RuntimeControl {
-  /** May return a promise: the change is durable when it settles; a string says why it is not. */
   pause(): Promise<unknown>;
   resume(): Promise<unknown>;
   flatten(reason: string): { accepted: boolean; reason: string };
@@ -32,6 +37,13 @@ export interface RuntimeControl {
     kind: CapitalCommandType,
     commandId: string,
   ): { accepted: boolean; reason: string } | Promise<{ accepted: boolean; reason: string }>;
+  /**
+   * Checkpoints the command's id and outcome (JSON) with its effect, durably; resolves to
+   * a note when that failed (the change then holds in memory only).
+   */
+  settle(commandId: string, outcome: string): Promise<string | undefined>;
+  /** The commands checkpointed so far that the journal still holds: [id, outcome JSON]. */
+  settled(): ReadonlyArray<readonly [string, string]>;
   readonly paused: boolean;
   readonly hasOpenPosition: boolean;
 }
@@ -60,8 +72,11 @@ export interface PollResult {
 
 export class CommandProcessor {
   private readonly seen: BoundedSet;
+  /** Outcomes checkpointed in the journal, by id: re-published if the crash came before that. */
+  private readonly journaled = new Map<string, string>();
   private readonly now: () => number;
   private loaded = false;
+  private polling: Promise<PollResult> | null = null;
   private idsDirty = false;
 
   constructor(private readonly o: CommandProcessorOptions) {
@@ -72,6 +87,10 @@ export class CommandProcessor {
   /** Restores remembered ids from the state map (when persisted). Called by the first poll(). */
   async load(): Promise<void> {
     this.loaded = true;
+    for (const [id, outcome] of this.o.control.settled()) {
+      this.seen.add(id);
+      this.journaled.set(id, outcome);
+    }
     if (!this.o.persistIds) return;
     try {
       const text = await this.o.bus.mapGet(this.o.ns.stateMap, COMMAND_IDS_KEY);
@@ -86,20 +105,37 @@ export class CommandProcessor {
     }
   }
 
-  /** Handles everything waiting in the queue (up to maxPerPoll). */
-  async poll(): Promise<PollResult> {
+  /**
+   * Handles everything waiting in the queue (up to maxPerPoll). A poll while one is running
+   * joins it: two would peek the same item and apply it twice.
+   */
+  poll(): Promise<PollResult> {
+    this.polling ??= this.drain().finally(() => {
+      this.polling = null;
+    });
+    return this.polling;
+  }
+
+  private async drain(): Promise<PollResult> {
     if (!this.loaded) await this.load();
     const outcomes: CommandOutcome[] = [];
     const duplicates: string[] = [];
     const max = this.o.maxPerPoll ?? 1000;
+    const queue = this.o.ns.commandQueue;
     for (let i = 0; i < max; i++) {
-      const text = await this.o.bus.queuePoll(this.o.ns.commandQueue);
+      const text = await this.o.bus.queuePeek(queue);
       if (text === null) break;
       const r = await this.handle(text);
       if (typeof r === 'string') duplicates.push(r);
       else outcomes.push(r);
+      if (this.idsDirty && this.o.persistIds) await this.persistIds();
+      // Handled and recorded: only now does it leave the queue. If the removal fails the
+      // item stays, is seen again as a known id, and removal is retried on a later poll.
+      if (!(await this.o.bus.queueRemove(queue, text))) {
+        this.o.log?.(`command queue ${queue}: handled item not removed yet (state bus down?); retried later`);
+        break;
+      }
     }
-    if (this.idsDirty && this.o.persistIds) await this.persistIds();
     return { outcomes, duplicates };
   }
 
@@ -112,11 +148,16 @@ export class CommandProcessor {
       await this.answerDuplicate(id, parsed.ok ? parsed.command.type : parsed.type);
       return id;
     }
-    this.seen.add(id);
-    this.idsDirty = true;
-    const outcome = parsed.ok
+    let outcome = parsed.ok
       ? await this.apply(parsed.command)
       : this.outcome(id, parsed.type, 'REFUSED', parsed.reason);
+    // A malformed item has no effect to keep: handling it again gives the same refusal.
+    if (parsed.ok) {
+      const note = await this.o.control.settle(id, JSON.stringify(outcome));
+      if (note) outcome = { ...outcome, reason: `${outcome.reason}; ${note}` };
+    }
+    this.seen.add(id);
+    this.idsDirty = true;
     await this.o.bus.mapPut(
       this.o.ns.stateMap,
       commandOutcomeKey(id),
@@ -135,6 +176,12 @@ export class CommandProcessor {
   private async answerDuplicate(id: string, type: CommandType | null): Promise<void> {
     const key = commandOutcomeKey(id);
     if ((await this.o.bus.mapGet(this.o.ns.stateMap, key)) !== null) return;
+    // Applied and checkpointed, then a crash before its outcome was published: publish that.
+    const first = this.journaled.get(id);
+    if (first !== undefined) {
+      await this.o.bus.mapPut(this.o.ns.stateMap, key, first, OUTCOME_TTL_MS);
+      return;
+    }
     const outcome = this.outcome(
       id,
       type,

@@ -46,6 +46,14 @@ export class SimHazelcast implements RemoteStore {
     this.up(`poll ${queue}`);
     return null;
   }
+  async peek(queue: string): Promise<string | null> {
+    this.up(`peek ${queue}`);
+    return null;
+  }
+  async remove(queue: string): Promise<boolean> {
+    this.up(`remove from ${queue}`);
+    return false;
+  }
   async listen(_map: string, _listener: EntryListener): Promise<() => Promise<void>> {
     this.up('listen');
     return async () => {};

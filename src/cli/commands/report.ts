@@ -126,7 +126,7 @@ async function capitalReplayCommand(
   const r = await capitalReplay(reader, live === null ? { tolerance } : { liveCapital: live, tolerance });
   out(`capital replay over ${reader.database} (status_snapshots + trade_events deduplicated by trade_id)`);
   out(
-    `  trades ${r.trades} (duplicate terminal rows ignored: ${r.duplicateTradeRows}), operator adjustments ${r.adjustments}`,
+    `  trades ${r.trades} (duplicate terminal rows ignored: ${r.duplicateTradeRows}), operator adjustments ${r.adjustments} (rows of a command re-applied after a crash ignored: ${r.duplicateCommandRows})`,
   );
   out(`  from the last flat snapshot  ${r.fromSnapshots.toFixed(6)}`);
   out(`  from the first flat snapshot ${r.fromTrades.toFixed(6)}`);
