@@ -7,6 +7,8 @@
 import { spawn, spawnSync } from 'node:child_process';
 import {
   chmodSync,
+  chownSync,
+  copyFileSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -32,7 +34,7 @@ import { CommandProcessor } from '../src/app/control/processor.js';
 import { runtimeControl } from '../src/app/control/runtime-control.js';
 import { simVenueFor } from '../src/app/replay.js';
 import { Runtime } from '../src/app/runtime.js';
-import { LeaseHeld, takeLease } from '../src/app/runtime-lease.js';
+import { LeaseHeld, stateMapLease, takeLease } from '../src/app/runtime-lease.js';
 import { offerCommandText } from '../src/cli/commands/ctl-commands.js';
 import type { EventSink } from '../src/domain/events.js';
 import { lookupNamespace, WriteGuard } from '../src/domain/namespaces.js';
@@ -502,27 +504,24 @@ describe('guarantee: one runtime per namespace', () => {
     });
     let t = 1_000_000;
     const now = () => t;
-    const a = await takeLease({ bus, ns: PINK, holder: holder('host-a'), ttlMs: 15_000, now, settleMs: 0 });
-    await expect(
-      takeLease({ bus, ns: PINK, holder: holder('host-b'), ttlMs: 15_000, now, settleMs: 0 }),
-    ).rejects.toThrow(
+    const store = stateMapLease(bus, PINK);
+    const take = (host: string) =>
+      takeLease({ store, ns: PINK, holder: holder(host), ttlMs: 15_000, now, settleMs: 0 });
+    const a = await take('host-a');
+    await expect(take('host-b')).rejects.toThrow(
       /holds the lease DOLPHIN_STATE_PINK\[runtime_lease\] \(pid 1 on host-a, var directory \/var\/lib\/pink/,
     );
     t += 10_000;
     await a.renew();
     t += 10_000;
-    await expect(
-      takeLease({ bus, ns: PINK, holder: holder('host-b'), ttlMs: 15_000, now, settleMs: 0 }),
-    ).rejects.toThrow(LeaseHeld);
+    await expect(take('host-b')).rejects.toThrow(LeaseHeld);
     t += 20_000; // host-a died: no renewal for longer than the time to live
-    const b = await takeLease({ bus, ns: PINK, holder: holder('host-b'), ttlMs: 15_000, now, settleMs: 0 });
+    const b = await take('host-b');
     expect(b.tookOverFrom?.host).toBe('host-a');
     await a.release(); // not a's any more: changes nothing
-    await expect(
-      takeLease({ bus, ns: PINK, holder: holder('host-c'), ttlMs: 15_000, now, settleMs: 0 }),
-    ).rejects.toThrow(LeaseHeld);
+    await expect(take('host-c')).rejects.toThrow(LeaseHeld);
     await b.release();
-    const c = await takeLease({ bus, ns: PINK, holder: holder('host-c'), ttlMs: 15_000, now, settleMs: 0 });
+    const c = await take('host-c');
     expect(c.tookOverFrom).not.toBeNull();
     await bus.close();
   });
@@ -542,14 +541,20 @@ describe('guarantee: one runtime per namespace', () => {
       },
     });
     const holder = { pid: 1, host: 'host-a', varDir: '/var/lib/pink', startedAt: '2026-12-06T00:00:00Z' };
-    const a = await takeLease({ bus, ns: PINK, holder, ttlMs: 15_000, settleMs: 0 });
+    const a = await takeLease({
+      store: stateMapLease(bus, PINK),
+      ns: PINK,
+      holder,
+      ttlMs: 15_000,
+      settleMs: 0,
+    });
     slow = 50;
     const renewing = a.renew();
     await a.release();
     await renewing;
     await a.renew(); // a tick of the renewal timer after the release changes nothing
     const b = await takeLease({
-      bus,
+      store: stateMapLease(bus, PINK),
       ns: PINK,
       holder: { ...holder, host: 'host-b' },
       ttlMs: 15_000,
@@ -771,4 +776,57 @@ describe('honest failure reporting', () => {
       })(),
     ).toBe(false);
   }, 30_000);
+});
+
+/**
+ * As another local user (nobody), the way root can act as one (setpriv): what the runtime
+ * owner's 0600 files refuse them. Not root (a developer's machine): skipped, since one user
+ * cannot be another without it; CI runs as root.
+ */
+const IS_ROOT = process.getuid?.() === 0;
+function asNobody(args: readonly string[], env: Record<string, string>) {
+  const varDir = mkdtempSync(join(root, 'nobody-'));
+  chownSync(varDir, 65534, 65534);
+  chmodSync(root, 0o755); // mkdtemp made it 0700: nobody must reach what is meant to be readable
+  const r = spawnSync(
+    'setpriv',
+    ['--reuid=65534', '--regid=65534', '--clear-groups', '--', process.execPath, CLI, ...args],
+    { cwd: REPO, env: cliEnv(varDir, env), encoding: 'utf8', timeout: 60_000 },
+  );
+  return { code: r.status, stderr: r.stderr, stdout: r.stdout };
+}
+
+describe.skipIf(!IS_ROOT)('another local user (EACCES), acting as nobody', () => {
+  it("cannot read the runtime owner's 0600 command token: ctl is refused, nothing is queued", async () => {
+    const cp = await controlPlane();
+    try {
+      // The discovery file and the read-only state are for anyone on the host.
+      for (const d of [cp.varDir, join(cp.varDir, 'run')]) chmodSync(d, 0o755);
+      const r = asNobody(['ctl', 'pause'], { PINK_VAR_DIR: cp.varDir });
+      expect(r.stderr).toContain(
+        `command token ${cp.tokenFile}: permission denied (commands are for the runtime's owner only)`,
+      );
+      expect(r.code).toBe(2);
+      expect(cp.mem.queueSize(PINK.commandQueue)).toBe(0);
+      expect(cp.rt.paused).toBe(false);
+    } finally {
+      await cp.close();
+    }
+  });
+
+  it('a scan file or config file they cannot read: refused naming the file and the cause, exit 2', () => {
+    const dir = mkdtempSync(join(root, 'owner-'));
+    chmodSync(dir, 0o755);
+    const data = join(dir, 'scans.jsonl');
+    copyFileSync(scans, data);
+    chmodSync(data, 0o600);
+    const replay = asNobody(['replay', '--data', data], {});
+    expect(replay.stderr).toContain(`${data}: permission denied`);
+    expect(replay.code).toBe(2);
+    const cfg = join(dir, 'pink.json');
+    writeFileSync(cfg, '{}', { mode: 0o600 });
+    const run = asNobody(['replay', '--data', scans, '--config', cfg], {});
+    expect(run.stderr).toContain(`cannot read config file ${cfg}: EACCES: permission denied`);
+    expect(run.code).toBe(2);
+  });
 });

@@ -54,7 +54,7 @@ describe('pink schema apply', () => {
     const second = await pink('schema', 'apply');
     expect(second.code).toBe(0);
     const lines = second.out.split('\n').filter((l) => l.startsWith('  '));
-    expect(lines).toHaveLength(10);
+    expect(lines).toHaveLength(11); // 10 ledger tables and runtime_lease
     for (const l of lines) expect(l).toMatch(/\sunchanged$/);
   });
 

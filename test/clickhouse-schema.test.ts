@@ -2,6 +2,7 @@
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LEASE_TABLE } from '../src/adapters/clickhouse/lease-store.js';
 import {
   applySchema,
   DEFAULT_SCHEMA_DIR,
@@ -26,9 +27,9 @@ const DB = PINK.clickhouseDb;
 describe('schema files', () => {
   const schema = loadSchemaFiles();
 
-  it('has one file per DESIGN.md §5 table plus account_events_debug', () => {
+  it('has one file per DESIGN.md §5 table plus account_events_debug, and the runtime lease table', () => {
     expect(schema.tables.map((t) => t.table).sort()).toEqual(
-      [...LEDGER_TABLES, 'account_events_debug'].sort(),
+      [...LEDGER_TABLES, 'account_events_debug', LEASE_TABLE].sort(),
     );
   });
 
@@ -45,8 +46,15 @@ describe('schema files', () => {
     expect(legs.columns.map((c) => c.name)).toEqual([...EXIT_LEG_COLUMNS]);
   });
 
-  it('every table has ts as DateTime64(3, UTC) and a strategy column; all but trade_exit_legs have event_seq', () => {
-    for (const t of schema.tables) {
+  it('every ledger table has ts as DateTime64(3, UTC) and a strategy column; all but trade_exit_legs have event_seq', () => {
+    // The lease table is not part of the audit trail: the newest row by the server's clock is the lease.
+    const lease = schema.tables.find((t) => t.table === LEASE_TABLE)!;
+    expect(lease.columns.map((c) => `${c.name} ${c.type}`)).toEqual([
+      'key LowCardinality(String)',
+      'value String',
+      "written_at DateTime64(6, 'UTC')",
+    ]);
+    for (const t of schema.tables.filter((t) => t !== lease)) {
       const col = (n: string) => t.columns.find((c) => c.name === n);
       expect(col('ts')?.type, t.table).toBe("DateTime64(3, 'UTC')");
       expect(col('strategy')?.type, t.table).toBe('LowCardinality(String)');

@@ -1,6 +1,7 @@
 /**
- * One runtime per namespace across hosts that share a state cluster: a lease in the
- * namespace's own state map (`runtime_lease`), renewed with the heartbeat. A lease
+ * One runtime per namespace across hosts that share a state cluster or a ClickHouse
+ * server: a lease in the namespace's own state map (`runtime_lease`), or else in its
+ * database's `runtime_lease` table, renewed with the heartbeat. A lease
  * renewed within its time to live by another owner means refusal; an expired one is
  * taken over (and said). Judged by the owner's random id and the renewal time, never by
  * a pid, so pid reuse across containers cannot fool it.
@@ -8,6 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import type { LockHolder } from '../adapters/files/host-lock.js';
 import type { Namespace } from '../domain/namespaces.js';
+import type { LeaseStore } from '../ports/lease.js';
 import type { StateBus } from '../ports/state-bus.js';
 
 export const LEASE_KEY = 'runtime_lease';
@@ -45,8 +47,17 @@ function parse(text: string | null): LeaseRecord | null {
  * lease back once `settleMs` later, so of two runtimes starting together only the
  * last writer keeps it and the other refuses.
  */
+/** The lease as a key of the namespace's state map (with the map's time to live). */
+export function stateMapLease(bus: StateBus, ns: Namespace): LeaseStore {
+  return {
+    where: `${ns.stateMap}[${LEASE_KEY}]`,
+    read: () => bus.mapGet(ns.stateMap, LEASE_KEY),
+    write: (value, ttlMs) => bus.mapPut(ns.stateMap, LEASE_KEY, value, Math.max(ttlMs, 1)),
+  };
+}
+
 export async function takeLease(o: {
-  readonly bus: StateBus;
+  readonly store: LeaseStore;
   readonly ns: Namespace;
   readonly holder: LockHolder;
   readonly ttlMs: number;
@@ -57,22 +68,20 @@ export async function takeLease(o: {
   const owner = randomUUID();
   const describe = (r: LeaseRecord) =>
     `pid ${r.pid} on ${r.host}, var directory ${r.varDir}, started ${r.startedAt}, renewed ${Math.round((now() - r.renewedAt) / 1000)} s ago`;
-  const current = parse(await o.bus.mapGet(o.ns.stateMap, LEASE_KEY));
+  const current = parse(await o.store.read());
   if (current && current.owner !== owner && now() - current.renewedAt < current.ttlMs)
     throw new LeaseHeld(
-      `PINK runtime for namespace "${o.ns.strategy}" holds the lease ${o.ns.stateMap}[${LEASE_KEY}] (${describe(current)}); refusing to start a second one`,
+      `PINK runtime for namespace "${o.ns.strategy}" holds the lease ${o.store.where} (${describe(current)}); refusing to start a second one`,
     );
-  // Written with the map's own time to live too, so a dead owner's lease also disappears.
+  // Written with the store's own time to live too, so a dead owner's lease also disappears.
   const write = (ttlMs = o.ttlMs) =>
-    o.bus.mapPut(
-      o.ns.stateMap,
-      LEASE_KEY,
+    o.store.write(
       JSON.stringify({ ...o.holder, owner, renewedAt: now(), ttlMs } satisfies LeaseRecord),
-      Math.max(ttlMs, 1),
+      ttlMs,
     );
   await write();
   await new Promise((r) => setTimeout(r, o.settleMs ?? 500));
-  const after = parse(await o.bus.mapGet(o.ns.stateMap, LEASE_KEY));
+  const after = parse(await o.store.read());
   if (after && after.owner !== owner)
     throw new LeaseHeld(
       `PINK runtime for namespace "${o.ns.strategy}" started at the same time elsewhere and took the lease (${describe(after)}); refusing to start a second one`,
@@ -91,7 +100,7 @@ export async function takeLease(o: {
     release: async () => {
       released = true;
       await renewing.catch(() => undefined);
-      const held = parse(await o.bus.mapGet(o.ns.stateMap, LEASE_KEY));
+      const held = parse(await o.store.read());
       if (held?.owner === owner) await write(0); // expired at once: the next runtime may start
     },
   };

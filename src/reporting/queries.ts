@@ -120,9 +120,10 @@ class Query {
 
 export async function collectFigures(ledger: LedgerReader, o: CollectOptions): Promise<ReportFigures> {
   const db = ledger.database;
+  // The ledger's tables that exist (an older ledger may lack some); runtime_lease is not ledger.
   const tableRows = await ledger.query<{ name: string }>(
-    `SELECT name FROM system.tables WHERE database = {db:String} AND engine LIKE '%MergeTree' ORDER BY name`,
-    { db },
+    `SELECT name FROM system.tables WHERE database = {db:String} AND engine LIKE '%MergeTree' AND name IN {ledger:Array(String)} ORDER BY name`,
+    { db, ledger: [...LEDGER_TABLES] },
   );
   const q = new Query(ledger, o.scope, new Set(tableRows.map((r) => r.name)));
   const notes: string[] = [];

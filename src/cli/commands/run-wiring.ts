@@ -7,6 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { clickhouseLeaseStore } from '../../adapters/clickhouse/lease-store.js';
 import type { ChClient } from '../../adapters/clickhouse/schema.js';
 import type { SimBook } from '../../adapters/sim/sim-venue.js';
 import {
@@ -28,7 +29,13 @@ import { openLedger } from '../../app/ledger.js';
 import type { LatestPrices } from '../../app/pipeline.js';
 import { simVenueFor } from '../../app/replay.js';
 import { pacedScans, type Runtime, type ScanInput } from '../../app/runtime.js';
-import { LeaseHeld, type RuntimeLease, takeLease } from '../../app/runtime-lease.js';
+import {
+  LEASE_KEY,
+  LeaseHeld,
+  type RuntimeLease,
+  stateMapLease,
+  takeLease,
+} from '../../app/runtime-lease.js';
 import { type DayPnlView, StatePublisher } from '../../app/state-publisher.js';
 import { createVenue } from '../../app/venues.js';
 import type { CanonicalEvent, EventSink } from '../../domain/events.js';
@@ -43,6 +50,7 @@ import {
   PinkMetrics,
   startMetricsServer,
 } from '../../observability/metrics.js';
+import type { LeaseStore } from '../../ports/lease.js';
 import type { StateBus } from '../../ports/state-bus.js';
 import { CliError, EXIT } from '../errors.js';
 import { runtimeHolder } from '../runtime-resources.js';
@@ -269,7 +277,7 @@ async function wire(ctx: WiringContext, closers: Array<() => Promise<void>>): Pr
   const raw: StateBus = cfg.hazelcast.members.length ? await joinCluster(ctx) : new MemoryStateBus();
   const bus = new GuardedStateBus(ctx.wrapStateBus ? ctx.wrapStateBus(raw) : raw, guard);
   closers.push(() => bus.close());
-  if (cfg.hazelcast.members.length) await holdLease(bus, ctx, closers);
+  if (leaseHome(cfg) === 'hazelcast') await holdLease(stateMapLease(bus, ns), ctx, closers);
   const ledger = await openLedger({
     cfg,
     ns,
@@ -279,6 +287,12 @@ async function wire(ctx: WiringContext, closers: Array<() => Promise<void>>): Pr
   });
   closers.push(() => ledger.close());
   logger.setRunId(ledger.ledger.runId);
+  if (leaseHome(cfg) === 'clickhouse')
+    await holdLease(
+      clickhouseLeaseStore(ledger.handle.client, ledger.ledger.database, LEASE_KEY),
+      ctx,
+      closers,
+    );
   // The metrics server is up before recovery, so a slow start can be watched; a port
   // conflict refuses the start (wireRunParts closes what was opened).
   let metricsServer: MetricsServer | null = null;
@@ -462,16 +476,27 @@ async function joinCluster(ctx: WiringContext): Promise<StateBus> {
 }
 
 /**
- * Across hosts sharing the cluster: the namespace's lease, renewed with the heartbeat
+ * Where runtimes on other hosts could meet, so where the namespace's lease lives: the
+ * Hazelcast cluster, else a ClickHouse server (its database's runtime_lease table). With
+ * the in-process store and embedded chDB nothing is shared beyond this host, whose host
+ * lock is the guarantee (null).
+ */
+export function leaseHome(cfg: PinkConfig): 'hazelcast' | 'clickhouse' | null {
+  if (cfg.hazelcast.members.length) return 'hazelcast';
+  return cfg.clickhouse.url ? 'clickhouse' : null;
+}
+
+/**
+ * Across hosts sharing the cluster (or a ClickHouse server): the namespace's lease, renewed with the heartbeat
  * (time to live: three heartbeats, at least 15 s). A live holder refuses this start.
  */
-async function holdLease(bus: StateBus, ctx: WiringContext, closers: Array<() => Promise<void>>) {
+async function holdLease(store: LeaseStore, ctx: WiringContext, closers: Array<() => Promise<void>>) {
   const { cfg, ns } = ctx;
   const log = ctx.logger.child({ component: 'lease' }).line;
   let lease: RuntimeLease;
   try {
     lease = await takeLease({
-      bus,
+      store,
       ns,
       holder: runtimeHolder(cfg),
       ttlMs: Math.max(15_000, 3 * cfg.heartbeatMs),

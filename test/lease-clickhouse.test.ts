@@ -1,0 +1,88 @@
+/**
+ * One runtime per namespace across hosts that share a ClickHouse server but no Hazelcast
+ * cluster (issue #16, 4): the lease in the namespace database's `runtime_lease` table, on
+ * the ClickHouse engine that runs here (embedded chDB, the same SQL a server runs). Two
+ * "hosts" are two lease clients on one engine, as two hosts are two clients of one server.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clickhouseLeaseStore } from '../src/adapters/clickhouse/lease-store.js';
+import { applySchema } from '../src/adapters/clickhouse/schema.js';
+import { loadConfig } from '../src/app/config.js';
+import { LEASE_KEY, LeaseHeld, takeLease } from '../src/app/runtime-lease.js';
+import { leaseHome } from '../src/cli/commands/run-wiring.js';
+import { type EmbeddedEngine, openEmbedded, PINK } from './clickhouse-support.js';
+
+const DB = PINK.clickhouseDb;
+let ch: EmbeddedEngine;
+
+beforeAll(async () => {
+  ch = await openEmbedded('lease');
+  await applySchema(ch.client, DB, ch.guard);
+});
+afterAll(() => ch?.close());
+
+const holder = (host: string) => ({
+  pid: 1,
+  host,
+  varDir: '/var/lib/pink',
+  startedAt: '2026-12-06T00:00:00Z',
+});
+
+describe('the runtime lease in ClickHouse', () => {
+  it('a live lease refuses, an expired one is taken over, a released one is free', async () => {
+    const store = clickhouseLeaseStore(ch.client, DB, `${LEASE_KEY}:sequential`);
+    let t = 1_000_000;
+    const now = () => t;
+    const take = (host: string) =>
+      takeLease({ store, ns: PINK, holder: holder(host), ttlMs: 15_000, now, settleMs: 0 });
+    const a = await take('host-a');
+    await expect(take('host-b')).rejects.toThrow(
+      /holds the lease dolphin_pink\.runtime_lease\[runtime_lease:sequential\] \(pid 1 on host-a, var directory \/var\/lib\/pink/,
+    );
+    t += 10_000;
+    await a.renew();
+    t += 10_000;
+    await expect(take('host-b')).rejects.toThrow(LeaseHeld);
+    t += 20_000; // host-a died: no renewal for longer than the time to live
+    const b = await take('host-b');
+    expect(b.tookOverFrom?.host).toBe('host-a');
+    await a.release(); // not a's any more: changes nothing
+    await expect(take('host-c')).rejects.toThrow(LeaseHeld);
+    await b.release();
+    const c = await take('host-c');
+    expect(c.tookOverFrom?.host).toBe('host-b');
+    // Every take, renewal and release is a row: the history of who held the namespace.
+    const [{ n }] = (await ch.rows<{ n: string }>(
+      `SELECT count() AS n FROM ${DB}.runtime_lease WHERE key = '${LEASE_KEY}:sequential'`,
+    )) as [{ n: string }];
+    expect(Number(n)).toBe(5); // a's take and renewal, b's take and release, c's take (refusals and a's late release write nothing)
+  });
+
+  it('two runtimes starting together: exactly one keeps the lease, the other refuses naming it', async () => {
+    const store = clickhouseLeaseStore(ch.client, DB, `${LEASE_KEY}:together`);
+    const starts = await Promise.allSettled(
+      ['host-a', 'host-b'].map((host) =>
+        takeLease({ store, ns: PINK, holder: holder(host), ttlMs: 15_000, settleMs: 200 }),
+      ),
+    );
+    const kept = starts.filter((s) => s.status === 'fulfilled');
+    const refused = starts.filter((s): s is PromiseRejectedResult => s.status === 'rejected');
+    expect(kept).toHaveLength(1);
+    expect(refused).toHaveLength(1);
+    expect(String(refused[0]!.reason)).toMatch(
+      /started at the same time elsewhere and took the lease \(pid 1 on host-/,
+    );
+  });
+});
+
+describe('where pink run keeps its lease', () => {
+  const home = (env: Record<string, string>) => leaseHome(loadConfig({ env }));
+  it('on the cluster when there is one, else on a ClickHouse server, else nowhere beyond the host lock', () => {
+    expect(home({ HAZELCAST_MEMBERS: '127.0.0.1:5701' })).toBe('hazelcast');
+    expect(home({ HAZELCAST_MEMBERS: '127.0.0.1:5701', CLICKHOUSE_URL: 'http://127.0.0.1:8123' })).toBe(
+      'hazelcast',
+    );
+    expect(home({ CLICKHOUSE_URL: 'http://127.0.0.1:8123' })).toBe('clickhouse');
+    expect(home({})).toBeNull(); // in-process store and embedded chDB: nothing shared with another host
+  });
+});
