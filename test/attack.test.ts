@@ -34,7 +34,7 @@ import { CommandProcessor } from '../src/app/control/processor.js';
 import { runtimeControl } from '../src/app/control/runtime-control.js';
 import { simVenueFor } from '../src/app/replay.js';
 import { Runtime } from '../src/app/runtime.js';
-import { LeaseHeld, stateMapLease, takeLease } from '../src/app/runtime-lease.js';
+import { stateMapLease, takeLease } from '../src/app/runtime-lease.js';
 import { offerCommandText } from '../src/cli/commands/ctl-commands.js';
 import type { EventSink } from '../src/domain/events.js';
 import { lookupNamespace, WriteGuard } from '../src/domain/namespaces.js';
@@ -43,8 +43,10 @@ import { loadStrategy } from '../src/strategy/loader.js';
 import { openSource } from '../src/tui/source.js';
 import { CLI, cliEnv, REPO } from './support/cli.js';
 import { ACTING_COMMANDS, FOREIGN_STRATEGIES } from './support/entry-points.js';
+import { leaseLifecycle } from './support/lease-lifecycle.js';
 import { serveRuntime } from './support/serve-runtime.js';
 import { InMemorySettlement } from './support/settlement.js';
+import { until } from './support/wait.js';
 
 const PINK = lookupNamespace('pink');
 const root = mkdtempSync(join(tmpdir(), 'pink-attack-'));
@@ -212,14 +214,19 @@ async function controlPlane() {
   };
   const processor = new CommandProcessor({ bus, ns: PINK, control: rt });
   const server = await serveRuntime(bus, varDir, PINK);
-  const loop = setInterval(() => void processor.poll(), 10);
+  let held = false;
+  const loop = setInterval(() => held || void processor.poll(), 10);
   const tokenFile = commandTokenPath(join(varDir, 'run'), PINK);
   const close = async () => {
     clearInterval(loop);
     await server.close();
     await mem.close();
   };
-  return { varDir, mem, rt, server, tokenFile, close };
+  /** While held, the runtime reads no command (they wait in the queue). */
+  const hold = (on: boolean) => {
+    held = on;
+  };
+  return { varDir, mem, rt, server, tokenFile, close, hold };
 }
 
 describe('guarantee: the control plane obeys only its operator', () => {
@@ -429,6 +436,39 @@ describe('guarantee: exactly-once commands and a durable posture (real runtime)'
       await cp.close();
     }
   });
+  it('two senders of one id at the same time, with different commands: the one applied says APPLIED, the other DUPLICATE', async () => {
+    const cp = await controlPlane();
+    const outs: string[][] = [[], []];
+    try {
+      cp.hold(true); // both check for an earlier outcome (none) and send before the runtime reads either
+      const texts = [26_500, 27_500].map(
+        (amount) => `{"id":"cap-race","type":"SET_CAPITAL","amount":${amount}}`,
+      );
+      const sends = texts.map((text, i) =>
+        offerCommandText(
+          text,
+          { timeout: '10000' },
+          {
+            env: { PINK_VAR_DIR: cp.varDir },
+            out: (t: string) => outs[i]!.push(t),
+          },
+        ),
+      );
+      await until('both items queued', 10_000, async () => cp.mem.queueSize(PINK.commandQueue) === 2);
+      cp.hold(false);
+      const codes = await Promise.all(sends);
+      const applied = cp.rt.capital === 26_500 ? 0 : 1;
+      expect(cp.rt.capital).toBe([26_500, 27_500][applied]);
+      expect(codes[applied]).toBe(0);
+      expect(outs[applied]!.at(-1)).toMatch(/^APPLIED SET_CAPITAL id=cap-race: capital/);
+      expect(codes[1 - applied]).toBe(1);
+      expect(outs[1 - applied]!.at(-1)).toMatch(
+        /^DUPLICATE SET_CAPITAL id=cap-race: another command with this id was handled first, this one not applied; that one: APPLIED SET_CAPITAL/,
+      );
+    } finally {
+      await cp.close();
+    }
+  });
 });
 
 describe('guarantee: one runtime per namespace', () => {
@@ -496,33 +536,9 @@ describe('guarantee: one runtime per namespace', () => {
 
   it('across hosts sharing a state cluster: a live lease refuses, an expired one is taken over, a released one is free', async () => {
     const bus = new MemoryStateBus({ sweepMs: 0 });
-    const holder = (host: string) => ({
-      pid: 1,
-      host,
-      varDir: '/var/lib/pink',
-      startedAt: '2026-12-06T00:00:00Z',
-    });
-    let t = 1_000_000;
-    const now = () => t;
     const store = stateMapLease(bus, PINK);
-    const take = (host: string) =>
-      takeLease({ store, ns: PINK, holder: holder(host), ttlMs: 15_000, now, settleMs: 0 });
-    const a = await take('host-a');
-    await expect(take('host-b')).rejects.toThrow(
-      /holds the lease DOLPHIN_STATE_PINK\[runtime_lease\] \(pid 1 on host-a, var directory \/var\/lib\/pink/,
-    );
-    t += 10_000;
-    await a.renew();
-    t += 10_000;
-    await expect(take('host-b')).rejects.toThrow(LeaseHeld);
-    t += 20_000; // host-a died: no renewal for longer than the time to live
-    const b = await take('host-b');
-    expect(b.tookOverFrom?.host).toBe('host-a');
-    await a.release(); // not a's any more: changes nothing
-    await expect(take('host-c')).rejects.toThrow(LeaseHeld);
-    await b.release();
-    const c = await take('host-c');
-    expect(c.tookOverFrom).not.toBeNull();
+    expect(store.where).toBe('DOLPHIN_STATE_PINK[runtime_lease]');
+    await leaseLifecycle(store, PINK);
     await bus.close();
   });
 

@@ -8,9 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clickhouseLeaseStore } from '../src/adapters/clickhouse/lease-store.js';
 import { applySchema } from '../src/adapters/clickhouse/schema.js';
 import { loadConfig } from '../src/app/config.js';
-import { LEASE_KEY, LeaseHeld, takeLease } from '../src/app/runtime-lease.js';
+import { LEASE_KEY, takeLease } from '../src/app/runtime-lease.js';
 import { leaseHome } from '../src/cli/commands/run-wiring.js';
 import { type EmbeddedEngine, openEmbedded, PINK } from './clickhouse-support.js';
+import { leaseHolder, leaseLifecycle } from './support/lease-lifecycle.js';
 
 const DB = PINK.clickhouseDb;
 let ch: EmbeddedEngine;
@@ -21,48 +22,23 @@ beforeAll(async () => {
 });
 afterAll(() => ch?.close());
 
-const holder = (host: string) => ({
-  pid: 1,
-  host,
-  varDir: '/var/lib/pink',
-  startedAt: '2026-12-06T00:00:00Z',
-});
-
 describe('the runtime lease in ClickHouse', () => {
   it('a live lease refuses, an expired one is taken over, a released one is free', async () => {
     const store = clickhouseLeaseStore(ch.client, DB, `${LEASE_KEY}:sequential`);
-    let t = 1_000_000;
-    const now = () => t;
-    const take = (host: string) =>
-      takeLease({ store, ns: PINK, holder: holder(host), ttlMs: 15_000, now, settleMs: 0 });
-    const a = await take('host-a');
-    await expect(take('host-b')).rejects.toThrow(
-      /holds the lease dolphin_pink\.runtime_lease\[runtime_lease:sequential\] \(pid 1 on host-a, var directory \/var\/lib\/pink/,
-    );
-    t += 10_000;
-    await a.renew();
-    t += 10_000;
-    await expect(take('host-b')).rejects.toThrow(LeaseHeld);
-    t += 20_000; // host-a died: no renewal for longer than the time to live
-    const b = await take('host-b');
-    expect(b.tookOverFrom?.host).toBe('host-a');
-    await a.release(); // not a's any more: changes nothing
-    await expect(take('host-c')).rejects.toThrow(LeaseHeld);
-    await b.release();
-    const c = await take('host-c');
-    expect(c.tookOverFrom?.host).toBe('host-b');
+    expect(store.where).toBe('dolphin_pink.runtime_lease[runtime_lease:sequential]');
+    await leaseLifecycle(store, PINK);
     // Every take, renewal and release is a row: the history of who held the namespace.
-    const [{ n }] = (await ch.rows<{ n: string }>(
+    const [row] = await ch.rows<{ n: string }>(
       `SELECT count() AS n FROM ${DB}.runtime_lease WHERE key = '${LEASE_KEY}:sequential'`,
-    )) as [{ n: string }];
-    expect(Number(n)).toBe(5); // a's take and renewal, b's take and release, c's take (refusals and a's late release write nothing)
+    );
+    expect(Number(row!.n)).toBe(5); // a's take and renewal, b's take and release, c's take (refusals and a's late release write nothing)
   });
 
   it('two runtimes starting together: exactly one keeps the lease, the other refuses naming it', async () => {
     const store = clickhouseLeaseStore(ch.client, DB, `${LEASE_KEY}:together`);
     const starts = await Promise.allSettled(
       ['host-a', 'host-b'].map((host) =>
-        takeLease({ store, ns: PINK, holder: holder(host), ttlMs: 15_000, settleMs: 200 }),
+        takeLease({ store, ns: PINK, holder: leaseHolder(host), ttlMs: 15_000, settleMs: 200 }),
       ),
     );
     const kept = starts.filter((s) => s.status === 'fulfilled');

@@ -51,6 +51,11 @@ export interface CommandOutcome {
   readonly reason: string;
   /** Epoch ms when the runtime decided. */
   readonly ts: number;
+  /**
+   * itemDigest of the queue item this outcome answers: of two senders of one id at the same
+   * time, the one whose text it is not learns its own item was the duplicate.
+   */
+  readonly item_digest?: string;
 }
 
 /** Written to `<stateMap>[<strategy>_capital_update_latest]` on every applied capital change. */
@@ -74,7 +79,12 @@ export type ParsedCommand =
     };
 
 export function unknownCommandId(text: string): string {
-  return `unknown:${createHash('sha256').update(text).digest('hex').slice(0, 16)}`;
+  return `unknown:${itemDigest(text)}`;
+}
+
+/** First 16 hex digits of the sha256 of a queue item's text: which item an outcome answers. */
+export function itemDigest(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 16);
 }
 
 function describeIssues(error: z.ZodError): string {

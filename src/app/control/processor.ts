@@ -22,6 +22,7 @@ import {
   type CapitalUpdateMirror,
   type CommandOutcome,
   type CommandType,
+  itemDigest,
   type OperatorCommand,
   parseCommand,
 } from './commands.js';
@@ -148,9 +149,12 @@ export class CommandProcessor {
       await this.answerDuplicate(id, parsed.ok ? parsed.command.type : parsed.type);
       return id;
     }
-    let outcome = parsed.ok
-      ? await this.apply(parsed.command)
-      : this.outcome(id, parsed.type, 'REFUSED', parsed.reason);
+    let outcome: CommandOutcome = {
+      ...(parsed.ok
+        ? await this.apply(parsed.command)
+        : this.outcome(id, parsed.type, 'REFUSED', parsed.reason)),
+      item_digest: itemDigest(text),
+    };
     // A malformed item has no effect to keep: handling it again gives the same refusal.
     if (parsed.ok) {
       const note = await this.o.control.settle(id, JSON.stringify(outcome));

@@ -18,6 +18,7 @@ import { waitForKey } from '../../adapters/statebus/state-server.js';
 import {
   CommandSchema,
   type CommandType,
+  itemDigest,
   type OperatorCommand,
   parseCommand,
 } from '../../app/control/commands.js';
@@ -113,6 +114,8 @@ interface OutcomeRecord {
   type: string | null;
   status: string;
   reason: string;
+  ts?: number;
+  item_digest?: string;
 }
 
 /** Offers one command built by `pink ctl` (checked here first) and waits for its outcome. */
@@ -155,7 +158,7 @@ export async function offerCommandText(
     // An id handled before is not sent again: its first outcome is the answer.
     const first = await link.bus.mapGet(ns.stateMap, commandOutcomeKey(command.id));
     if (first !== null) {
-      const was = JSON.parse(first) as OutcomeRecord & { ts?: number };
+      const was = JSON.parse(first) as OutcomeRecord;
       io.out(
         `${printable(`DUPLICATE ${command.type} id=${command.id}: handled before, not sent again; the first time: ${was.status} ${was.type ?? '?'}: ${was.reason}${was.ts ? ` (${new Date(was.ts).toISOString()})` : ''}`)}\n`,
       );
@@ -185,6 +188,13 @@ export async function offerCommandText(
         EXIT.FAILED,
       );
     const outcome = JSON.parse(answer) as OutcomeRecord;
+    if (outcome.item_digest && outcome.item_digest !== itemDigest(text)) {
+      // Another sender's item with this id came first: ours was the repeat, not applied.
+      io.out(
+        `${printable(`DUPLICATE ${command.type} id=${command.id}: another command with this id was handled first, this one not applied; that one: ${outcome.status} ${outcome.type ?? '?'}: ${outcome.reason}`)}\n`,
+      );
+      return EXIT.FAILED;
+    }
     io.out(printable(`${outcome.status} ${outcome.type ?? '?'} id=${outcome.id}: ${outcome.reason}`) + '\n');
     return outcome.status === 'APPLIED' ? EXIT.OK : EXIT.FAILED;
   } catch (err) {
