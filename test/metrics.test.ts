@@ -204,6 +204,45 @@ describe('PinkMetrics over a real replay, scraped over HTTP', () => {
     expect(total(samples, 'pink_order_latency_seconds_count', { leg: 'decision_to_submit' })).toBe(sent);
   });
 
+  it('has the submit -> first fill time of every order that filled, and the fill ratio of every finished order, by purpose', () => {
+    const at = (evs: OrderEvent[], ms: readonly string[]) => evs.find((e) => ms.includes(e.milestone));
+    const TERMINAL = ['REFLECTED', 'REJECTED', 'CANCELLED', 'EXPIRED'];
+    for (const purpose of ['ENTRY', 'EXIT']) {
+      let filled = 0;
+      let toFillUs = 0;
+      let finished = 0;
+      let ratios = 0;
+      for (const evs of orders().values()) {
+        if (evs[0]!.purpose !== purpose) continue;
+        const sent = at(evs, ['SENT']);
+        const fill = at(evs, ['PARTIALLY_FILLED', 'FILLED']);
+        if (sent && fill) {
+          filled += 1;
+          toFillUs += Number((fill.monoNs - sent.monoNs) / 1000n);
+        }
+        const done = at(evs, TERMINAL);
+        if (done && done.qty > 0) {
+          finished += 1;
+          ratios += Math.min(1, evs.at(-1)!.filledQty / done.qty);
+        }
+      }
+      expect(filled, purpose).toBeGreaterThan(0);
+      expect(total(samples, 'pink_order_time_to_fill_seconds_count', { purpose }), purpose).toBe(filled);
+      expect(total(samples, 'pink_order_time_to_fill_seconds_sum', { purpose }), purpose).toBeCloseTo(
+        toFillUs / 1e6,
+        6,
+      );
+      expect(total(samples, 'pink_order_fill_ratio_count', { purpose }), purpose).toBe(finished);
+      expect(total(samples, 'pink_order_fill_ratio_sum', { purpose }), purpose).toBeCloseTo(ratios, 9);
+    }
+    // The replay has rejected and partially filled orders: some ratios are below 1.
+    const all = ['ENTRY', 'EXIT'].map((purpose) => ({
+      n: total(samples, 'pink_order_fill_ratio_count', { purpose }),
+      short: total(samples, 'pink_order_fill_ratio_bucket', { purpose, le: '0.99' }),
+    }));
+    expect(all.reduce((a, x) => a + x.short, 0)).toBeGreaterThan(0);
+  });
+
   it('has one slippage observation per filled order against each benchmark', () => {
     const filled = [...orders().values()].filter((evs) => evs.at(-1)!.filledQty > 0).length;
     expect(filled).toBeGreaterThan(5);

@@ -107,6 +107,8 @@ const LATENCY_BUCKETS = [
 ];
 /** bps, positive = cost; negative buckets catch price improvement. */
 const SLIPPAGE_BUCKETS = [-50, -20, -10, -5, -2, -1, -0.5, 0, 0.5, 1, 2, 5, 10, 20, 50, 100];
+/** Filled / requested quantity of a finished order: 0 (nothing), partial, 1 (all). */
+const FILL_RATIO_BUCKETS = [0, 0.25, 0.5, 0.75, 0.9, 0.99, 1];
 
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
@@ -125,6 +127,8 @@ export class PinkMetrics {
   private readonly orders: Counter<'purpose' | 'outcome'>;
   private readonly latency: Histogram<'leg'>;
   private readonly slippage: Histogram<'benchmark'>;
+  private readonly timeToFill: Histogram<'purpose'>;
+  private readonly fillRatio: Histogram<'purpose'>;
   private readonly trades: Counter<'exit_reason'>;
   private readonly events: Counter<'type'>;
   private readonly corrections: Counter<'what'>;
@@ -170,6 +174,20 @@ export class PinkMetrics {
       help: 'Filled-order slippage in bps (positive = cost) against the decision reference price and the arrival price',
       labelNames: ['benchmark'],
       buckets: SLIPPAGE_BUCKETS,
+      registers,
+    });
+    this.timeToFill = new Histogram({
+      name: 'pink_order_time_to_fill_seconds',
+      help: 'Submit -> first fill per order that filled (execution_quality.submit_to_first_fill_us), by purpose',
+      labelNames: ['purpose'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.fillRatio = new Histogram({
+      name: 'pink_order_fill_ratio',
+      help: 'Filled / requested quantity per finished order (1 = filled, 0 = rejected, cancelled or expired unfilled), by purpose',
+      labelNames: ['purpose'],
+      buckets: FILL_RATIO_BUCKETS,
       registers,
     });
     this.trades = new Counter({
@@ -250,6 +268,10 @@ export class PinkMetrics {
     if (vsRef !== null) this.slippage.observe({ benchmark: 'reference' }, vsRef);
     const vsArrival = num(order.slippage_vs_arrival_bps);
     if (vsArrival !== null) this.slippage.observe({ benchmark: 'arrival' }, vsArrival);
+    const purpose = order.purpose || 'UNKNOWN';
+    const toFill = num(order.submit_to_first_fill_us);
+    if (toFill !== null && toFill >= 0) this.timeToFill.observe({ purpose }, toFill / 1e6);
+    if (order.qty > 0) this.fillRatio.observe({ purpose }, Math.min(1, order.filled_qty / order.qty));
     this.recent.add(order);
   }
 
