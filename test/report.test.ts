@@ -52,6 +52,8 @@ describe('pink report on a replayed ledger', () => {
     latency: { n: number; p50: number; mx: number };
     perAsset: { asset: string; orders: number; fill: number; ttf50: number | null }[];
     raw: number;
+    /** USDT each order paid against its arrival price (slippage_vs_arrival_bps x arrival x filled). */
+    arrivalCost: number;
   } = {} as never;
 
   beforeAll(async () => {
@@ -144,6 +146,11 @@ describe('pink report on a replayed ledger', () => {
       }));
       const [raw] = await rows<{ n: number }>(`SELECT count() AS n FROM ${DB}.trade_events`);
       ledger.raw = Number(raw!.n);
+      const [c] = await rows<{ usdt: number }>(
+        `SELECT sum(slippage_vs_arrival_bps / 1e4 * arrival_price * filled_qty) AS usdt FROM ${DB}.execution_quality ` +
+          `WHERE filled_qty > 0 AND trade_id IN (SELECT trade_id FROM ${DB}.trade_events)`,
+      );
+      ledger.arrivalCost = Number(c!.usdt);
     } finally {
       await client.close();
     }
@@ -164,6 +171,7 @@ describe('pink report on a replayed ledger', () => {
       'drawdown.svg',
       'latency.svg',
       'slippage.svg',
+      'shortfall.svg',
     ])
       expect(existsSync(join(out, f)), f).toBe(true);
     expect(lastLine(report.stdout)).toBe(`report: ${join(out, 'report.html')}`);
@@ -229,6 +237,26 @@ describe('pink report on a replayed ledger', () => {
     expect(ack.stats.max).toBe(ledger.latency.mx);
     expect(json.execution.slippage.map((s) => s.stats.count)).toEqual([ledger.latency.n, ledger.latency.n]);
     expect(json.series.latencySamples.submit_to_ack_us).toHaveLength(ledger.latency.n);
+  });
+
+  it("decomposes the implementation shortfall: parts sum to realized net PnL per day and in total, with the ledger's fees and funding", () => {
+    const sf = json.execution.shortfall;
+    expect(sf.trades).toBe(ledger.trades.n);
+    const near = (a: number, b: number) => expect(Math.abs(a - b), `${a} vs ${b}`).toBeLessThanOrEqual(1e-6);
+    near(sf.total.realized, ledger.trades.net);
+    near(sf.total.fees, ledger.trades.fees);
+    near(sf.total.funding, ledger.trades.funding);
+    expect(sf.maxIdentityError).toBeLessThanOrEqual(1e-9);
+    for (const d of [...sf.byDay, sf.total])
+      near(d.reference - d.delay - d.slippage - d.fees - d.funding - d.venue, d.realized);
+    expect(sf.byDay.reduce((a, d) => a + d.trades, 0)).toBe(sf.trades);
+    // Every trade here entered and left through PINK's own orders, filled in full: the
+    // slippage part is what the orders paid against their arrival prices, and the venue
+    // part is only what rounding and partial fills of the sim left.
+    near(sf.total.slippage, ledger.arrivalCost);
+    expect(sf.total.slippage).toBeGreaterThan(0); // the sim venue slips 2 bps +- 3 bps: mostly a cost
+    expect(html).toContain('implementation shortfall, USDT per UTC day');
+    expect(html).toMatch(/<div class="plot" id="plot-shortfall"><svg/);
   });
 
   it('has fill, reject and cancel rates and time to fill per asset and per day, as the ledger counts them', () => {
@@ -495,6 +523,35 @@ function fixedFigures(): ReportFigures {
       },
       latency: LATENCY_LEGS.map((l) => ({ column: l.column, label: l.label, stats })),
       slippage: SLIPPAGE_KINDS.map((s) => ({ column: s.column, label: s.label, stats })),
+      shortfall: {
+        trades: 3,
+        total: { reference: 50, delay: 3, slippage: 4, fees: 4, funding: 0, venue: 9, realized: 30 },
+        byDay: [
+          {
+            day: '2025-05-20',
+            trades: 2,
+            reference: 20,
+            delay: 2,
+            slippage: 3,
+            fees: 3,
+            funding: 0,
+            venue: 4,
+            realized: 8,
+          },
+          {
+            day: '2025-05-21',
+            trades: 1,
+            reference: 30,
+            delay: 1,
+            slippage: 1,
+            fees: 1,
+            funding: 0,
+            venue: 5,
+            realized: 22,
+          },
+        ],
+        maxIdentityError: 0,
+      },
     },
     dataRates: {
       spanSeconds: 30 * 3600,
@@ -546,7 +603,7 @@ describe('report charts (vega-lite -> vega -> SVG) on fixed figures', () => {
   it('builds one Vega-Lite spec per plot, with the figures as inline data', () => {
     const f = fixedFigures();
     const { specs, skipped } = chartSpecs(f);
-    expect(specs.map((s) => s.name)).toEqual(['equity', 'drawdown', 'latency', 'slippage']);
+    expect(specs.map((s) => s.name)).toEqual(['equity', 'drawdown', 'latency', 'slippage', 'shortfall']);
     expect(skipped).toEqual([]);
     const equity = specs[0]!.spec as unknown as { data: { values: { ts: number; value: number }[] } };
     expect(equity.data.values).toHaveLength(12); // equity and capital per point
@@ -557,11 +614,24 @@ describe('report charts (vega-lite -> vega -> SVG) on fixed figures', () => {
     expect(Math.min(...drawdown.data.values.map((v) => v.dd))).toBeCloseTo((-20 / 1012) * 100, 9);
     const latency = specs[2]!.spec as unknown as { concat: unknown[] };
     expect(latency.concat).toHaveLength(3); // the leg without samples is left out
+    // The waterfall: each bar starts where the last ended; realized is where the costs leave it.
+    const steps = (
+      specs[4]!.spec as unknown as { data: { values: { step: string; start: number; end: number }[] } }
+    ).data.values;
+    expect(steps.map((v) => [v.step, v.start, v.end])).toEqual([
+      ['reference', 0, 50],
+      ['- delay', 50, 47],
+      ['- slippage', 47, 43],
+      ['- fees', 43, 39],
+      ['- funding', 39, 39],
+      ['- venue', 39, 30],
+      ['realized', 0, 30],
+    ]);
   });
 
   it('renders each to an SVG with its title, axes and marks', async () => {
     const { charts } = await renderCharts(fixedFigures());
-    expect(charts).toHaveLength(4);
+    expect(charts).toHaveLength(5);
     for (const c of charts) {
       expect(c.svg.startsWith('<svg')).toBe(true);
       expect(c.svg).toContain(`>${c.title}</text>`);
@@ -602,9 +672,12 @@ describe('report charts (vega-lite -> vega -> SVG) on fixed figures', () => {
         slippageSamples: { slippage_vs_reference_bps: [], slippage_vs_arrival_bps: [] },
       },
     };
-    const { specs, skipped } = chartSpecs(empty);
+    const { specs, skipped } = chartSpecs({
+      ...empty,
+      execution: { ...empty.execution, shortfall: { ...empty.execution.shortfall, trades: 0, byDay: [] } },
+    });
     expect(specs).toEqual([]);
-    expect(skipped.map((s) => s.name)).toEqual(['equity', 'drawdown', 'latency', 'slippage']);
+    expect(skipped.map((s) => s.name)).toEqual(['equity', 'drawdown', 'latency', 'slippage', 'shortfall']);
   });
 
   it('the page escapes text and inlines the SVGs', async () => {
@@ -613,7 +686,10 @@ describe('report charts (vega-lite -> vega -> SVG) on fixed figures', () => {
     const html = renderHtml(f, charts, skipped);
     expect(html).toContain('STOP_&lt;LOSS&gt;');
     expect(html).toContain('a note with &lt;markup&gt; &amp; ampersand');
-    expect(html.match(/<svg/g)).toHaveLength(4);
+    expect(html.match(/<svg/g)).toHaveLength(5);
+    expect(html).toContain(
+      '<td class="l">total</td><td>3</td><td>50.00</td><td>3.00</td><td>4.00</td><td>4.00</td><td>0.00</td><td>9.00</td><td>30.00</td>',
+    );
     expect(html).toContain('<td class="l">2025-05-21</td><td>1</td>');
     expect(html).toContain(
       '<td class="l">BTCUSDT</td><td>4</td><td>75.0</td><td>25.0</td><td>0.0</td><td>40.3</td><td>41.0</td><td>41.0</td>',

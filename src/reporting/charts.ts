@@ -6,7 +6,7 @@
 import type { TopLevelSpec } from 'vega-lite';
 import { LATENCY_LEGS, type ReportFigures, SLIPPAGE_KINDS } from './figures.js';
 
-export type ChartName = 'equity' | 'drawdown' | 'latency' | 'slippage';
+export type ChartName = 'equity' | 'drawdown' | 'latency' | 'slippage' | 'shortfall';
 
 export interface ChartSpec {
   readonly name: ChartName;
@@ -31,6 +31,7 @@ export const CHART_TITLES: Readonly<Record<ChartName, string>> = {
   drawdown: 'Drawdown',
   latency: 'Order latency per leg',
   slippage: 'Slippage distribution',
+  shortfall: 'Implementation shortfall',
 };
 
 /** vega-util's log level Error: warnings stay out of the command's output. */
@@ -220,7 +221,55 @@ export function chartSpecs(f: ReportFigures): { specs: ChartSpec[]; skipped: Ski
     });
   else skip('slippage', 'no order with a slippage figure in execution_quality');
 
+  const sf = f.execution.shortfall;
+  if (sf.trades > 0) specs.push({ name: 'shortfall', title: CHART_TITLES.shortfall, spec: waterfall(sf) });
+  else skip('shortfall', 'no completed trade in scope');
+
   return { specs, skipped };
+}
+
+/** Reference PnL, each cost taken off in turn, realized PnL: bars from where the last one ended. */
+function waterfall(sf: ReportFigures['execution']['shortfall']): TopLevelSpec {
+  const t = sf.total;
+  const steps: Array<{ step: string; start: number; end: number; kind: string }> = [];
+  let level = t.reference;
+  steps.push({ step: 'reference', start: 0, end: level, kind: 'PnL' });
+  for (const [step, cost] of [
+    ['delay', t.delay],
+    ['slippage', t.slippage],
+    ['fees', t.fees],
+    ['funding', t.funding],
+    ['venue', t.venue],
+  ] as const) {
+    steps.push({ step: `- ${step}`, start: level, end: level - cost, kind: cost >= 0 ? 'cost' : 'gain' });
+    level -= cost;
+  }
+  steps.push({ step: 'realized', start: 0, end: t.realized, kind: 'PnL' });
+  return {
+    $schema: SCHEMA,
+    title: {
+      text: CHART_TITLES.shortfall,
+      subtitle: `${sf.trades} trades, USDT: reference PnL at decision prices, minus each cost, equals realized (net) PnL`,
+    },
+    width: WIDTH,
+    height: 220,
+    background: 'white',
+    config: CONFIG,
+    data: { values: steps },
+    mark: { type: 'bar', tooltip: false },
+    encoding: {
+      x: { field: 'step', type: 'nominal', sort: null, title: null, axis: { labelAngle: 0 } },
+      y: { field: 'start', type: 'quantitative', title: 'USDT' },
+      y2: { field: 'end' },
+      color: {
+        field: 'kind',
+        type: 'nominal',
+        title: null,
+        scale: { domain: ['PnL', 'cost', 'gain'], range: ['#1f77b4', '#d62728', '#2ca02c'] },
+        legend: { orient: 'bottom' },
+      },
+    },
+  };
 }
 
 /** One Vega-Lite specification -> SVG text (headless Vega view). */

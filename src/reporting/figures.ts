@@ -4,6 +4,8 @@
  * docs/report.md says where each figure comes from.
  */
 
+import type { ShortfallParts } from './shortfall.js';
+
 /** DESIGN.md §7: account_events must stay within 5 MB/day (decimal MB) and 5 rows/s. */
 export const ACCOUNT_EVENTS_CAP_BYTES_PER_DAY = 5_000_000;
 export const ACCOUNT_EVENTS_CAP_ROWS_PER_SEC = 5;
@@ -192,6 +194,20 @@ export interface EquityPoint {
 export type EquitySource = 'status_snapshots' | 'trade_events' | 'none';
 export type InitialCapitalSource = 'status_snapshot' | 'first_trade' | 'config' | 'none';
 
+/** Implementation shortfall per UTC day of the trades' close (see shortfall.ts). */
+export interface ShortfallDay extends ShortfallParts {
+  readonly day: string;
+  readonly trades: number;
+}
+
+export interface ShortfallFigures {
+  readonly trades: number;
+  readonly total: ShortfallParts;
+  readonly byDay: readonly ShortfallDay[];
+  /** Largest |reference - delay - slippage - fees - funding - venue - realized| over the trades. */
+  readonly maxIdentityError: number;
+}
+
 export interface ReportFigures {
   readonly version: 1;
   readonly generatedAt: string;
@@ -229,6 +245,7 @@ export interface ReportFigures {
     readonly rates: ExecutionRates;
     readonly latency: readonly LatencyFigure[];
     readonly slippage: readonly SlippageFigure[];
+    readonly shortfall: ShortfallFigures;
   };
   readonly dataRates: {
     readonly spanSeconds: number | null;

@@ -4,6 +4,7 @@
  */
 import type { Chart, ChartName, SkippedChart } from './charts.js';
 import type { DistStats, ExecutionRateRow, ExecutionRates, Kpis, ReportFigures, Verdict } from './figures.js';
+import type { ShortfallParts } from './shortfall.js';
 
 const CSS = `
 body{font-family:Helvetica,Arial,sans-serif;margin:24px auto;max-width:1080px;color:#222;padding:0 16px}
@@ -106,6 +107,32 @@ function ratesHtml(rates: ExecutionRates): string[] {
         { head: 'share %', cell: (r) => n(r.sharePct, 1) },
       ],
       'no rejects',
+    ),
+  ];
+}
+
+function shortfallHtml(sf: ReportFigures['execution']['shortfall']): string[] {
+  type Row = ShortfallParts & { day: string; trades: number };
+  const cost = (head: string, pick: (r: Row) => number): Column<Row> => ({
+    head,
+    cell: (r) => signed(pick(r)),
+  });
+  return [
+    '<p class="meta">implementation shortfall, USDT per UTC day of the close: reference PnL (planned quantity at the decision prices, no costs) - delay (decision -> arrival) - slippage (arrival -> fill) - fees - funding - venue (quantity not filled, closed from outside) = realized net PnL; costs positive</p>',
+    table(
+      [...sf.byDay, { day: 'total', trades: sf.trades, ...sf.total }],
+      [
+        { head: 'day', cell: (r) => esc(r.day), left: true },
+        { head: 'trades', cell: (r) => int(r.trades) },
+        cost('reference', (r) => r.reference),
+        cost('delay', (r) => r.delay),
+        cost('slippage', (r) => r.slippage),
+        cost('fees', (r) => r.fees),
+        cost('funding', (r) => r.funding),
+        cost('venue', (r) => r.venue),
+        cost('realized', (r) => r.realized),
+      ],
+      'no completed trade',
     ),
   ];
 }
@@ -269,6 +296,8 @@ export function renderHtml(
   parts.push(table(f.execution.slippage, statsColumns(2)));
   parts.push(plot(charts, skipped, 'latency'));
   parts.push(plot(charts, skipped, 'slippage'));
+  parts.push(...shortfallHtml(f.execution.shortfall));
+  parts.push(plot(charts, skipped, 'shortfall'));
 
   parts.push('<h2 id="data-rates">Data rate per table</h2>');
   parts.push(

@@ -39,6 +39,7 @@ import {
   type ReportFigures,
   type RunInfo,
   rate,
+  type ShortfallFigures,
   SLIPPAGE_KINDS,
   type SlippageColumn,
   type TableRate,
@@ -46,6 +47,7 @@ import {
   verdict,
 } from './figures.js';
 import { ReportInputError, type ReportScope } from './scope.js';
+import { decomposeShortfall, type ShortfallOrder, type ShortfallParts, sumShortfall } from './shortfall.js';
 
 export type LedgerReader = Pick<LedgerStore, 'database' | 'query'>;
 
@@ -235,6 +237,7 @@ export async function collectFigures(ledger: LedgerReader, o: CollectOptions): P
       rates: execution.rates,
       latency: execution.latency,
       slippage: execution.slippage,
+      shortfall: await shortfallFigures(q),
     },
     dataRates: { spanSeconds: rates.spanSeconds, tables: rates.tables, accountEvents: rates.accountEvents },
     series: {
@@ -249,6 +252,77 @@ export async function collectFigures(ledger: LedgerReader, o: CollectOptions): P
     spoolDepth: o.spoolDepth ?? null,
     notes,
   };
+}
+
+// ---- implementation shortfall -----------------------------------------------------------------
+
+/**
+ * Per trade in scope (trade_events FINAL), its orders from execution_quality (all of them,
+ * whenever they were sent), decomposed; summed per UTC day of the close and in total.
+ */
+async function shortfallFigures(q: Query): Promise<ShortfallFigures> {
+  const none = sumShortfall([]);
+  if (!q.has('trade_events')) return { trades: 0, total: none, byDay: [], maxIdentityError: 0 };
+  type T = { trade_id: string; side: string; day: string; pnl: Num; fees: Num; funding: Num };
+  const trades = await q.rows<T>(
+    `SELECT trade_id, side, toString(toDate(exit_ts)) AS day, pnl, fees, funding FROM ${q.t('trade_events')} FINAL ` +
+      `WHERE ${q.where('trade_events')} ORDER BY exit_ts, trade_id`,
+  );
+  const orders = new Map<string, ShortfallOrder[]>();
+  if (q.has('execution_quality') && trades.length > 0) {
+    type O = {
+      trade_id: string;
+      purpose: string;
+      qty: Num;
+      filled_qty: Num;
+      avg_fill_price: Num;
+      reference_price: Num;
+      arrival_price: Num;
+    };
+    for (const o of await q.rows<O>(
+      'SELECT trade_id, purpose, qty, filled_qty, avg_fill_price, reference_price, arrival_price ' +
+        `FROM ${q.t('execution_quality')} WHERE trade_id IN ` +
+        `(SELECT trade_id FROM ${q.t('trade_events')} WHERE ${q.where('trade_events')}) ORDER BY requested_ts, event_seq`,
+    ))
+      pushTo(orders, o.trade_id, {
+        purpose: o.purpose,
+        qty: num(o.qty),
+        filledQty: num(o.filled_qty),
+        avgFillPrice: num(o.avg_fill_price),
+        referencePrice: num(o.reference_price),
+        arrivalPrice: num(o.arrival_price),
+      });
+  }
+  const byDay = new Map<string, ShortfallParts[]>();
+  let maxIdentityError = 0;
+  for (const t of trades) {
+    const p = decomposeShortfall(
+      {
+        tradeId: t.trade_id,
+        side: t.side,
+        day: t.day,
+        pnl: num(t.pnl),
+        fees: num(t.fees),
+        funding: num(t.funding),
+      },
+      orders.get(t.trade_id) ?? [],
+    );
+    const error = Math.abs(p.reference - p.delay - p.slippage - p.fees - p.funding - p.venue - p.realized);
+    maxIdentityError = Math.max(maxIdentityError, error);
+    pushTo(byDay, t.day, p);
+  }
+  return {
+    trades: trades.length,
+    total: sumShortfall([...byDay.values()].flat()),
+    byDay: [...byDay].map(([day, parts]) => ({ day, trades: parts.length, ...sumShortfall(parts) })),
+    maxIdentityError,
+  };
+}
+
+function pushTo<T>(m: Map<string, T[]>, key: string, v: T): void {
+  const list = m.get(key);
+  if (list) list.push(v);
+  else m.set(key, [v]);
 }
 
 // ---- runs -------------------------------------------------------------------------------------

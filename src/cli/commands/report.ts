@@ -13,7 +13,7 @@ import { capitalReplay } from '../../adapters/clickhouse/capital-replay.js';
 import { createClickHouseClient, ledgerDatabase } from '../../adapters/clickhouse/client.js';
 import type { JournalState } from '../../adapters/files/journal.js';
 import { AccountProjection } from '../../domain/account.js';
-import { type ChartName, renderCharts } from '../../reporting/charts.js';
+import { CHART_TITLES, type ChartName, renderCharts } from '../../reporting/charts.js';
 import type { ReportFigures } from '../../reporting/figures.js';
 import { renderHtml } from '../../reporting/html.js';
 import { collectFigures, type LedgerReader } from '../../reporting/queries.js';
@@ -44,7 +44,7 @@ export interface WrittenReport {
   readonly figures: ReportFigures;
 }
 
-const CHART_FILES: readonly ChartName[] = ['equity', 'drawdown', 'latency', 'slippage'];
+const CHART_FILES = Object.keys(CHART_TITLES) as ChartName[];
 
 /** Ledger (open, read-only use) -> report files. Throws ReportInputError on bad options. */
 export async function writeReport(ledger: LedgerReader, o: WriteReportOptions): Promise<WrittenReport> {
@@ -217,7 +217,7 @@ export function register(program: Command): void {
     .option('--tolerance <usdt>', 'with --capital-replay: largest accepted difference', '1e-9')
     .addHelpText(
       'after',
-      '\nWrites report.html (self-contained), report.json and equity/drawdown/latency/slippage .svg files.\n' +
+      '\nWrites report.html (self-contained), report.json and equity/drawdown/latency/slippage/shortfall .svg files.\n' +
         'Reads CLICKHOUSE_URL (server) or the embedded chDB under PINK_CLICKHOUSE_DIR; see docs/report.md.',
     )
     .action(action((o: ReportCliOptions) => reportCommand(o)));
