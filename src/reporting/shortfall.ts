@@ -88,27 +88,11 @@ function remainder(
   return { reference, delay, slippage, fees: trade.fees, funding: trade.funding, venue, realized };
 }
 
+const SUMMED = [...SHORTFALL_PARTS, 'realized'] as const;
+
 /** Part by part sum (totals per day, per report). */
 export function sumShortfall(parts: readonly ShortfallParts[]): ShortfallParts {
-  const zero: ShortfallParts = {
-    reference: 0,
-    delay: 0,
-    slippage: 0,
-    fees: 0,
-    funding: 0,
-    venue: 0,
-    realized: 0,
-  };
-  return parts.reduce(
-    (a, p) => ({
-      reference: a.reference + p.reference,
-      delay: a.delay + p.delay,
-      slippage: a.slippage + p.slippage,
-      fees: a.fees + p.fees,
-      funding: a.funding + p.funding,
-      venue: a.venue + p.venue,
-      realized: a.realized + p.realized,
-    }),
-    zero,
-  );
+  return Object.fromEntries(
+    SUMMED.map((k) => [k, parts.reduce((a, p) => a + p[k], 0)]),
+  ) as unknown as ShortfallParts;
 }

@@ -81,6 +81,13 @@ export async function demoCommand(o: DemoOptions): Promise<number> {
       runId: ledger.ledger.runId,
       fallbackCapital: cfg.capital,
     });
+    const sf = report.figures.execution.shortfall;
+    const usdt = (v: number) => v.toFixed(2);
+    out(
+      `    implementation shortfall, ${sf.trades} trades (USDT): reference ${usdt(sf.total.reference)} - delay ${usdt(sf.total.delay)} ` +
+        `- slippage ${usdt(sf.total.slippage)} - fees ${usdt(sf.total.fees)} - funding ${usdt(sf.total.funding)} ` +
+        `- venue ${usdt(sf.total.venue)} = realized ${usdt(sf.total.realized)} (largest per-trade rounding ${sf.maxIdentityError.toExponential(1)})`,
+    );
     out(`report: ${report.htmlPath}`);
     return replay.ok ? EXIT.OK : EXIT.FAILED;
   } finally {
