@@ -148,6 +148,40 @@ describe('fact normalizer', () => {
     const out = n.normalize([pos(-1, 10), pos(-1, 11), pos(0, 20), pos(-1, 15), pos(0, 21)]);
     expect(out.map((f) => (f.kind === 'position' ? f.qty : null))).toEqual([-1, 0]);
   });
+
+  it('passes the same position again when a fill of that asset came since (opened and closed between two polls)', () => {
+    const n = new FactNormalizer();
+    const pos = (qty: number, ts: number): VenueFact => ({
+      kind: 'position',
+      asset: 'BTCUSDT',
+      qty,
+      entryPrice: 0,
+      ts,
+    });
+    const fill = (id: string, asset: string, side: 'BUY' | 'SELL'): VenueFact => ({
+      kind: 'fill',
+      clientOrderId: 'c',
+      exchangeOrderId: 'e',
+      fillId: id,
+      asset,
+      side,
+      qty: 1,
+      price: 1,
+      fee: 0,
+      liquidation: false,
+      ts: 1,
+    });
+    const positions = (facts: VenueFact[]) =>
+      n.normalize(facts).map((f) => (f.kind === 'position' ? f.qty : f.kind));
+    expect(positions([pos(0, 10)])).toEqual([0]); // flat after the previous trade
+    // Entry and exit both filled before the next position poll: it reads 0 again, and that
+    // 0 is news (the position after those fills), as is the next one after the exit fill.
+    expect(positions([fill('in', 'BTCUSDT', 'SELL'), pos(0, 20)])).toEqual(['fill', 0]);
+    expect(positions([fill('out', 'BTCUSDT', 'BUY'), pos(0, 30)])).toEqual(['fill', 0]);
+    expect(positions([pos(0, 40)])).toEqual([]); // nothing since: a repeat
+    expect(positions([fill('other', 'ETHUSDT', 'BUY'), pos(0, 50)])).toEqual(['fill']); // another asset's fill
+    expect(positions([fill('out', 'BTCUSDT', 'BUY'), pos(0, 60)])).toEqual([]); // a duplicate fill is no news
+  });
 });
 
 describe('strategy by configuration', () => {

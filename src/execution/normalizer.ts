@@ -1,7 +1,8 @@
 /**
  * Event normalization: the thin return channel between venue facts and the kernel.
  * Drops duplicate callbacks by exchange id, keeps one terminal state per order, and
- * passes a position only when the venue's view changed. No policy lives here.
+ * passes a position only when the venue's view changed or a fill of that asset came since
+ * the last report. No policy lives here.
  */
 import { BoundedSet } from '../domain/bounded-set.js';
 import type { PositionFact, VenueFact } from '../domain/venue.js';
@@ -17,6 +18,8 @@ export interface NormalizerStats {
 export class FactNormalizer {
   private readonly seen: BoundedSet;
   private readonly positions = new Map<string, { qty: number; ts: number }>();
+  /** Assets with a fill let through since their last position report. */
+  private readonly filledSinceReport = new Set<string>();
   private readonly recent: string[] = [];
   private next = 0;
   private passed = 0;
@@ -72,13 +75,19 @@ export class FactNormalizer {
     if (key === null) return this.acceptPosition(fact as PositionFact);
     if (!this.seen.add(key)) return false;
     this.keep(key);
+    if (fact.kind === 'fill') this.filledSinceReport.add(fact.asset);
     return true;
   }
 
   private acceptPosition(fact: PositionFact): boolean {
     // A stale report (older than the last one seen) never overrides a newer view.
     const before = this.positions.get(fact.asset);
-    if (before && (before.qty === fact.qty || fact.ts < before.ts)) return false;
+    if (before && fact.ts < before.ts) return false;
+    // The same value again says nothing, unless a fill came since: then it is the position
+    // after that fill. A position opened and closed between two polls reads 0 before and
+    // after; dropped, the trade would wait for its flat report forever.
+    if (before && before.qty === fact.qty && !this.filledSinceReport.has(fact.asset)) return false;
+    this.filledSinceReport.delete(fact.asset);
     this.positions.set(fact.asset, { qty: fact.qty, ts: fact.ts });
     return true;
   }
