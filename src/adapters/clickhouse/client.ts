@@ -4,7 +4,7 @@
  * chDB allows one engine and one data directory per process: open one client per
  * process and share it.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { type ClickHouseClient, createClient } from '@clickhouse/client';
 import type { Namespace } from '../../domain/namespaces.js';
@@ -108,6 +108,11 @@ export async function createClickHouseClient(cfg: ClickHouseSettings): Promise<C
   }
   const dir = path.resolve(cfg.dataDir ?? DEFAULT_CLICKHOUSE_DIR);
   mkdirSync(dir, { recursive: true });
+  const holder = embeddedHolder(dir);
+  if (holder && holder.pid !== process.pid)
+    throw new ClickHouseConfigError(
+      `embedded ClickHouse at ${dir} is in use by process ${holder.pid}${holder.startedAt ? ` (open since ${holder.startedAt}, ${path.join(dir, 'status')})` : ''}: chDB allows one process per data directory; stop that process or wait for it to finish, or use a ClickHouse server (CLICKHOUSE_URL)`,
+    );
   const { createChdbConnection } = await loadChdb();
   let connection: unknown;
   try {
@@ -119,4 +124,40 @@ export async function createClickHouseClient(cfg: ClickHouseSettings): Promise<C
   }
   const client = createClient({ connection } as Parameters<typeof createClient>[0]);
   return { client, engine: 'embedded', describe: `embedded chDB ${dir}` };
+}
+
+/**
+ * The process holding chDB's lock on `<dir>/status`, found in /proc/locks (Linux): asked
+ * before opening, because chDB itself answers a held directory only on its native stderr
+ * and with a bare "Failed to create connection". A status file left by a killed process
+ * holds no lock and is not reported. Null when free or when it cannot be told.
+ */
+export function embeddedHolder(dir: string): { pid: number; startedAt: string | null } | null {
+  const file = path.join(dir, 'status');
+  let id: string;
+  let text = '';
+  try {
+    const st = statSync(file);
+    const major = Math.floor(st.dev / 256) & 0xfff;
+    const minor = (st.dev & 0xff) | (Math.floor(st.dev / 4096) & 0xfff00);
+    id = `${major.toString(16).padStart(2, '0')}:${minor.toString(16).padStart(2, '0')}:${st.ino}`;
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return null;
+  }
+  let locks: string;
+  try {
+    locks = readFileSync('/proc/locks', 'utf8');
+  } catch {
+    return null;
+  }
+  for (const line of locks.split('\n')) {
+    // "1: FLOCK  ADVISORY  WRITE 27420 fe:00:14172878 0 EOF" (waiters carry "->" first)
+    const f = line.replace('->', '').trim().split(/\s+/);
+    if (f[5] !== id) continue;
+    const pid = Number(f[4]);
+    if (!Number.isInteger(pid) || pid <= 0) continue;
+    return { pid, startedAt: /^Started at: (.+)$/m.exec(text)?.[1] ?? null };
+  }
+  return null;
 }
