@@ -5,16 +5,14 @@
  * filled order's slippage against arrival is exactly k (zero at zero), whatever the
  * strategy's decision price was, and with jitter it stays within k plus the jitter drawn.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { runReplay } from '../src/app/replay.js';
-import { syntheticScanLines } from '../src/app/simtest/synthetic-scans.js';
 import { ARRIVAL_SOURCE } from '../src/domain/events.js';
 import { type ExecutionQuality, TradeStoryCollector } from '../src/execution/trade-story.js';
-import { loadStrategy } from '../src/strategy/loader.js';
+import { replaySynthetic } from './support/synthetic-replay.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pink-arrival-'));
 
@@ -23,22 +21,17 @@ async function qualityOf(
   seed: number,
   sim: { slippageBps: number; slippageJitterBps: number; partialFills: number },
 ) {
-  const data = join(dir, `scans-${seed}.jsonl`);
-  writeFileSync(data, `${syntheticScanLines({ scans: 800, seed }).join('\n')}\n`);
   const stories = new TradeStoryCollector();
   const records: ExecutionQuality[] = [];
   const keep = (outs: ReturnType<TradeStoryCollector['drain']>) => {
     for (const o of outs) if (o.kind === 'execution_quality') records.push(o.record);
   };
-  await runReplay({
-    dataPath: data,
-    strategy: await loadStrategy('blue-v7-ref'),
-    namespace: 'pink',
-    initialCapital: 25_000,
-    strict: false,
+  await replaySynthetic({
+    dir,
+    scans: 800,
+    seed,
     sim: { seed, ...sim },
     sinks: [(e) => keep(stories.observe(e))],
-    flattenAtEnd: true,
   });
   keep(stories.drain(true));
   return records.filter((r) => r.filled_qty > 0);

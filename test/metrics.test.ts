@@ -12,8 +12,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/app/config.js';
-import { runReplay } from '../src/app/replay.js';
-import { syntheticScanLines } from '../src/app/simtest/synthetic-scans.js';
 import type { CanonicalEvent, OrderEvent } from '../src/domain/events.js';
 import {
   type HealthSample,
@@ -22,8 +20,8 @@ import {
   PinkMetrics,
   startMetricsServer,
 } from '../src/observability/metrics.js';
-import { loadStrategy } from '../src/strategy/loader.js';
 import { CLI, cliEnv, REPO } from './support/cli.js';
+import { replaySynthetic } from './support/synthetic-replay.js';
 
 interface Sample {
   readonly name: string;
@@ -76,22 +74,18 @@ describe('PinkMetrics over a real replay, scraped over HTTP', () => {
 
   beforeAll(async () => {
     const dir = mkdtempSync(join(TMP, 'replay-'));
-    const data = join(dir, 'scans.jsonl');
     const badLines = new Map([
       [10, 'not json'],
       [200, '{"scan": "x"}'],
       [700, '{}'],
     ]);
-    writeFileSync(data, `${syntheticScanLines({ scans: SCANS, seed: 11, badLines }).join('\n')}\n`);
-    await runReplay({
-      dataPath: data,
-      strategy: await loadStrategy('blue-v7-ref'),
-      namespace: 'pink',
-      initialCapital: 25_000,
-      strict: false,
+    await replaySynthetic({
+      dir,
+      scans: SCANS,
+      seed: 11,
+      badLines,
       sim: { seed: 3, slippageBps: 2, slippageJitterBps: 3, partialFills: 2, rejectRate: 0.15 },
       sinks: [(e) => events.push(e), metrics.sink],
-      flattenAtEnd: true,
     });
     server = await startMetricsServer(metrics, { port: 0 });
     const res = await fetch(server.url);

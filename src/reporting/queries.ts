@@ -11,6 +11,7 @@ import {
   oncePerCommand,
   WITH_RUN_COLUMNS,
 } from '../adapters/clickhouse/rows.js';
+import { getOrCreate } from '../domain/maps.js';
 import type { LedgerStore } from '../ports/ledger.js';
 import {
   ACCOUNT_EVENTS_CAP_BYTES_PER_DAY,
@@ -284,7 +285,7 @@ async function shortfallFigures(q: Query): Promise<ShortfallFigures> {
         `FROM ${q.t('execution_quality')} WHERE trade_id IN ` +
         `(SELECT trade_id FROM ${q.t('trade_events')} WHERE ${q.where('trade_events')}) ORDER BY requested_ts, event_seq`,
     ))
-      pushTo(orders, o.trade_id, {
+      getOrCreate(orders, o.trade_id, () => []).push({
         purpose: o.purpose,
         qty: num(o.qty),
         filledQty: num(o.filled_qty),
@@ -309,7 +310,7 @@ async function shortfallFigures(q: Query): Promise<ShortfallFigures> {
     );
     const error = Math.abs(p.reference - p.delay - p.slippage - p.fees - p.funding - p.venue - p.realized);
     maxIdentityError = Math.max(maxIdentityError, error);
-    pushTo(byDay, t.day, p);
+    getOrCreate(byDay, t.day, (): ShortfallParts[] => []).push(p);
   }
   return {
     trades: trades.length,
@@ -317,12 +318,6 @@ async function shortfallFigures(q: Query): Promise<ShortfallFigures> {
     byDay: [...byDay].map(([day, parts]) => ({ day, trades: parts.length, ...sumShortfall(parts) })),
     maxIdentityError,
   };
-}
-
-function pushTo<T>(m: Map<string, T[]>, key: string, v: T): void {
-  const list = m.get(key);
-  if (list) list.push(v);
-  else m.set(key, [v]);
 }
 
 // ---- runs -------------------------------------------------------------------------------------

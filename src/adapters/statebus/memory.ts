@@ -4,6 +4,7 @@
  * same semantics the Hazelcast adapter offers. Other processes see it through the
  * loopback state server (state-server.ts).
  */
+import { getOrCreate } from '../../domain/maps.js';
 import type { BusHealth, EntryListener, StateBus } from '../../ports/state-bus.js';
 
 export class StateValueError extends Error {
@@ -22,14 +23,6 @@ export function assertJsonText(map: string, key: string, value: string): void {
       `value for ${map}[${key}] is not JSON text (${(err as Error).message}): ${JSON.stringify(preview)}`,
     );
   }
-}
-
-function getOrCreate<K, V>(m: Map<K, V>, key: K, make: () => V): V {
-  const found = m.get(key);
-  if (found !== undefined) return found;
-  const created = make();
-  m.set(key, created);
-  return created;
 }
 
 interface Entry {

@@ -145,12 +145,7 @@ export class ReconnectingStateBus implements StateBus {
       this.lastError = `offer to ${queue} not sent: not connected`;
       return false;
     }
-    try {
-      return await withTimeout(this.store!.offer(queue, value), this.opTimeoutMs, `offer ${queue}`);
-    } catch (err) {
-      this.fail(err);
-      return false;
-    }
+    return this.orElse(() => this.store!.offer(queue, value), `offer ${queue}`, false);
   }
 
   /**
@@ -183,12 +178,7 @@ export class ReconnectingStateBus implements StateBus {
   /** Null while disconnected or on a slow answer: peeking takes nothing, so asking again is safe. */
   async queuePeek(queue: string): Promise<string | null> {
     if (!this.isUp()) return null;
-    try {
-      return await withTimeout(this.store!.peek(queue), this.opTimeoutMs, `peek ${queue}`);
-    } catch (err) {
-      this.fail(err);
-      return null;
-    }
+    return this.orElse(() => this.store!.peek(queue), `peek ${queue}`, null);
   }
 
   /**
@@ -197,11 +187,16 @@ export class ReconnectingStateBus implements StateBus {
    */
   async queueRemove(queue: string, item: string): Promise<boolean> {
     if (!this.isUp()) return false;
+    return this.orElse(() => this.store!.remove(queue, item), `remove from ${queue}`, false);
+  }
+
+  /** The operation's answer within opTimeoutMs, else `fallback` (the failure noted in health()). */
+  private async orElse<T>(op: () => Promise<T>, what: string, fallback: T): Promise<T> {
     try {
-      return await withTimeout(this.store!.remove(queue, item), this.opTimeoutMs, `remove from ${queue}`);
+      return await withTimeout(op(), this.opTimeoutMs, what);
     } catch (err) {
       this.fail(err);
-      return false;
+      return fallback;
     }
   }
 
