@@ -531,7 +531,7 @@ describe('guarantee: one runtime per namespace', () => {
       PINK_CLICKHOUSE_DIR: shared,
     });
     expect(again.stderr).not.toContain('already running');
-    expect(again.code).toBe(0);
+    expect(again.code, again.stderr).toBe(0);
   }, 120_000);
 
   it('across hosts sharing a state cluster: a live lease refuses, an expired one is taken over, a released one is free', async () => {

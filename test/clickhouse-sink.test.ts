@@ -162,10 +162,10 @@ describe('ClickHouseEventSink over a full replay', () => {
     }
   });
 
-  it('writes one execution_quality row per order with latency legs, slippage and fees', async () => {
+  it('writes one execution_quality row per order (version 0) with latency legs, slippage and fees', async () => {
     const orderIds = new Set(of('order').map((o) => o.clientOrderId));
     const rows = await ch.rows<Record<string, unknown>>(
-      `SELECT * FROM ${DB}.execution_quality ORDER BY event_seq`,
+      `SELECT * FROM ${DB}.execution_quality WHERE row_version = 0 ORDER BY event_seq`,
     );
     expect(rows.map((r) => r.client_order_id).sort()).toEqual([...orderIds].sort());
     const filled = rows.filter((r) => Number(r.filled_qty) > 0);

@@ -237,6 +237,26 @@ describe('PinkMetrics over a real replay, scraped over HTTP', () => {
     expect(all.reduce((a, x) => a + x.short, 0)).toBeGreaterThan(0);
   });
 
+  it('has one markout observation per horizon passed, and order counts untouched by the later row versions', () => {
+    const passed = new Map<string, { n: number; sum: number }>();
+    for (const e of of('markout'))
+      for (const m of e.markouts) {
+        const h = passed.get(`${m.horizonS}s`) ?? { n: 0, sum: 0 };
+        passed.set(`${m.horizonS}s`, { n: h.n + 1, sum: h.sum + m.bps });
+      }
+    expect(passed.get('5s')?.n ?? 0).toBeGreaterThan(5);
+    for (const horizon of ['5s', '60s', '300s']) {
+      const want = passed.get(horizon) ?? { n: 0, sum: 0 };
+      expect(total(samples, 'pink_order_markout_bps_count', { horizon }), horizon).toBe(want.n);
+      expect(total(samples, 'pink_order_markout_bps_sum', { horizon }), horizon).toBeCloseTo(want.sum, 6);
+    }
+    const finished = [...orders().values()].filter((evs) =>
+      evs.some((e) => ['REFLECTED', 'REJECTED', 'CANCELLED', 'EXPIRED'].includes(e.milestone)),
+    ).length;
+    const counted = samples.filter((s) => s.name === 'pink_orders_total').reduce((a, s) => a + s.value, 0);
+    expect(counted).toBe(finished);
+  });
+
   it('has one slippage observation per filled order against each benchmark', () => {
     const filled = [...orders().values()].filter((evs) => evs.at(-1)!.filledQty > 0).length;
     expect(filled).toBeGreaterThan(5);

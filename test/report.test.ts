@@ -14,6 +14,7 @@ import {
   emptyStats,
   equityCurve,
   LATENCY_LEGS,
+  MARKOUT_KINDS,
   type ReportFigures,
   SLIPPAGE_KINDS,
 } from '../src/reporting/figures.js';
@@ -54,6 +55,9 @@ describe('pink report on a replayed ledger', () => {
     raw: number;
     /** USDT each order paid against its arrival price (slippage_vs_arrival_bps x arrival x filled). */
     arrivalCost: number;
+    /** Per horizon: orders with a markout, and the median, from each order's highest row_version. */
+    markouts: { n: number; p50: number | null }[];
+    rowVersions: { orders: number; rows: number };
   } = {} as never;
 
   beforeAll(async () => {
@@ -131,12 +135,12 @@ describe('pink report on a replayed ledger', () => {
         ledger.tables.set(table, Number(c!.n));
       }
       const [l] = await rows<{ n: number; p50: number; mx: number }>(
-        `SELECT count(submit_to_ack_us) AS n, quantileExact(0.5)(submit_to_ack_us) AS p50, max(submit_to_ack_us) AS mx FROM ${DB}.execution_quality`,
+        `SELECT count(submit_to_ack_us) AS n, quantileExact(0.5)(submit_to_ack_us) AS p50, max(submit_to_ack_us) AS mx FROM ${DB}.execution_quality WHERE row_version = 0`,
       );
       ledger.latency = { n: Number(l!.n), p50: Number(l!.p50), mx: Number(l!.mx) };
       ledger.perAsset = (
         await rows<{ asset: string; n: number; f: number; t: number | null }>(
-          `SELECT asset, count() AS n, sum(filled_qty) / sum(qty) AS f, quantileExactIf(0.5)(submit_to_first_fill_us, isNotNull(submit_to_first_fill_us)) AS t FROM ${DB}.execution_quality GROUP BY asset ORDER BY asset`,
+          `SELECT asset, count() AS n, sum(filled_qty) / sum(qty) AS f, quantileExactIf(0.5)(submit_to_first_fill_us, isNotNull(submit_to_first_fill_us)) AS t FROM ${DB}.execution_quality WHERE row_version = 0 GROUP BY asset ORDER BY asset`,
         )
       ).map((r) => ({
         asset: r.asset,
@@ -148,9 +152,21 @@ describe('pink report on a replayed ledger', () => {
       ledger.raw = Number(raw!.n);
       const [c] = await rows<{ usdt: number }>(
         `SELECT sum(slippage_vs_arrival_bps / 1e4 * arrival_price * filled_qty) AS usdt FROM ${DB}.execution_quality ` +
-          `WHERE filled_qty > 0 AND trade_id IN (SELECT trade_id FROM ${DB}.trade_events)`,
+          `WHERE row_version = 0 AND filled_qty > 0 AND trade_id IN (SELECT trade_id FROM ${DB}.trade_events)`,
       );
       ledger.arrivalCost = Number(c!.usdt);
+      const [m] = await rows<Record<string, number | null>>(
+        'SELECT count(m5) AS n5, quantileExact(0.5)(m5) AS p5, count(m60) AS n60, quantileExact(0.5)(m60) AS p60, ' +
+          'count(m300) AS n300, quantileExact(0.5)(m300) AS p300 FROM (SELECT ' +
+          'argMax(markout_5s_bps, row_version) AS m5, argMax(markout_60s_bps, row_version) AS m60, ' +
+          `argMax(markout_300s_bps, row_version) AS m300 FROM ${DB}.execution_quality GROUP BY run_id, client_order_id)`,
+      );
+      const orNull = (v: number | null | undefined) => (v === null || v === undefined ? null : Number(v));
+      ledger.markouts = [5, 60, 300].map((h) => ({ n: Number(m![`n${h}`]), p50: orNull(m![`p${h}`]) }));
+      const [v] = await rows<{ orders: number; rows: number }>(
+        `SELECT uniqExact(run_id, client_order_id) AS orders, count() AS rows FROM ${DB}.execution_quality`,
+      );
+      ledger.rowVersions = { orders: Number(v!.orders), rows: Number(v!.rows) };
     } finally {
       await client.close();
     }
@@ -239,6 +255,25 @@ describe('pink report on a replayed ledger', () => {
     expect(json.series.latencySamples.submit_to_ack_us).toHaveLength(ledger.latency.n);
   });
 
+  it('has post-fill markouts from the latest row version of each order, counting every order once', () => {
+    // Markouts arrive as later versions of an order's row: more rows than orders.
+    expect(ledger.rowVersions.rows).toBeGreaterThan(ledger.rowVersions.orders);
+    expect(json.execution.orders).toBe(ledger.rowVersions.orders);
+    expect(json.execution.markouts.map((m) => m.column)).toEqual([
+      'markout_5s_bps',
+      'markout_60s_bps',
+      'markout_300s_bps',
+    ]);
+    for (const [i, m] of json.execution.markouts.entries()) {
+      expect(m.stats.count, m.column).toBe(ledger.markouts[i]!.n);
+      expect(m.stats.p50, m.column).toBe(ledger.markouts[i]!.p50);
+    }
+    expect(ledger.markouts[0]!.n).toBeGreaterThan(0);
+    expect(json.series.markoutSamples.markout_60s_bps).toHaveLength(ledger.markouts[1]!.n);
+    expect(html).toContain('post-fill markouts, basis points');
+    expect(html).toMatch(/<div class="plot" id="plot-markouts"><svg/);
+  });
+
   it("decomposes the implementation shortfall: parts sum to realized net PnL per day and in total, with the ledger's fees and funding", () => {
     const sf = json.execution.shortfall;
     expect(sf.trades).toBe(ledger.trades.n);
@@ -311,21 +346,30 @@ describe('pink report on a replayed ledger', () => {
     const old = await createClickHouseClient({ dataDir: rejEnv.PINK_CLICKHOUSE_DIR });
     try {
       await old.client.command({
-        query: `ALTER TABLE ${DB}.execution_quality DROP COLUMN final_reason, DROP COLUMN submit_to_first_fill_us`,
+        query:
+          `ALTER TABLE ${DB}.execution_quality DROP COLUMN final_reason, DROP COLUMN submit_to_first_fill_us, ` +
+          'DROP COLUMN row_version, DROP COLUMN markout_5s_bps, DROP COLUMN markout_60s_bps, DROP COLUMN markout_300s_bps',
       });
     } finally {
       await old.client.close();
     }
     const before = pink(['report', '--out', join(dir, 'report-old')], rejEnv);
     expect(before.code, before.stderr).toBe(0);
-    expect(readJson(join(dir, 'report-old')).execution.rates.unavailable).toMatch(
+    const oldJson = readJson(join(dir, 'report-old'));
+    expect(oldJson.execution.rates.unavailable).toMatch(
       /predates the rate columns \(final_reason, submit_to_first_fill_us\): run `pink schema apply` once/,
+    );
+    expect(oldJson.notes.join('\n')).toMatch(
+      /execution_quality predates the markout columns \(markout_5s_bps, markout_60s_bps, markout_300s_bps\): run `pink schema apply` once/,
     );
     const applied = pink(['schema', 'apply'], rejEnv);
     expect(applied.code, applied.stderr).toBe(0);
     expect(applied.stdout).toMatch(/execution_quality.*final_reason/s);
+    expect(applied.stdout).toMatch(/execution_quality.*markout_300s_bps/s);
     expect(pink(['report', '--out', join(dir, 'report-new')], rejEnv).code).toBe(0);
-    expect(readJson(join(dir, 'report-new')).execution.rates.unavailable).toBeNull();
+    const newJson = readJson(join(dir, 'report-new'));
+    expect(newJson.execution.rates.unavailable).toBeNull();
+    expect(newJson.notes.join('\n')).not.toMatch(/markout columns/);
   }, 120_000);
 
   it('has the data rate per table with account_events against the 5 MB/day cap', () => {
@@ -523,6 +567,7 @@ function fixedFigures(): ReportFigures {
       },
       latency: LATENCY_LEGS.map((l) => ({ column: l.column, label: l.label, stats })),
       slippage: SLIPPAGE_KINDS.map((s) => ({ column: s.column, label: s.label, stats })),
+      markouts: MARKOUT_KINDS.map((m) => ({ column: m.column, label: m.label, stats })),
       shortfall: {
         trades: 3,
         total: { reference: 50, delay: 3, slippage: 4, fees: 4, funding: 0, venue: 9, realized: 30 },
@@ -591,6 +636,7 @@ function fixedFigures(): ReportFigures {
         first_fill_to_done_us: [],
       },
       slippageSamples: { slippage_vs_reference_bps: [1, 2, 3], slippage_vs_arrival_bps: [-4, 0, 5] },
+      markoutSamples: { markout_5s_bps: [-1, 2], markout_60s_bps: [3], markout_300s_bps: [] },
       samplesLimit: 100_000,
       samplesTruncated: false,
     },
@@ -599,11 +645,14 @@ function fixedFigures(): ReportFigures {
   };
 }
 
+/** Every plot, in the order the page shows them (written out: a plot added must be added here). */
+const EVERY_PLOT = ['equity', 'drawdown', 'latency', 'slippage', 'markouts', 'shortfall'];
+
 describe('report charts (vega-lite -> vega -> SVG) on fixed figures', () => {
   it('builds one Vega-Lite spec per plot, with the figures as inline data', () => {
     const f = fixedFigures();
     const { specs, skipped } = chartSpecs(f);
-    expect(specs.map((s) => s.name)).toEqual(['equity', 'drawdown', 'latency', 'slippage', 'shortfall']);
+    expect(specs.map((s) => s.name)).toEqual(EVERY_PLOT);
     expect(skipped).toEqual([]);
     const equity = specs[0]!.spec as unknown as { data: { values: { ts: number; value: number }[] } };
     expect(equity.data.values).toHaveLength(12); // equity and capital per point
@@ -615,8 +664,10 @@ describe('report charts (vega-lite -> vega -> SVG) on fixed figures', () => {
     const latency = specs[2]!.spec as unknown as { concat: unknown[] };
     expect(latency.concat).toHaveLength(3); // the leg without samples is left out
     // The waterfall: each bar starts where the last ended; realized is where the costs leave it.
+    const markouts = specs[4]!.spec as unknown as { concat: unknown[] };
+    expect(markouts.concat).toHaveLength(2); // 300 s: no order reached it
     const steps = (
-      specs[4]!.spec as unknown as { data: { values: { step: string; start: number; end: number }[] } }
+      specs[5]!.spec as unknown as { data: { values: { step: string; start: number; end: number }[] } }
     ).data.values;
     expect(steps.map((v) => [v.step, v.start, v.end])).toEqual([
       ['reference', 0, 50],
@@ -631,7 +682,7 @@ describe('report charts (vega-lite -> vega -> SVG) on fixed figures', () => {
 
   it('renders each to an SVG with its title, axes and marks', async () => {
     const { charts } = await renderCharts(fixedFigures());
-    expect(charts).toHaveLength(5);
+    expect(charts).toHaveLength(6);
     for (const c of charts) {
       expect(c.svg.startsWith('<svg')).toBe(true);
       expect(c.svg).toContain(`>${c.title}</text>`);
@@ -670,6 +721,7 @@ describe('report charts (vega-lite -> vega -> SVG) on fixed figures', () => {
           first_fill_to_done_us: [],
         },
         slippageSamples: { slippage_vs_reference_bps: [], slippage_vs_arrival_bps: [] },
+        markoutSamples: { markout_5s_bps: [], markout_60s_bps: [], markout_300s_bps: [] },
       },
     };
     const { specs, skipped } = chartSpecs({
@@ -677,7 +729,7 @@ describe('report charts (vega-lite -> vega -> SVG) on fixed figures', () => {
       execution: { ...empty.execution, shortfall: { ...empty.execution.shortfall, trades: 0, byDay: [] } },
     });
     expect(specs).toEqual([]);
-    expect(skipped.map((s) => s.name)).toEqual(['equity', 'drawdown', 'latency', 'slippage', 'shortfall']);
+    expect(skipped.map((s) => s.name)).toEqual(EVERY_PLOT);
   });
 
   it('the page escapes text and inlines the SVGs', async () => {
@@ -686,7 +738,7 @@ describe('report charts (vega-lite -> vega -> SVG) on fixed figures', () => {
     const html = renderHtml(f, charts, skipped);
     expect(html).toContain('STOP_&lt;LOSS&gt;');
     expect(html).toContain('a note with &lt;markup&gt; &amp; ampersand');
-    expect(html.match(/<svg/g)).toHaveLength(5);
+    expect(html.match(/<svg/g)).toHaveLength(6);
     expect(html).toContain(
       '<td class="l">total</td><td>3</td><td>50.00</td><td>3.00</td><td>4.00</td><td>4.00</td><td>0.00</td><td>9.00</td><td>30.00</td>',
     );

@@ -41,7 +41,15 @@ CREATE TABLE IF NOT EXISTS {db}.execution_quality
     -- first fill time, and the reason the order ended unfilled or short (the venue's reject
     -- reason, the cancel or expiry note; '' when it filled).
     submit_to_first_fill_us Nullable(Int64),
-    final_reason String DEFAULT ''
+    final_reason String DEFAULT '',
+    -- Post-fill markouts (issue #18): the market as of the last fill + 5 s, 60 s, 300 s of
+    -- market time against the average fill price, bps, positive = moved in the order's
+    -- favour. Filled in as new versions of the order's row (row_version 1, 2, ...), never
+    -- by editing one: readers take the highest row_version per (run_id, client_order_id).
+    row_version UInt32 DEFAULT 0,
+    markout_5s_bps Nullable(Float64),
+    markout_60s_bps Nullable(Float64),
+    markout_300s_bps Nullable(Float64)
 )
 ENGINE = MergeTree
 PARTITION BY toYYYYMM(ts)

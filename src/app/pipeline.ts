@@ -14,6 +14,7 @@ import {
   type KernelConfig,
   type KernelHooks,
 } from '../execution/kernel.js';
+import { MarkoutTracker } from '../execution/markouts.js';
 import { FactNormalizer } from '../execution/normalizer.js';
 import { ChainHasher, decisionHash } from '../strategy/decision-log.js';
 import type { Strategy } from '../strategy/strategy.js';
@@ -59,6 +60,7 @@ export class Pipeline {
   readonly kernel: ExecutionKernel;
   private readonly normalizer = new FactNormalizer();
   private readonly chain = new ChainHasher();
+  private readonly markouts: MarkoutTracker;
   private lastAccepted: number | null = null;
   private lastScanTs = 0;
   private scansSinceStatus = 0;
@@ -69,6 +71,10 @@ export class Pipeline {
   private held: CanonicalEvent[] | null = null;
 
   constructor(private readonly o: PipelineOptions) {
+    this.markouts = new MarkoutTracker({
+      price: (asset) => o.marks.price(asset),
+      now: () => this.lastScanTs,
+    });
     this.kernel = new ExecutionKernel(
       o.venue,
       o.account,
@@ -134,6 +140,7 @@ export class Pipeline {
     this.lastAccepted = scan.scan;
     this.lastScanTs = now;
     this.o.marks.update(scan);
+    if (this.markouts.waiting > 0) for (const m of this.markouts.onScan(now)) this.emit(m);
     const syncing = this.syncVenue(now);
     return syncing ? syncing.then(() => this.decide(scan, now)) : this.decide(scan, now);
   }
@@ -191,7 +198,7 @@ export class Pipeline {
     this.held = null;
     const hash = decisionHash(record);
     this.o.sink({ type: 'decision', ts: now, record, decisionHash: hash, chainHash: this.chain.push(hash) });
-    if (held) for (const e of held) this.o.sink(e);
+    if (held) for (const e of held) this.deliver(e);
   }
 
   /**
@@ -340,6 +347,11 @@ export class Pipeline {
 
   private emit(event: CanonicalEvent): void {
     if (this.held) this.held.push(event);
-    else this.o.sink(event);
+    else this.deliver(event);
+  }
+
+  private deliver(event: CanonicalEvent): void {
+    this.markouts.observe(event);
+    this.o.sink(event);
   }
 }

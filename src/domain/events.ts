@@ -24,7 +24,8 @@ export type CanonicalEvent =
   | CorrectionEvent
   | ShadowExitEvent
   | StatusEvent
-  | CapitalAdjustedEvent;
+  | CapitalAdjustedEvent
+  | MarkoutEvent;
 
 export interface ScanRejectedEvent {
   readonly type: 'scan_rejected';
@@ -224,4 +225,31 @@ export interface CapitalAdjustedEvent {
   readonly commandId: string;
   readonly delta: number;
   readonly capital: number;
+}
+
+/** Post-fill markout horizons, seconds of market time (execution_quality.markout_<h>s_bps). */
+export const MARKOUT_HORIZONS_S = [5, 60, 300] as const;
+export type MarkoutHorizon = (typeof MARKOUT_HORIZONS_S)[number];
+
+/**
+ * Horizons of one filled order that passed at this scan: the market as of
+ * `fillTs + horizon` (the last scan price at or before that instant) against the order's
+ * average fill price, in bps, positive when the market moved in the order's favour.
+ */
+export interface MarkoutEvent {
+  readonly type: 'markout';
+  /** The scan at which the horizons passed. */
+  readonly ts: number;
+  readonly tradeId: string;
+  readonly clientOrderId: string;
+  readonly asset: string;
+  readonly orderSide: 'BUY' | 'SELL';
+  readonly avgFillPrice: number;
+  /** The order's last fill (exchange time): horizons count from here. */
+  readonly fillTs: number;
+  readonly markouts: readonly {
+    readonly horizonS: MarkoutHorizon;
+    readonly markPrice: number;
+    readonly bps: number;
+  }[];
 }

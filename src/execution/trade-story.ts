@@ -12,7 +12,15 @@
  */
 import type { DecisionRecord, Side } from '../domain/decision.js';
 import { tradeIdFor } from '../domain/decision.js';
-import { ARRIVAL_SOURCE, type CanonicalEvent, type FillEvent, type OrderEvent } from '../domain/events.js';
+import {
+  ARRIVAL_SOURCE,
+  type CanonicalEvent,
+  type FillEvent,
+  MARKOUT_HORIZONS_S,
+  type MarkoutEvent,
+  type MarkoutHorizon,
+  type OrderEvent,
+} from '../domain/events.js';
 import type { ExitLegRow } from '../domain/exit-legs.js';
 
 /** One finished order (DESIGN.md §8): an `execution_quality` row with epoch-ms timestamps. */
@@ -48,6 +56,11 @@ export interface ExecutionQuality {
   readonly funding: number;
   readonly submit_to_first_fill_us: number | null;
   readonly final_reason: string;
+  /** 0 when the order is done; each later version adds the markouts whose horizon passed. */
+  readonly row_version: number;
+  readonly markout_5s_bps: number | null;
+  readonly markout_60s_bps: number | null;
+  readonly markout_300s_bps: number | null;
 }
 
 /** One version of a trade's story: a `trade_reconstruction` row with epoch-ms timestamps. */
@@ -143,6 +156,12 @@ interface Story {
   readonly latencies: unknown[];
 }
 
+/** Filled orders kept for their markouts (a horizon of 300 s is a few hundred scans at most). */
+const MAX_AWAITING_MARKOUTS = 10_000;
+
+export type MarkoutColumn = `markout_${MarkoutHorizon}s_bps`;
+export const markoutColumn = (horizonS: MarkoutHorizon): MarkoutColumn => `markout_${horizonS}s_bps`;
+
 const ORDER_DONE = new Set(['REFLECTED', 'REJECTED', 'CANCELLED', 'EXPIRED']);
 const FILL_MILESTONES = new Set(['PARTIALLY_FILLED', 'FILLED']);
 
@@ -150,8 +169,13 @@ function micros(from: Mark | undefined, to: Mark | undefined): number | null {
   return from && to ? Number((to.mono - from.mono) / 1000n) : null;
 }
 
+/** The order reached a milestone after which nothing more happens to it. */
+export function isOrderDone(milestone: string): boolean {
+  return ORDER_DONE.has(milestone);
+}
+
 /** Order side from the trade side and the order's purpose. */
-function orderSide(tradeSide: Side | '', purpose: string): 'BUY' | 'SELL' | '' {
+export function orderSide(tradeSide: Side | '', purpose: string): 'BUY' | 'SELL' | '' {
   if (tradeSide === '') return '';
   const opening = purpose === 'ENTRY';
   return (tradeSide === 'SHORT') === opening ? 'SELL' : 'BUY';
@@ -182,6 +206,8 @@ export function decisionJson(r: DecisionRecord, hash: string): string {
 export class TradeStoryCollector {
   private readonly stories = new Map<string, Story>();
   private readonly orders = new Map<string, OrderTrack>();
+  /** The latest execution_quality version of each filled order whose markouts are still to come. */
+  private readonly awaitingMarkouts = new Map<string, ExecutionQuality>();
   private strategyTrade = '';
   private version = 0;
   /** Some ended story has rows to write (emitEnded has work). */
@@ -250,6 +276,9 @@ export class TradeStoryCollector {
     switch (e.type) {
       case 'decision':
         this.onDecision(e.record, e.decisionHash);
+        return;
+      case 'markout':
+        this.onMarkout(e, out);
         return;
       case 'lifecycle': {
         const s = this.story(e.tradeId, e.ts)!;
@@ -495,8 +524,32 @@ export class TradeStoryCollector {
       funding: s?.funding ?? 0,
       submit_to_first_fill_us: micros(o.sent, o.firstFill),
       final_reason: o.finalReason,
+      row_version: 0,
+      markout_5s_bps: null,
+      markout_60s_bps: null,
+      markout_300s_bps: null,
     };
+    if (record.filled_qty > 0) this.rememberForMarkouts(record);
     return { kind: 'execution_quality', record };
+  }
+
+  private rememberForMarkouts(record: ExecutionQuality): void {
+    this.awaitingMarkouts.set(record.client_order_id, record);
+    if (this.awaitingMarkouts.size > MAX_AWAITING_MARKOUTS)
+      this.awaitingMarkouts.delete(this.awaitingMarkouts.keys().next().value!);
+  }
+
+  /** Horizons passed for a filled order: its row again, as the next version, never an edit. */
+  private onMarkout(e: MarkoutEvent, out: StoryOutput[]): void {
+    const base = this.awaitingMarkouts.get(e.clientOrderId);
+    if (!base) return;
+    const columns: Partial<Record<MarkoutColumn, number>> = {};
+    for (const m of e.markouts) columns[markoutColumn(m.horizonS)] = m.bps;
+    const record: ExecutionQuality = { ...base, ...columns, row_version: base.row_version + 1 };
+    if (e.markouts.some((m) => m.horizonS === MARKOUT_HORIZONS_S.at(-1)))
+      this.awaitingMarkouts.delete(e.clientOrderId);
+    else this.awaitingMarkouts.set(e.clientOrderId, record);
+    out.push({ kind: 'execution_quality', record });
   }
 
   private emitEnded(): StoryOutput[] {

@@ -107,6 +107,8 @@ const LATENCY_BUCKETS = [
 ];
 /** bps, positive = cost; negative buckets catch price improvement. */
 const SLIPPAGE_BUCKETS = [-50, -20, -10, -5, -2, -1, -0.5, 0, 0.5, 1, 2, 5, 10, 20, 50, 100];
+/** bps, positive = the market moved in the order's favour after the fill. */
+const MARKOUT_BUCKETS = [-200, -100, -50, -20, -10, -5, -2, 0, 2, 5, 10, 20, 50, 100, 200];
 /** Filled / requested quantity of a finished order: 0 (nothing), partial, 1 (all). */
 const FILL_RATIO_BUCKETS = [0, 0.25, 0.5, 0.75, 0.9, 0.99, 1];
 
@@ -128,6 +130,7 @@ export class PinkMetrics {
   private readonly latency: Histogram<'leg'>;
   private readonly slippage: Histogram<'benchmark'>;
   private readonly timeToFill: Histogram<'purpose'>;
+  private readonly markouts: Histogram<'horizon'>;
   private readonly fillRatio: Histogram<'purpose'>;
   private readonly trades: Counter<'exit_reason'>;
   private readonly events: Counter<'type'>;
@@ -181,6 +184,13 @@ export class PinkMetrics {
       help: 'Submit -> first fill per order that filled (execution_quality.submit_to_first_fill_us), by purpose',
       labelNames: ['purpose'],
       buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.markouts = new Histogram({
+      name: 'pink_order_markout_bps',
+      help: "Post-fill markout per filled order (execution_quality.markout_<h>s_bps): the market as of the last fill + horizon against the average fill price, bps, positive = moved in the order's favour",
+      labelNames: ['horizon'],
+      buckets: MARKOUT_BUCKETS,
       registers,
     });
     this.fillRatio = new Histogram({
@@ -241,11 +251,15 @@ export class PinkMetrics {
       case 'correction':
         this.corrections.inc({ what: e.what });
         break;
+      case 'markout':
+        for (const m of e.markouts) this.markouts.observe({ horizon: `${m.horizonS}s` }, m.bps);
+        break;
       default:
         break;
     }
+    // Later versions of a row only add markouts (observed from the markout event itself).
     for (const out of this.collector.observe(e))
-      if (out.kind === 'execution_quality') this.onOrderDone(out.record);
+      if (out.kind === 'execution_quality' && out.record.row_version === 0) this.onOrderDone(out.record);
   }
 
   /** Prometheus text exposition of the registry. */

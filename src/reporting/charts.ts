@@ -4,9 +4,15 @@
  * toSVG). Data is inline in the specification; nothing is loaded from anywhere.
  */
 import type { TopLevelSpec } from 'vega-lite';
-import { LATENCY_LEGS, type ReportFigures, SLIPPAGE_KINDS } from './figures.js';
+import {
+  type DistStats,
+  LATENCY_LEGS,
+  MARKOUT_KINDS,
+  type ReportFigures,
+  SLIPPAGE_KINDS,
+} from './figures.js';
 
-export type ChartName = 'equity' | 'drawdown' | 'latency' | 'slippage' | 'shortfall';
+export type ChartName = 'equity' | 'drawdown' | 'latency' | 'slippage' | 'markouts' | 'shortfall';
 
 export interface ChartSpec {
   readonly name: ChartName;
@@ -31,6 +37,7 @@ export const CHART_TITLES: Readonly<Record<ChartName, string>> = {
   drawdown: 'Drawdown',
   latency: 'Order latency per leg',
   slippage: 'Slippage distribution',
+  markouts: 'Post-fill markouts',
   shortfall: 'Implementation shortfall',
 };
 
@@ -190,42 +197,68 @@ export function chartSpecs(f: ReportFigures): { specs: ChartSpec[]; skipped: Ski
     });
   else skip('latency', 'no order with a latency in execution_quality');
 
-  const kinds = SLIPPAGE_KINDS.map((k) => ({
-    ...k,
-    values: f.series.slippageSamples[k.column],
-    stats: f.execution.slippage.find((x) => x.column === k.column)?.stats,
-  })).filter((k) => k.values.length > 0);
-  if (kinds.length > 0)
-    specs.push({
-      name: 'slippage',
-      title: CHART_TITLES.slippage,
-      spec: {
-        $schema: SCHEMA,
-        title: {
-          text: CHART_TITLES.slippage,
-          subtitle: 'execution_quality, basis points per order, positive = cost',
-        },
-        background: 'white',
-        config: CONFIG,
-        columns: 2,
-        concat: kinds.map((k) =>
-          histogram(
-            k.values,
-            `${k.label}: n=${k.stats?.count ?? k.values.length}, mean ${fmt(k.stats?.mean ?? null, 2)}, p50 ${fmt(k.stats?.p50 ?? null, 2)} bps`,
-            'bps',
-            '#2ca02c',
-          ),
-        ),
-        resolve: { scale: { x: 'independent', y: 'independent' } },
-      },
-    });
+  const slippage = bpsHistograms(
+    'slippage',
+    SLIPPAGE_KINDS.map((k) => ({
+      label: k.label,
+      values: f.series.slippageSamples[k.column],
+      stats: f.execution.slippage.find((x) => x.column === k.column)?.stats,
+    })),
+    'execution_quality, basis points per order, positive = cost',
+    '#2ca02c',
+  );
+  if (slippage) specs.push(slippage);
   else skip('slippage', 'no order with a slippage figure in execution_quality');
+
+  const markouts = bpsHistograms(
+    'markouts',
+    MARKOUT_KINDS.map((k) => ({
+      label: k.label,
+      values: f.series.markoutSamples[k.column],
+      stats: f.execution.markouts.find((x) => x.column === k.column)?.stats,
+    })),
+    "execution_quality (latest row version), basis points per filled order, positive = the market moved in the order's favour",
+    '#9467bd',
+  );
+  if (markouts) specs.push(markouts);
+  else skip('markouts', 'no filled order whose markout horizon passed in execution_quality');
 
   const sf = f.execution.shortfall;
   if (sf.trades > 0) specs.push({ name: 'shortfall', title: CHART_TITLES.shortfall, spec: waterfall(sf) });
   else skip('shortfall', 'no completed trade in scope');
 
   return { specs, skipped };
+}
+
+/** One histogram per kind that has values, side by side, in basis points; null when none has any. */
+function bpsHistograms(
+  name: ChartName,
+  kinds: readonly { label: string; values: readonly number[]; stats: DistStats | undefined }[],
+  subtitle: string,
+  color: string,
+): ChartSpec | null {
+  const shown = kinds.filter((k) => k.values.length > 0);
+  if (shown.length === 0) return null;
+  return {
+    name,
+    title: CHART_TITLES[name],
+    spec: {
+      $schema: SCHEMA,
+      title: { text: CHART_TITLES[name], subtitle },
+      background: 'white',
+      config: CONFIG,
+      columns: 2,
+      concat: shown.map((k) =>
+        histogram(
+          k.values,
+          `${k.label}: n=${k.stats?.count ?? k.values.length}, mean ${fmt(k.stats?.mean ?? null, 2)}, p50 ${fmt(k.stats?.p50 ?? null, 2)} bps`,
+          'bps',
+          color,
+        ),
+      ),
+      resolve: { scale: { x: 'independent', y: 'independent' } },
+    },
+  };
 }
 
 /** Reference PnL, each cost taken off in turn, realized PnL: bars from where the last one ended. */

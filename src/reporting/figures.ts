@@ -22,8 +22,16 @@ export const SLIPPAGE_KINDS = [
   { column: 'slippage_vs_arrival_bps', label: 'vs arrival price' },
 ] as const;
 
+/** Post-fill markouts (execution_quality, latest row version per order). */
+export const MARKOUT_KINDS = [
+  { column: 'markout_5s_bps', label: '5 s after the last fill' },
+  { column: 'markout_60s_bps', label: '60 s after the last fill' },
+  { column: 'markout_300s_bps', label: '300 s after the last fill' },
+] as const;
+
 export type LatencyColumn = (typeof LATENCY_LEGS)[number]['column'];
 export type SlippageColumn = (typeof SLIPPAGE_KINDS)[number]['column'];
+export type MarkoutColumn = (typeof MARKOUT_KINDS)[number]['column'];
 
 export interface Kpis {
   readonly trades: number;
@@ -97,6 +105,13 @@ export interface SlippageFigure {
   readonly column: SlippageColumn;
   readonly label: string;
   /** Basis points, positive = cost. */
+  readonly stats: DistStats;
+}
+
+export interface MarkoutFigure {
+  readonly column: MarkoutColumn;
+  readonly label: string;
+  /** Basis points, positive = the market moved in the order's favour after the fill. */
   readonly stats: DistStats;
 }
 
@@ -245,6 +260,7 @@ export interface ReportFigures {
     readonly rates: ExecutionRates;
     readonly latency: readonly LatencyFigure[];
     readonly slippage: readonly SlippageFigure[];
+    readonly markouts: readonly MarkoutFigure[];
     readonly shortfall: ShortfallFigures;
   };
   readonly dataRates: {
@@ -260,6 +276,7 @@ export interface ReportFigures {
     /** The most recent orders' values (at most samplesLimit per column) for the histograms. */
     readonly latencySamples: Readonly<Record<LatencyColumn, readonly number[]>>;
     readonly slippageSamples: Readonly<Record<SlippageColumn, readonly number[]>>;
+    readonly markoutSamples: Readonly<Record<MarkoutColumn, readonly number[]>>;
     readonly samplesLimit: number;
     readonly samplesTruncated: boolean;
   };

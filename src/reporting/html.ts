@@ -296,6 +296,11 @@ export function renderHtml(
   parts.push(table(f.execution.slippage, statsColumns(2)));
   parts.push(plot(charts, skipped, 'latency'));
   parts.push(plot(charts, skipped, 'slippage'));
+  parts.push(
+    '<p class="meta">post-fill markouts, basis points: the market (last scan price) as of the last fill + 5 s, 60 s, 300 s against the average fill price; positive = it moved in the order\'s favour; latest row version per order</p>',
+  );
+  parts.push(table(f.execution.markouts, statsColumns(2)));
+  parts.push(plot(charts, skipped, 'markouts'));
   parts.push(...shortfallHtml(f.execution.shortfall));
   parts.push(plot(charts, skipped, 'shortfall'));
 

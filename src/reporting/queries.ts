@@ -34,6 +34,8 @@ import {
   kpis,
   LATENCY_LEGS,
   type LatencyColumn,
+  MARKOUT_KINDS,
+  type MarkoutColumn,
   maxDrawdown,
   type OrderStatusRow,
   type RawEquityPoint,
@@ -67,6 +69,11 @@ export interface CollectOptions {
 /** Tables with a run_id column (trade_exit_legs has a fixed BLUE column set without one). */
 const RUN_TABLES = WITH_RUN_COLUMNS;
 
+/** Tables whose rows are versions of one record: the version column and the record's key. */
+const VERSIONED_TABLES: Readonly<Record<string, { version: string; key: readonly string[] }>> = {
+  execution_quality: { version: 'row_version', key: ['run_id', 'client_order_id'] },
+};
+
 /** Display order of the data-rate table; tables not listed follow by name. */
 const TABLE_ORDER: readonly string[] = LEDGER_TABLES;
 
@@ -86,6 +93,7 @@ class Query {
     private readonly ledger: LedgerReader,
     private readonly scope: ReportScope,
     readonly tables: ReadonlySet<string>,
+    private readonly columns: ReadonlyMap<string, ReadonlySet<string>> = new Map(),
   ) {
     this.db = ledger.database;
     if (scope.fromMs !== null) this.params.from = chTs(scope.fromMs);
@@ -97,8 +105,27 @@ class Query {
     return this.tables.has(table);
   }
 
-  t(table: string): string {
+  hasColumn(table: string, column: string): boolean {
+    return this.columns.get(table)?.has(column) ?? false;
+  }
+
+  /** The table as stored, every row version: what data rates and run spans measure. */
+  stored(table: string): string {
     return `${this.db}.${table}`;
+  }
+
+  /**
+   * The table to read figures FROM. A table whose rows are versioned (execution_quality:
+   * markouts arrive as new versions of an order's row) reads as its latest version per key,
+   * so no figure counts an order twice.
+   */
+  t(table: string): string {
+    const versioned = VERSIONED_TABLES[table];
+    if (!versioned || !this.hasColumn(table, versioned.version)) return this.stored(table);
+    return (
+      `(SELECT * FROM ${this.db}.${table} ` +
+      `ORDER BY ${versioned.version} DESC LIMIT 1 BY ${versioned.key.join(', ')})`
+    );
   }
 
   /** The scope as a WHERE condition on `table` (always valid SQL; `1` when unscoped). */
@@ -128,7 +155,13 @@ export async function collectFigures(ledger: LedgerReader, o: CollectOptions): P
     `SELECT name FROM system.tables WHERE database = {db:String} AND engine LIKE '%MergeTree' AND name IN {ledger:Array(String)} ORDER BY name`,
     { db, ledger: [...LEDGER_TABLES] },
   );
-  const q = new Query(ledger, o.scope, new Set(tableRows.map((r) => r.name)));
+  const columnRows = await ledger.query<{ table: string; name: string }>(
+    'SELECT table, name FROM system.columns WHERE database = {db:String} AND table IN {ledger:Array(String)}',
+    { db, ledger: [...LEDGER_TABLES] },
+  );
+  const columns = new Map<string, Set<string>>();
+  for (const r of columnRows) getOrCreate(columns, r.table, () => new Set()).add(r.name);
+  const q = new Query(ledger, o.scope, new Set(tableRows.map((r) => r.name)), columns);
   const notes: string[] = [];
 
   const allRuns = await runs(q, false);
@@ -193,6 +226,7 @@ export async function collectFigures(ledger: LedgerReader, o: CollectOptions): P
   if (noTrades) notes.unshift('no trades: the ledger holds no completed trade (trade_events) in this scope.');
 
   const execution = await executionFigures(q, o.samplesLimit ?? 100_000);
+  if (execution.unavailable) notes.push(execution.unavailable);
   if (execution.samplesTruncated)
     notes.push(
       `the histograms show the ${execution.samplesLimit} most recent orders of ${execution.orders}; the statistics cover all of them.`,
@@ -238,6 +272,7 @@ export async function collectFigures(ledger: LedgerReader, o: CollectOptions): P
       rates: execution.rates,
       latency: execution.latency,
       slippage: execution.slippage,
+      markouts: execution.markouts,
       shortfall: await shortfallFigures(q),
     },
     dataRates: { spanSeconds: rates.spanSeconds, tables: rates.tables, accountEvents: rates.accountEvents },
@@ -247,6 +282,7 @@ export async function collectFigures(ledger: LedgerReader, o: CollectOptions): P
       equity: equity.curve,
       latencySamples: execution.latencySamples,
       slippageSamples: execution.slippageSamples,
+      markoutSamples: execution.markoutSamples,
       samplesLimit: execution.samplesLimit,
       samplesTruncated: execution.samplesTruncated,
     },
@@ -325,7 +361,7 @@ async function shortfallFigures(q: Query): Promise<ShortfallFigures> {
 async function runs(q: Query, windowed: boolean): Promise<RunInfo[]> {
   const parts = [...RUN_TABLES]
     .filter((t) => q.has(t))
-    .map((t) => `SELECT run_id, ts FROM ${q.t(t)} WHERE ${windowed ? q.where(t, { run: false }) : '1'}`);
+    .map((t) => `SELECT run_id, ts FROM ${q.stored(t)} WHERE ${windowed ? q.where(t, { run: false }) : '1'}`);
   if (parts.length === 0) return [];
   const rows = await q.rows<{ run_id: string; first: string; last: string; n: Num }>(
     `SELECT run_id, min(ts) AS first, max(ts) AS last, count() AS n FROM (${parts.join(' UNION ALL ')}) ` +
@@ -566,14 +602,26 @@ interface ExecutionFigures {
   readonly rates: ExecutionRates;
   readonly latency: ReportFigures['execution']['latency'];
   readonly slippage: ReportFigures['execution']['slippage'];
+  readonly markouts: ReportFigures['execution']['markouts'];
   readonly latencySamples: Record<LatencyColumn, number[]>;
   readonly slippageSamples: Record<SlippageColumn, number[]>;
+  readonly markoutSamples: Record<MarkoutColumn, number[]>;
   readonly samplesLimit: number;
   readonly samplesTruncated: boolean;
+  /** Why some figures are missing (an older ledger), or null. */
+  readonly unavailable: string | null;
 }
 
+const byColumn = <C extends string>(kinds: readonly { column: C }[], of: (c: C) => number[]) =>
+  Object.fromEntries(kinds.map((k) => [k.column, of(k.column)])) as Record<C, number[]>;
+
 async function executionFigures(q: Query, samplesLimit: number): Promise<ExecutionFigures> {
-  const cols = [...LATENCY_LEGS.map((l) => l.column), ...SLIPPAGE_KINDS.map((s) => s.column)];
+  const markoutsKnown = MARKOUT_KINDS.every((m) => q.hasColumn('execution_quality', m.column));
+  const cols: string[] = [
+    ...LATENCY_LEGS.map((l) => l.column),
+    ...SLIPPAGE_KINDS.map((s) => s.column),
+    ...(markoutsKnown ? MARKOUT_KINDS.map((m) => m.column) : []),
+  ];
   const stats = new Map<string, DistStats>(cols.map((c) => [c, emptyStats()]));
   const samples = new Map<string, number[]>(cols.map((c) => [c, []]));
   let orders = 0;
@@ -624,21 +672,28 @@ async function executionFigures(q: Query, samplesLimit: number): Promise<Executi
         }
     }
   }
+  const figure = <C extends string>(k: { column: C; label: string }) => ({
+    column: k.column,
+    label: k.label,
+    stats: stats.get(k.column) ?? emptyStats(),
+  });
+  const sampled = (c: string) => samples.get(c) ?? [];
   return {
     orders,
     byStatus,
     rates,
-    latency: LATENCY_LEGS.map((l) => ({ column: l.column, label: l.label, stats: stats.get(l.column)! })),
-    slippage: SLIPPAGE_KINDS.map((s) => ({ column: s.column, label: s.label, stats: stats.get(s.column)! })),
-    latencySamples: Object.fromEntries(LATENCY_LEGS.map((l) => [l.column, samples.get(l.column)!])) as Record<
-      LatencyColumn,
-      number[]
-    >,
-    slippageSamples: Object.fromEntries(
-      SLIPPAGE_KINDS.map((s) => [s.column, samples.get(s.column)!]),
-    ) as Record<SlippageColumn, number[]>,
+    latency: LATENCY_LEGS.map(figure),
+    slippage: SLIPPAGE_KINDS.map(figure),
+    markouts: MARKOUT_KINDS.map(figure),
+    latencySamples: byColumn(LATENCY_LEGS, sampled),
+    slippageSamples: byColumn(SLIPPAGE_KINDS, sampled),
+    markoutSamples: byColumn(MARKOUT_KINDS, sampled),
     samplesLimit,
     samplesTruncated: orders > samplesLimit,
+    unavailable:
+      q.has('execution_quality') && !markoutsKnown
+        ? `${q.db}.execution_quality predates the markout columns (${MARKOUT_KINDS.map((m) => m.column).join(', ')}): run \`pink schema apply\` once`
+        : null,
   };
 }
 
@@ -646,12 +701,7 @@ async function executionFigures(q: Query, samplesLimit: number): Promise<Executi
 async function executionRates(q: Query): Promise<ExecutionRates> {
   const t = q.t('execution_quality');
   const w = q.where('execution_quality');
-  const [has] = await q.rows<{ n: Num }>(
-    "SELECT count() AS n FROM system.columns WHERE database = {db:String} AND table = 'execution_quality' " +
-      "AND name IN ('final_reason', 'submit_to_first_fill_us')",
-    { db: q.db },
-  );
-  if (num(has?.n) < 2)
+  if (!['final_reason', 'submit_to_first_fill_us'].every((c) => q.hasColumn('execution_quality', c)))
     return {
       byAsset: [],
       byDay: [],
@@ -726,7 +776,7 @@ async function dataRates(q: Query): Promise<DataRates> {
           .map(
             (t, i) =>
               `SELECT {t${i}:String} AS name, count() AS n, min(toUnixTimestamp64Milli(ts)) AS a, ` +
-              `max(toUnixTimestamp64Milli(ts)) AS b FROM ${q.t(t)} WHERE ${q.where(t)}`,
+              `max(toUnixTimestamp64Milli(ts)) AS b FROM ${q.stored(t)} WHERE ${q.where(t)}`,
           )
           .join(' UNION ALL '),
         Object.fromEntries(names.map((t, i) => [`t${i}`, t])),

@@ -108,7 +108,7 @@ export async function createClickHouseClient(cfg: ClickHouseSettings): Promise<C
   }
   const dir = path.resolve(cfg.dataDir ?? DEFAULT_CLICKHOUSE_DIR);
   mkdirSync(dir, { recursive: true });
-  const holder = embeddedHolder(dir);
+  const holder = await liveEmbeddedHolder(dir);
   if (holder && holder.pid !== process.pid)
     throw new ClickHouseConfigError(
       `embedded ClickHouse at ${dir} is in use by process ${holder.pid}${holder.startedAt ? ` (open since ${holder.startedAt}, ${path.join(dir, 'status')})` : ''}: chDB allows one process per data directory; stop that process or wait for it to finish, or use a ClickHouse server (CLICKHOUSE_URL)`,
@@ -132,6 +132,31 @@ export async function createClickHouseClient(cfg: ClickHouseSettings): Promise<C
  * and with a bare "Failed to create connection". A status file left by a killed process
  * holds no lock and is not reported. Null when free or when it cannot be told.
  */
+/** How long a lock whose process has died may take to go (the kernel closing its files). */
+const DEAD_HOLDER_WAIT_MS = 5_000;
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/**
+ * embeddedHolder, but a lock whose process is already gone (killed a moment ago: the kernel
+ * may still be closing its files, under load for a while) is waited for instead of reported.
+ */
+async function liveEmbeddedHolder(dir: string): Promise<ReturnType<typeof embeddedHolder>> {
+  const deadline = Date.now() + DEAD_HOLDER_WAIT_MS;
+  for (;;) {
+    const holder = embeddedHolder(dir);
+    if (!holder || alive(holder.pid) || Date.now() > deadline) return holder;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 export function embeddedHolder(dir: string): { pid: number; startedAt: string | null } | null {
   const file = path.join(dir, 'status');
   let id: string;
