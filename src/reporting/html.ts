@@ -3,8 +3,12 @@
  * no script, nothing fetched).
  */
 import type { Chart, ChartName, SkippedChart } from './charts.js';
+import type { DecisionAt, RunComparison } from './compare.js';
 import type { DistStats, ExecutionRateRow, ExecutionRates, Kpis, ReportFigures, Verdict } from './figures.js';
-import type { ShortfallParts } from './shortfall.js';
+import { SHORTFALL_PARTS, type ShortfallParts } from './shortfall.js';
+
+/** The shortfall parts and the realized PnL they sum to, as table columns. */
+const SHORTFALL_COLUMNS = [...SHORTFALL_PARTS, 'realized'] as const;
 
 const CSS = `
 body{font-family:Helvetica,Arial,sans-serif;margin:24px auto;max-width:1080px;color:#222;padding:0 16px}
@@ -378,4 +382,71 @@ export function renderHtml(
   );
   parts.push('</body></html>\n');
   return parts.join('\n');
+}
+
+/** The page of `pink report --compare A B`: decisions, then execution per trade and in total. */
+export function renderCompareHtml(c: RunComparison, generatedAt: string): string {
+  const d = c.decisions;
+  type Row = ShortfallParts & { what: string };
+  const parts = (rows: readonly Row[]) =>
+    table(rows, [
+      { head: '', cell: (r) => esc(r.what), left: true },
+      ...SHORTFALL_COLUMNS.map((k) => ({ head: k, cell: (r: Row) => signed(r[k]) })),
+    ]);
+  const at = (x: DecisionAt) => esc(`${x.action} ${x.asset} ${x.side} ${x.reason} (bars ${x.barsHeld})`);
+  const trades = c.trades.rows.map((t) => ({
+    ...t,
+    a: t.a?.realized ?? null,
+    b: t.b?.realized ?? null,
+  }));
+  return `<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>PINK compare: ${esc(c.a)} vs ${esc(c.b)}</title>
+<style>${CSS}</style></head><body>
+<h1>PINK compare: run ${esc(c.a)} (A) vs run ${esc(c.b)} (B)</h1>
+<p class="meta">${esc(c.database)}; generated ${esc(generatedAt)}; differences are B - A</p>
+<h2 id="decisions">Decisions</h2>
+<p class="meta">per scan, the decision hash of each run (v7_decision_events): the record the parity harness compares</p>
+${table(
+  [d],
+  [
+    { head: 'verdict', cell: (x) => esc(x.verdict), left: true },
+    { head: 'scans A', cell: (x) => int(x.scansA) },
+    { head: 'scans B', cell: (x) => int(x.scansB) },
+    { head: 'in both', cell: (x) => int(x.common) },
+    { head: 'identical', cell: (x) => `${int(x.identical)} (${n(x.identicalPct, 4)} %)` },
+    { head: 'different', cell: (x) => int(x.different) },
+    { head: 'only A', cell: (x) => int(x.onlyA) },
+    { head: 'only B', cell: (x) => int(x.onlyB) },
+  ],
+)}
+${d.firstDifference ? `<p>first difference at scan ${int(d.firstDifference.scan)}: A ${at(d.firstDifference.a)}; B ${at(d.firstDifference.b)}</p>` : ''}
+<h2 id="execution">Execution</h2>
+<p class="meta">implementation shortfall in USDT (costs positive; parts sum to realized net PnL): trades closed in both runs (${int(c.trades.both)}), only in A (${int(c.trades.onlyA)}), only in B (${int(c.trades.onlyB)})</p>
+${parts([
+  { what: 'A', ...c.execution.a },
+  { what: 'B', ...c.execution.b },
+  { what: 'B - A', ...c.execution.diff },
+  { what: 'only in A', ...c.execution.onlyA },
+  { what: 'only in B', ...c.execution.onlyB },
+])}
+<h2 id="trades">Per trade</h2>
+${table(
+  trades,
+  [
+    { head: 'trade', cell: (t) => esc(t.tradeId), left: true },
+    { head: 'asset', cell: (t) => esc(t.asset), left: true },
+    { head: 'side', cell: (t) => esc(t.side), left: true },
+    { head: 'realized A', cell: (t) => signed(t.a) },
+    { head: 'realized B', cell: (t) => signed(t.b) },
+    ...SHORTFALL_COLUMNS.map((k) => ({
+      head: `${k} B - A`,
+      cell: (t: (typeof trades)[number]) => (t.diff ? signed(t.diff[k]) : 'n/a'),
+    })),
+  ],
+  'no closed trade in either run',
+)}
+</body></html>
+`;
 }

@@ -50,7 +50,14 @@ import {
   verdict,
 } from './figures.js';
 import { ReportInputError, type ReportScope } from './scope.js';
-import { decomposeShortfall, type ShortfallOrder, type ShortfallParts, sumShortfall } from './shortfall.js';
+import {
+  decomposeShortfall,
+  identityError,
+  type ShortfallOrder,
+  type ShortfallParts,
+  type ShortfallTrade,
+  sumShortfall,
+} from './shortfall.js';
 
 export type LedgerReader = Pick<LedgerStore, 'database' | 'query'>;
 
@@ -85,7 +92,7 @@ const numOrNull = (v: Num | undefined): number | null => {
   return Number.isFinite(n) ? n : null;
 };
 
-class Query {
+export class LedgerQuery {
   readonly db: string;
   readonly params: Record<string, unknown> = {};
 
@@ -129,10 +136,10 @@ class Query {
   }
 
   /** The scope as a WHERE condition on `table` (always valid SQL; `1` when unscoped). */
-  where(table: string, opts: { run?: boolean } = {}): string {
+  where(table: string, opts: { run?: boolean; time?: boolean } = {}): string {
     const c: string[] = [];
-    if (this.scope.fromMs !== null) c.push(`ts >= {from:DateTime64(3, 'UTC')}`);
-    if (this.scope.toMs !== null) c.push(`ts < {to:DateTime64(3, 'UTC')}`);
+    if (this.scope.fromMs !== null && opts.time !== false) c.push(`ts >= {from:DateTime64(3, 'UTC')}`);
+    if (this.scope.toMs !== null && opts.time !== false) c.push(`ts < {to:DateTime64(3, 'UTC')}`);
     if (this.scope.runId !== null && opts.run !== false) {
       if (RUN_TABLES.has(table)) c.push('run_id = {run:String}');
       else if (this.has('position_state'))
@@ -148,9 +155,12 @@ class Query {
   }
 }
 
-export async function collectFigures(ledger: LedgerReader, o: CollectOptions): Promise<ReportFigures> {
+/**
+ * A reader over the namespace database that knows which ledger tables and columns exist
+ * (an older ledger may lack some; runtime_lease is not ledger).
+ */
+export async function openLedgerQuery(ledger: LedgerReader, scope: ReportScope): Promise<LedgerQuery> {
   const db = ledger.database;
-  // The ledger's tables that exist (an older ledger may lack some); runtime_lease is not ledger.
   const tableRows = await ledger.query<{ name: string }>(
     `SELECT name FROM system.tables WHERE database = {db:String} AND engine LIKE '%MergeTree' AND name IN {ledger:Array(String)} ORDER BY name`,
     { db, ledger: [...LEDGER_TABLES] },
@@ -161,7 +171,12 @@ export async function collectFigures(ledger: LedgerReader, o: CollectOptions): P
   );
   const columns = new Map<string, Set<string>>();
   for (const r of columnRows) getOrCreate(columns, r.table, () => new Set()).add(r.name);
-  const q = new Query(ledger, o.scope, new Set(tableRows.map((r) => r.name)), columns);
+  return new LedgerQuery(ledger, scope, new Set(tableRows.map((r) => r.name)), columns);
+}
+
+export async function collectFigures(ledger: LedgerReader, o: CollectOptions): Promise<ReportFigures> {
+  const db = ledger.database;
+  const q = await openLedgerQuery(ledger, o.scope);
   const notes: string[] = [];
 
   const allRuns = await runs(q, false);
@@ -293,11 +308,63 @@ export async function collectFigures(ledger: LedgerReader, o: CollectOptions): P
 
 // ---- implementation shortfall -----------------------------------------------------------------
 
+/** A trade row (trade_events or trade_reconstruction) as the shortfall reads it. */
+export function shortfallTradeOf(t: {
+  trade_id: string;
+  side: string;
+  day: string;
+  pnl: Num;
+  fees: Num;
+  funding: Num;
+}): ShortfallTrade {
+  return {
+    tradeId: t.trade_id,
+    side: t.side,
+    day: t.day,
+    pnl: num(t.pnl),
+    fees: num(t.fees),
+    funding: num(t.funding),
+  };
+}
+
+/** The orders (execution_quality, latest row version) matching `where`, per trade, in request order. */
+export async function ordersByTrade(
+  q: LedgerQuery,
+  where: string,
+  params: Record<string, unknown> = {},
+): Promise<Map<string, ShortfallOrder[]>> {
+  const orders = new Map<string, ShortfallOrder[]>();
+  if (!q.has('execution_quality')) return orders;
+  type O = {
+    trade_id: string;
+    purpose: string;
+    qty: Num;
+    filled_qty: Num;
+    avg_fill_price: Num;
+    reference_price: Num;
+    arrival_price: Num;
+  };
+  for (const o of await q.rows<O>(
+    'SELECT trade_id, purpose, qty, filled_qty, avg_fill_price, reference_price, arrival_price ' +
+      `FROM ${q.t('execution_quality')} WHERE ${where} ORDER BY requested_ts, event_seq`,
+    params,
+  ))
+    getOrCreate(orders, o.trade_id, () => []).push({
+      purpose: o.purpose,
+      qty: num(o.qty),
+      filledQty: num(o.filled_qty),
+      avgFillPrice: num(o.avg_fill_price),
+      referencePrice: num(o.reference_price),
+      arrivalPrice: num(o.arrival_price),
+    });
+  return orders;
+}
+
 /**
  * Per trade in scope (trade_events FINAL), its orders from execution_quality (all of them,
  * whenever they were sent), decomposed; summed per UTC day of the close and in total.
  */
-async function shortfallFigures(q: Query): Promise<ShortfallFigures> {
+async function shortfallFigures(q: LedgerQuery): Promise<ShortfallFigures> {
   const none = sumShortfall([]);
   if (!q.has('trade_events')) return { trades: 0, total: none, byDay: [], maxIdentityError: 0 };
   type T = { trade_id: string; side: string; day: string; pnl: Num; fees: Num; funding: Num };
@@ -305,47 +372,21 @@ async function shortfallFigures(q: Query): Promise<ShortfallFigures> {
     `SELECT trade_id, side, toString(toDate(exit_ts)) AS day, pnl, fees, funding FROM ${q.t('trade_events')} FINAL ` +
       `WHERE ${q.where('trade_events')} ORDER BY exit_ts, trade_id`,
   );
-  const orders = new Map<string, ShortfallOrder[]>();
-  if (q.has('execution_quality') && trades.length > 0) {
-    type O = {
-      trade_id: string;
-      purpose: string;
-      qty: Num;
-      filled_qty: Num;
-      avg_fill_price: Num;
-      reference_price: Num;
-      arrival_price: Num;
-    };
-    for (const o of await q.rows<O>(
-      'SELECT trade_id, purpose, qty, filled_qty, avg_fill_price, reference_price, arrival_price ' +
-        `FROM ${q.t('execution_quality')} WHERE trade_id IN ` +
-        `(SELECT trade_id FROM ${q.t('trade_events')} WHERE ${q.where('trade_events')}) ORDER BY requested_ts, event_seq`,
-    ))
-      getOrCreate(orders, o.trade_id, () => []).push({
-        purpose: o.purpose,
-        qty: num(o.qty),
-        filledQty: num(o.filled_qty),
-        avgFillPrice: num(o.avg_fill_price),
-        referencePrice: num(o.reference_price),
-        arrivalPrice: num(o.arrival_price),
-      });
-  }
+  const orders =
+    trades.length > 0
+      ? await ordersByTrade(
+          q,
+          // All of a trade's orders whenever sent, but only the scoped run's: two runs of the
+          // same scans share trade ids.
+          `${q.where('execution_quality', { time: false })} AND trade_id IN ` +
+            `(SELECT trade_id FROM ${q.t('trade_events')} WHERE ${q.where('trade_events')})`,
+        )
+      : new Map<string, ShortfallOrder[]>();
   const byDay = new Map<string, ShortfallParts[]>();
   let maxIdentityError = 0;
   for (const t of trades) {
-    const p = decomposeShortfall(
-      {
-        tradeId: t.trade_id,
-        side: t.side,
-        day: t.day,
-        pnl: num(t.pnl),
-        fees: num(t.fees),
-        funding: num(t.funding),
-      },
-      orders.get(t.trade_id) ?? [],
-    );
-    const error = Math.abs(p.reference - p.delay - p.slippage - p.fees - p.funding - p.venue - p.realized);
-    maxIdentityError = Math.max(maxIdentityError, error);
+    const p = decomposeShortfall(shortfallTradeOf(t), orders.get(t.trade_id) ?? []);
+    maxIdentityError = Math.max(maxIdentityError, identityError(p));
     getOrCreate(byDay, t.day, (): ShortfallParts[] => []).push(p);
   }
   return {
@@ -358,7 +399,7 @@ async function shortfallFigures(q: Query): Promise<ShortfallFigures> {
 
 // ---- runs -------------------------------------------------------------------------------------
 
-async function runs(q: Query, windowed: boolean): Promise<RunInfo[]> {
+async function runs(q: LedgerQuery, windowed: boolean): Promise<RunInfo[]> {
   const parts = [...RUN_TABLES]
     .filter((t) => q.has(t))
     .map((t) => `SELECT run_id, ts FROM ${q.stored(t)} WHERE ${windowed ? q.where(t, { run: false }) : '1'}`);
@@ -400,7 +441,7 @@ interface CapitalInfo {
  * trade's entry (its capital_after less its net PnL). The configured capital only when
  * the ledger has neither.
  */
-async function capitalFigures(q: Query, fallback: number | undefined): Promise<CapitalInfo> {
+async function capitalFigures(q: LedgerQuery, fallback: number | undefined): Promise<CapitalInfo> {
   let snap: { ts: number; capital: number } | null = null;
   let lastSnap: { ts: number; capital: number; openTradeId: string } | null = null;
   let changes: CapitalChange[] = [];
@@ -459,7 +500,7 @@ interface TradeFigures {
 }
 
 /** trade_events read FINAL: one row per trade_id however often its terminal row was stored. */
-async function tradeFigures(q: Query): Promise<TradeFigures> {
+async function tradeFigures(q: LedgerQuery): Promise<TradeFigures> {
   const daily = new Map<string, TradeAggregate>();
   let total = EMPTY_AGGREGATE;
   const byReason: ExitReasonRow[] = [];
@@ -530,7 +571,7 @@ interface EquityFigures {
   readonly dayEnd: Map<string, { equity: number; performanceEquity: number }>;
 }
 
-async function equityFigures(q: Query, cap: CapitalInfo, maxPoints: number): Promise<EquityFigures> {
+async function equityFigures(q: LedgerQuery, cap: CapitalInfo, maxPoints: number): Promise<EquityFigures> {
   const none: EquityFigures = { source: 'none', bucketMs: 0, curve: [], dayEnd: new Map() };
   const start: RawEquityPoint[] =
     cap.initial !== null && cap.initialTs !== null
@@ -615,7 +656,7 @@ interface ExecutionFigures {
 const byColumn = <C extends string>(kinds: readonly { column: C }[], of: (c: C) => number[]) =>
   Object.fromEntries(kinds.map((k) => [k.column, of(k.column)])) as Record<C, number[]>;
 
-async function executionFigures(q: Query, samplesLimit: number): Promise<ExecutionFigures> {
+async function executionFigures(q: LedgerQuery, samplesLimit: number): Promise<ExecutionFigures> {
   const markoutsKnown = MARKOUT_KINDS.every((m) => q.hasColumn('execution_quality', m.column));
   const cols: string[] = [
     ...LATENCY_LEGS.map((l) => l.column),
@@ -698,7 +739,7 @@ async function executionFigures(q: Query, samplesLimit: number): Promise<Executi
 }
 
 /** Fill ratio, reject and cancel rates and time to fill per asset and per UTC day; rejects by reason. */
-async function executionRates(q: Query): Promise<ExecutionRates> {
+async function executionRates(q: LedgerQuery): Promise<ExecutionRates> {
   const t = q.t('execution_quality');
   const w = q.where('execution_quality');
   if (!['final_reason', 'submit_to_first_fill_us'].every((c) => q.hasColumn('execution_quality', c)))
@@ -757,7 +798,7 @@ interface DataRates {
   readonly accountEvents: ReportFigures['dataRates']['accountEvents'];
 }
 
-async function dataRates(q: Query): Promise<DataRates> {
+async function dataRates(q: LedgerQuery): Promise<DataRates> {
   const names = [...q.tables].sort((a, b) => order(a) - order(b) || a.localeCompare(b));
   type P = { table: string; part_rows: Num; c: Num; u: Num };
   const parts = new Map(

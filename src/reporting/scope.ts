@@ -77,10 +77,15 @@ export function parseScope(i: ReportScopeInput): ReportScope {
     throw new ReportInputError(
       `--from ${i.from} is not before --to ${i.to} (the window is [from, to), UTC; a bare --to date includes that whole day)`,
     );
-  const runId = i.runId === undefined || i.runId === null ? null : i.runId;
-  if (runId !== null && !RUN_ID.test(runId))
-    throw new ReportInputError(
-      `--run-id "${runId}": not a run id (letters, digits, . _ : -, at most 128; see the runs table of a report)`,
-    );
+  const runId = i.runId === undefined || i.runId === null ? null : parseRunId('--run-id', i.runId);
   return { runId, fromMs, toMs };
+}
+
+/** A run id given on the command line (what the ledger's run_id column holds). */
+export function parseRunId(option: string, text: string): string {
+  if (!RUN_ID.test(text))
+    throw new ReportInputError(
+      `${option} "${text}": not a run id (letters, digits, . _ : -, at most 128; see the runs table of a report)`,
+    );
+  return text;
 }

@@ -88,6 +88,11 @@ function remainder(
   return { reference, delay, slippage, fees: trade.fees, funding: trade.funding, venue, realized };
 }
 
+/** |reference - delay - slippage - fees - funding - venue - realized|: 0 up to rounding. */
+export function identityError(p: ShortfallParts): number {
+  return Math.abs(p.reference - p.delay - p.slippage - p.fees - p.funding - p.venue - p.realized);
+}
+
 const SUMMED = [...SHORTFALL_PARTS, 'realized'] as const;
 
 /** Part by part sum (totals per day, per report). */

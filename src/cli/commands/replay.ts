@@ -80,7 +80,7 @@ export async function replayCommand(opts: ReplayCliOptions): Promise<number> {
       await ledger.sink.flush();
       const health = ledger.ledger.health();
       process.stdout.write(
-        `ledger              ${ledger.ledger.database} (${ledger.handle.describe}): ${health.rowsWritten} rows written, spool depth ${health.spoolDepth}\n`,
+        `ledger              ${ledger.ledger.database} (${ledger.handle.describe}): run ${ledger.ledger.runId}, ${health.rowsWritten} rows written, spool depth ${health.spoolDepth}\n`,
       );
     }
     // Lines were read but none was a scan: nothing was replayed, which is not success.

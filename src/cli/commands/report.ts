@@ -1,7 +1,7 @@
 /**
- * `pink report [--out DIR] [--config FILE] [--run-id ID] [--from ISO] [--to ISO]`: KPIs per
+ * `pink report [--out DIR] [--config FILE] [--run-id ID] [--from ISO] [--to ISO]` (or `--compare A B`): KPIs per
  * UTC day and overall, exits by reason, execution quality, data rate per table (account_events
- * against the §7 cap), and plots (equity, drawdown, latency, slippage) from the ledger.
+ * against the §7 cap), and plots from the ledger; --compare: two runs side by side (reporting/compare.ts).
  * Writes report.html (self-contained), report.json and one .svg per plot; only reads the ledger.
  */
 
@@ -14,10 +14,12 @@ import { createClickHouseClient, ledgerDatabase } from '../../adapters/clickhous
 import type { JournalState } from '../../adapters/files/journal.js';
 import { AccountProjection } from '../../domain/account.js';
 import { CHART_TITLES, type ChartName, renderCharts } from '../../reporting/charts.js';
+import { compareRuns, type DecisionAt } from '../../reporting/compare.js';
 import type { ReportFigures } from '../../reporting/figures.js';
-import { renderHtml } from '../../reporting/html.js';
+import { renderCompareHtml, renderHtml } from '../../reporting/html.js';
 import { collectFigures, type LedgerReader } from '../../reporting/queries.js';
-import { parseScope, ReportInputError } from '../../reporting/scope.js';
+import { parseRunId, parseScope, ReportInputError } from '../../reporting/scope.js';
+import { SHORTFALL_PARTS, type ShortfallParts } from '../../reporting/shortfall.js';
 import { action, CliError, EXIT } from '../errors.js';
 import { numberArg } from '../numbers.js';
 import { runningNamespace } from '../running-namespace.js';
@@ -101,6 +103,7 @@ interface ReportCliOptions {
   capitalReplay?: boolean;
   liveCapital?: string;
   tolerance?: string;
+  compare?: string[];
 }
 
 /**
@@ -143,12 +146,86 @@ async function capitalReplayCommand(
   return r.ok ? EXIT.OK : EXIT.FAILED;
 }
 
+/** Two decimals, without a minus sign on a value that rounds to zero. */
+const cents = (v: number): string => {
+  const text = v.toFixed(2);
+  return text === '-0.00' ? '0.00' : text;
+};
+
+/** `--compare A B`: two runs side by side; exit 0 when their common decisions are identical. */
+async function compareCommand(
+  reader: LedgerReader,
+  [a, b]: readonly string[],
+  outDir: string,
+): Promise<number> {
+  const c = await compareRuns(reader, a!, b!);
+  const dir = resolve(outDir);
+  await mkdir(dir, { recursive: true });
+  const jsonPath = join(dir, 'compare.json');
+  const htmlPath = join(dir, 'compare.html');
+  await writeFile(jsonPath, `${JSON.stringify(c, null, 2)}\n`, 'utf8');
+  await writeFile(htmlPath, renderCompareHtml(c, new Date().toISOString()), 'utf8');
+  const out = (s: string) => process.stdout.write(`${s}\n`);
+  const d = c.decisions;
+  const count = (v: number) => v.toLocaleString('en-US');
+  out(`compare run ${c.a} (A) with run ${c.b} (B) in ${c.database}; differences are B - A`);
+  out(
+    `decisions: ${count(d.common)} scans in both, ${count(d.identical)} identical (${d.identicalPct === null ? 'n/a' : `${d.identicalPct.toFixed(4)} %`}), ` +
+      `${count(d.different)} different, only in A ${count(d.onlyA)}, only in B ${count(d.onlyB)}: ${d.verdict}`,
+  );
+  if (d.firstDifference) {
+    const at = (x: DecisionAt) => `${x.action} ${x.asset} ${x.side} ${x.reason}`.replace(/\s+/g, ' ').trim();
+    out(
+      `  first difference at scan ${d.firstDifference.scan}: A ${at(d.firstDifference.a)} | B ${at(d.firstDifference.b)}`,
+    );
+  }
+  out(
+    `trades closed: ${count(c.trades.both)} in both, ${count(c.trades.onlyA)} only in A, ${count(c.trades.onlyB)} only in B`,
+  );
+  const head = ['', ...SHORTFALL_PARTS, 'realized'];
+  const line = (what: string, p: ShortfallParts) => [
+    what,
+    ...[...SHORTFALL_PARTS, 'realized' as const].map((k) => cents(p[k])),
+  ];
+  const rows = [head, line('A', c.execution.a), line('B', c.execution.b), line('B - A', c.execution.diff)];
+  const widths = head.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  out('execution over the trades closed in both, USDT (costs positive; the parts sum to realized):');
+  for (const r of rows)
+    out(`  ${r.map((v, i) => (i === 0 ? v.padEnd(widths[i]!) : v.padStart(widths[i]!))).join('  ')}`);
+  out(`compare.json: ${jsonPath}`);
+  out(`compare: ${htmlPath}`);
+  return d.verdict === 'IDENTICAL' ? EXIT.OK : EXIT.FAILED;
+}
+
+/** --compare: exactly two run ids, and none of the options that scope one report. */
+function checkCompare(o: ReportCliOptions): void {
+  if (o.compare === undefined) return;
+  if (o.compare.length !== 2)
+    throw new CliError(`--compare takes two run ids, got ${o.compare.length}: --compare A B`, EXIT.BAD_INPUT);
+  const clash = (
+    [
+      ['--run-id', o.runId],
+      ['--from', o.from],
+      ['--to', o.to],
+      ['--capital-replay', o.capitalReplay],
+    ] as const
+  ).find(([, v]) => v !== undefined && v !== false);
+  if (clash)
+    throw new CliError(
+      `--compare cannot be combined with ${clash[0]}: it compares two whole runs`,
+      EXIT.BAD_INPUT,
+    );
+  for (const id of o.compare) parseRunId('--compare', id);
+}
+
 const inputError = (err: unknown): unknown =>
   err instanceof ReportInputError ? new CliError(err.message, EXIT.BAD_INPUT) : err;
 
 export async function reportCommand(o: ReportCliOptions): Promise<number> {
   try {
-    parseScope({ runId: o.runId, from: o.from, to: o.to }); // bad options fail before the ledger opens
+    // Bad options fail before the ledger opens.
+    checkCompare(o);
+    parseScope({ runId: o.runId, from: o.from, to: o.to });
   } catch (err) {
     throw inputError(err);
   }
@@ -164,6 +241,7 @@ export async function reportCommand(o: ReportCliOptions): Promise<number> {
   };
   try {
     process.stderr.write(`pink: ledger: ${handle.describe}, database ${database} (read only)\n`);
+    if (o.compare) return await compareCommand(reader, o.compare, o.out ?? join(cfg.varDir, 'compare'));
     if (o.capitalReplay)
       return await capitalReplayCommand(reader, liveCapitalFor(o, cfg.varDir, ns.strategy), tolerance);
     const r = await writeReport(reader, {
@@ -215,9 +293,13 @@ export function register(program: Command): void {
     )
     .option('--live-capital <usdt>', 'with --capital-replay: the live capital (default: the runtime journal)')
     .option('--tolerance <usdt>', 'with --capital-replay: largest accepted difference', '1e-9')
+    .option(
+      '--compare <runs...>',
+      'instead of the report: two run ids A B side by side (decisions per scan, execution per trade attributed as the shortfall); writes compare.json and compare.html to --out (default <varDir>/compare); exit 0 when the common decisions are identical, 1 when not',
+    )
     .addHelpText(
       'after',
-      '\nWrites report.html (self-contained), report.json and equity/drawdown/latency/slippage/shortfall .svg files.\n' +
+      '\nWrites report.html (self-contained), report.json and equity/drawdown/latency/slippage/markouts/shortfall .svg files (--compare: compare.json and compare.html).\n' +
         'Reads CLICKHOUSE_URL (server) or the embedded chDB under PINK_CLICKHOUSE_DIR; see docs/report.md.',
     )
     .action(action((o: ReportCliOptions) => reportCommand(o)));
