@@ -87,6 +87,16 @@ describe('replay through ccxt and the BingX simulator', () => {
         `${id} order`,
       ).toEqual(positions);
     }
+    // Arrival = the venue's own market when the order left (its ticker), which is where the
+    // simulator fills a market order: no slippage against it. On the sim venue: the scan's price.
+    const orders = (events: CanonicalEvent[], milestone: string) =>
+      events.filter((e): e is OrderEvent => e.type === 'order' && e.milestone === milestone);
+    for (const e of orders(bx.events, 'SENT'))
+      expect(e.arrivalSource, e.clientOrderId).toBe('venue_mid_at_submit');
+    for (const e of orders(sim.events, 'SENT')) expect(e.arrivalSource).toBe('scan_price_at_submit');
+    const reflected = orders(bx.events, 'REFLECTED').filter((e) => e.filledQty > 0);
+    expect(reflected.length).toBeGreaterThan(6);
+    for (const e of reflected) expect(e.avgPrice / e.arrivalPrice, e.clientOrderId).toBeCloseTo(1, 12);
     const closed = bx.events.filter((e) => e.type === 'trade_closed');
     expect(new Set(closed.map((e) => e.type === 'trade_closed' && e.trade.tradeId)).size).toBe(closed.length);
   }, 180_000);

@@ -43,6 +43,7 @@ const orderDone = (o: Partial<OrderEvent> & Pick<OrderEvent, 'ts' | 'purpose'>):
   avgPrice: 100,
   referencePrice: 100,
   arrivalPrice: 100,
+  arrivalSource: 'scan_price_at_submit',
   reason: '',
   ...o,
 });

@@ -5,7 +5,13 @@
  */
 import type { AccountProjection } from '../domain/account.js';
 import { type DecisionRecord, type Intent, intentFromDecision } from '../domain/decision.js';
-import type { CanonicalEvent, EventSink, OverrideKind } from '../domain/events.js';
+import {
+  ARRIVAL_SOURCE,
+  type Arrival,
+  type CanonicalEvent,
+  type EventSink,
+  type OverrideKind,
+} from '../domain/events.js';
 import { type AssetQuote, type Scan, validateScan } from '../domain/scan.js';
 import type { VenueFact, VenuePort } from '../domain/venue.js';
 import {
@@ -32,6 +38,11 @@ export class LatestPrices {
   price(asset: string): number | undefined {
     return this.quotes.get(asset)?.price;
   }
+}
+
+/** The scan's price as the arrival price (replays, the sim venue, a venue without a market stream). */
+function scanArrival(price: number | undefined): Arrival | undefined {
+  return price === undefined ? undefined : { price, source: ARRIVAL_SOURCE };
 }
 
 export interface PipelineOptions {
@@ -82,7 +93,7 @@ export class Pipeline {
         emit: (e) => this.emit(e),
         override: (kind, tradeId, fact) => this.override(kind, tradeId, fact),
         mono: o.mono ?? (() => process.hrtime.bigint()),
-        marketPrice: (asset) => o.marks.price(asset),
+        arrival: (asset) => o.venue.quote?.(asset) ?? scanArrival(o.marks.price(asset)),
         ...(o.beforeSubmit ? { beforeSubmit: o.beforeSubmit } : {}),
       },
       { ...DEFAULT_KERNEL_CONFIG, ...o.kernel, strategy: o.namespace },

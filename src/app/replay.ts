@@ -8,7 +8,7 @@ import { SimVenue, type SimVenueConfig } from '../adapters/sim/sim-venue.js';
 import { AccountProjection } from '../domain/account.js';
 import type { CanonicalEvent, EventSink } from '../domain/events.js';
 import { seededRandom } from '../domain/random.js';
-import { nextFactAtOf, type OrderRequest, type VenuePort } from '../domain/venue.js';
+import { type OrderRequest, optionalPartsOf, type VenuePort } from '../domain/venue.js';
 import type { Strategy } from '../strategy/strategy.js';
 import { LatestPrices, Pipeline } from './pipeline.js';
 import { RunSummary, type RunSummaryData } from './summary.js';
@@ -64,7 +64,7 @@ export function watchSubmits(venue: VenuePort, before: (order: OrderRequest) => 
     history: (since, assets) => venue.history(since, assets),
     lookup: (id, asset) => venue.lookup(id, asset),
     close: () => venue.close(),
-    ...nextFactAtOf(venue),
+    ...optionalPartsOf(venue),
   };
 }
 

@@ -16,6 +16,9 @@ import { simVenueFor } from './replay.js';
 
 export type VenueKind = 'sim' | 'bingx-sim' | 'bingx';
 
+/** bingx-sim: how long a drain waits for the simulator's ticker to reach the venue, ms. */
+const QUOTE_WAIT_MS = 250;
+
 export interface VenueChoice {
   readonly kind: VenueKind;
   readonly sim?: Partial<SimVenueConfig>;
@@ -104,8 +107,28 @@ export async function createVenue(c: VenueChoice, marks: LatestPrices): Promise<
   const followMark = (asset: string) => {
     const price = marks.price(asset);
     if (price !== undefined) sim.control.setMark(assetToSymbol(asset), price);
+    return price;
   };
   const held = new Set<string>();
+  const universe = new Set(c.assets ?? []);
+  /**
+   * The simulator's market is the scans': each scan moves every mark, which the simulator
+   * pushes on its ticker stream. The venue's quote (an order's arrival price) is the market
+   * the order meets only once that push has come, so the drain waits for it (briefly: a
+   * subscription still starting up, or streams off, is not waited for beyond QUOTE_WAIT_MS).
+   */
+  const followMarket = async () => {
+    const moved: Array<[string, number]> = [];
+    for (const asset of new Set([...universe, ...held])) {
+      const before = venue.quote(asset)?.price;
+      const price = followMark(asset);
+      if (price !== undefined && price !== before) moved.push([asset, price]);
+    }
+    if (moved.length === 0 || !venue.streamHealth().enabled) return;
+    const deadline = Date.now() + QUOTE_WAIT_MS;
+    while (Date.now() < deadline && !moved.every(([a, p]) => venue.quote(a)?.price === p))
+      await new Promise((r) => setTimeout(r, 1));
+  };
   const wrapped: VenuePort & { streamHealth(): BingxStreamHealth } = {
     name: 'bingx-sim',
     submit: async (order) => {
@@ -115,9 +138,10 @@ export async function createVenue(c: VenueChoice, marks: LatestPrices): Promise<
     },
     cancel: (id, asset) => venue.cancel(id, asset),
     drain: async (now) => {
-      for (const asset of held) followMark(asset);
+      await followMarket();
       return venue.drain(now);
     },
+    quote: (asset) => venue.quote(asset),
     snapshot: () => venue.snapshot(),
     history: (since, assets) => venue.history(since, assets),
     lookup: (id, asset) => venue.lookup(id, asset),

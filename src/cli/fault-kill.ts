@@ -11,7 +11,7 @@
  * kills its own process; unset (the default) it changes nothing.
  */
 import type { Journal, JournalState } from '../adapters/files/journal.js';
-import { nextFactAtOf, type VenuePort } from '../domain/venue.js';
+import { optionalPartsOf, type VenuePort } from '../domain/venue.js';
 import { CliError } from './errors.js';
 
 const POINTS = [
@@ -70,7 +70,7 @@ export function faultKillFrom(
       history: (since, assets) => inner.history(since, assets),
       lookup: (id, asset) => inner.lookup(id, asset),
       close: () => inner.close(),
-      ...nextFactAtOf(inner),
+      ...optionalPartsOf(inner),
     }),
     journal: (inner) => {
       // A checkpoint whose newest command differs from the last one written records a command.

@@ -85,13 +85,32 @@ export interface OrderEvent {
   readonly filledQty: number;
   readonly avgPrice: number;
   readonly referencePrice: number;
-  /** The market when the order left (the kernel's ARRIVAL_SOURCE); 0 before it left or when unknown. */
+  /** The market when the order left; 0 before it left or when unknown. */
   readonly arrivalPrice: number;
+  /** Where arrivalPrice comes from; '' when it is 0. */
+  readonly arrivalSource: ArrivalSource | '';
   readonly reason: string;
 }
 
-/** Where OrderEvent.arrivalPrice comes from (execution_quality.arrival_price_source). */
-export const ARRIVAL_SOURCE = 'scan_price_at_submit';
+/**
+ * Where OrderEvent.arrivalPrice comes from (execution_quality.arrival_price_source): the
+ * venue's own market when it streams one (mid of its best bid and ask, else its last trade
+ * price), else the asset's price in the latest scan.
+ */
+export const ARRIVAL_SOURCES = {
+  venueMid: 'venue_mid_at_submit',
+  venueLast: 'venue_last_at_submit',
+  scan: 'scan_price_at_submit',
+} as const;
+export type ArrivalSource = (typeof ARRIVAL_SOURCES)[keyof typeof ARRIVAL_SOURCES];
+/** The scan's price, what replays and the sim venue use. */
+export const ARRIVAL_SOURCE = ARRIVAL_SOURCES.scan;
+
+/** The market an order meets as it leaves, and where that price comes from. */
+export interface Arrival {
+  readonly price: number;
+  readonly source: ArrivalSource;
+}
 
 export interface FillEvent {
   readonly type: 'fill';

@@ -3,6 +3,7 @@
  * adapters (sim, bingx via ccxt, the BingX-protocol simulator) translate their own
  * shapes into these; nothing venue-specific crosses this line.
  */
+import type { Arrival } from './events.js';
 
 export type OrderSide = 'BUY' | 'SELL';
 
@@ -179,11 +180,23 @@ export interface VenuePort {
    * PINK's polling. Venues whose facts arrive on their own (websockets) leave it out.
    */
   nextFactAt?(): number | null;
+  /**
+   * The venue's own market for an asset now (the mid of its best bid and ask, else its last
+   * trade), when it streams one and the last update is fresh: the arrival price of an order
+   * sent now. Venues without a market stream leave it out (the scan's price is used).
+   */
+  quote?(asset: string): Arrival | undefined;
 }
 
-/** `inner.nextFactAt` for a wrapper of `inner` (a wrapper that drops it hides the venue's timing). */
-export function nextFactAtOf(inner: VenuePort): Pick<VenuePort, 'nextFactAt'> {
-  return inner.nextFactAt ? { nextFactAt: () => inner.nextFactAt?.() ?? null } : {};
+/**
+ * A wrapper of `inner` passes its optional parts through (a wrapper that dropped them would
+ * hide the venue's timing and its market).
+ */
+export function optionalPartsOf(inner: VenuePort): Pick<VenuePort, 'nextFactAt' | 'quote'> {
+  return {
+    ...(inner.nextFactAt ? { nextFactAt: () => inner.nextFactAt?.() ?? null } : {}),
+    ...(inner.quote ? { quote: (asset: string) => inner.quote?.(asset) } : {}),
+  };
 }
 
 /** BingX lower-cases client order ids and allows 1-40 chars: keep them lower-case and short. */

@@ -14,12 +14,15 @@ import type {
   Side,
   TerminalReason,
 } from '../domain/decision.js';
-import type {
-  CanonicalEvent,
-  FillEvent,
-  OrderMilestone,
-  OverrideKind,
-  TradeRecord,
+import {
+  ARRIVAL_SOURCE,
+  type Arrival,
+  type ArrivalSource,
+  type CanonicalEvent,
+  type FillEvent,
+  type OrderMilestone,
+  type OverrideKind,
+  type TradeRecord,
 } from '../domain/events.js';
 import { buildExitLegRow, type LegChainState, startLegChain } from '../domain/exit-legs.js';
 import { acceptsExit, assertTransition, holdsPosition, type TradeStage } from '../domain/trade-fsm.js';
@@ -70,10 +73,11 @@ export interface KernelHooks {
    */
   beforeSubmit?(intent: OrderIntentRecord): Promise<void> | undefined;
   /**
-   * The market an order meets as it leaves (ARRIVAL_SOURCE): the asset's price in the latest
-   * scan, the one the sim venue fills at. Undefined when the asset has none.
+   * The market an order meets as it leaves: the venue's own quote when it streams one, else
+   * the asset's price in the latest scan (the one the sim venue fills at). Undefined when
+   * neither is known.
    */
-  marketPrice?(asset: string): number | undefined;
+  arrival?(asset: string): Arrival | undefined;
 }
 
 type Purpose = 'ENTRY' | 'EXIT';
@@ -93,6 +97,8 @@ interface LiveOrder {
   readonly referencePrice: number;
   /** The market when the order first left (0: none known; absent in older journals). */
   arrivalPrice?: number;
+  /** Where arrivalPrice came from (absent in older journals: the scan's price). */
+  arrivalSource?: ArrivalSource;
   readonly final: boolean;
   /** Unknown submit outcome: look it up at this time. */
   lookupAt: number | null;
@@ -647,7 +653,13 @@ export class ExecutionKernel {
     try {
       if (writing) await writing;
       // Taken at the instant it leaves; a resubmission under the same client id keeps the first.
-      o.arrivalPrice ||= this.hooks.marketPrice?.(t.asset) ?? 0;
+      if (!o.arrivalPrice) {
+        const arrival = this.hooks.arrival?.(t.asset);
+        if (arrival && arrival.price > 0) {
+          o.arrivalPrice = arrival.price;
+          o.arrivalSource = arrival.source;
+        }
+      }
       await this.venue.submit(request);
     } catch (err) {
       if (err instanceof SubmitOutcomeUnknown) {
@@ -1185,6 +1197,7 @@ export class ExecutionKernel {
       avgPrice: o.filledQty > 0 ? o.notional / o.filledQty : 0,
       referencePrice: o.referencePrice,
       arrivalPrice: o.arrivalPrice ?? 0,
+      arrivalSource: o.arrivalPrice ? (o.arrivalSource ?? ARRIVAL_SOURCE) : '',
       reason: reason || o.reason,
     });
   }

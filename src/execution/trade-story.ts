@@ -444,7 +444,7 @@ export class TradeStoryCollector {
   private takeArrival(o: OrderTrack, e: OrderEvent): void {
     if (e.arrivalPrice > 0) {
       o.arrivalPrice = e.arrivalPrice;
-      o.arrivalSource = ARRIVAL_SOURCE;
+      o.arrivalSource = e.arrivalSource || ARRIVAL_SOURCE;
     } else {
       o.arrivalPrice = o.referencePrice;
       o.arrivalSource = 'decision_reference';

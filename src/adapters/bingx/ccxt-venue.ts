@@ -20,6 +20,7 @@
 
 import type { MarketInterface as Market, pro } from 'ccxt';
 import { BoundedSet } from '../../domain/bounded-set.js';
+import type { Arrival } from '../../domain/events.js';
 import type {
   AckFact,
   AnomalyFact,
@@ -59,6 +60,7 @@ import {
   unwrapEnvelope,
   withFillIds,
 } from './normalize.js';
+import { TickerQuotes } from './quotes.js';
 import { type BingxEnv, redact, resolveBingxEnv } from './safety.js';
 
 /** ccxt's BingX class with the websocket (pro) methods; it extends the REST class. */
@@ -102,6 +104,8 @@ export interface BingxVenueConfig {
   readonly streamBackoffMaxMs?: number;
   /** A stream-woken poll waits at least this long after the previous poll of the same kind, ms. */
   readonly streamWakeGapMs?: number;
+  /** A ticker update older than this is not the market now (arrival falls back to the scan), ms. */
+  readonly quoteMaxAgeMs?: number;
   /** Diagnostic lines (never contain credentials). */
   readonly log?: (line: string) => void;
 }
@@ -122,6 +126,7 @@ export const BINGX_VENUE_DEFAULTS = {
   streamBackoffMs: 500,
   streamBackoffMaxMs: 30_000,
   streamWakeGapMs: 200,
+  quoteMaxAgeMs: 5_000,
 } as const;
 
 /** What the user-stream side of the venue is doing (for status displays). */
@@ -140,9 +145,14 @@ export interface BingxStreamHealth {
   readonly lastErrorAt: number | null;
   /** The current reconnect delay, ms (0 while healthy). */
   readonly backoffMs: number;
+  /** The market stream (arrival prices): assets watched, with a fresh quote, payloads refused. */
+  readonly quotes: { readonly watched: number; readonly fresh: number; readonly rejected: number };
 }
 
-type StreamKind = 'orders' | 'positions' | 'balance';
+type StreamKind = 'orders' | 'positions' | 'balance' | 'ticker';
+
+const streamName = (kind: StreamKind): string =>
+  kind === 'ticker' ? 'market stream (ticker)' : `user stream (${kind})`;
 
 type Settings = Required<
   Omit<BingxVenueConfig, 'environment' | 'baseUrl' | 'assets' | 'log' | 'rateLimitMs'>
@@ -318,6 +328,11 @@ export class BingxCcxtVenue implements VenuePort {
     failing: false,
   };
   private streamLoops: Promise<void>[] = [];
+  private streamsStarted = false;
+  /** The venue's market per asset (ticker pushes), for arrival prices. */
+  private readonly quotes: TickerQuotes;
+  /** Exchange symbol id (BTC-USDT) -> asset, of the tickers watched. */
+  private readonly quoteSymbols = new Map<string, string>();
   /** Wakes the stream loops out of a backoff sleep (close()). */
   private readonly sleepers = new Set<() => void>();
   /** ccxt's delayed calls (listenKey keep-alive), one per method, cleared on close. */
@@ -330,6 +345,7 @@ export class BingxCcxtVenue implements VenuePort {
     private readonly extra: Pick<BingxVenueConfig, 'assets' | 'log'>,
   ) {
     this.raw = exchange as unknown as RawApi;
+    this.quotes = new TickerQuotes(cfg.quoteMaxAgeMs);
     this.trackCcxtTimers();
     this.hookMessages();
     for (const a of extra.assets ?? []) this.assets.add(a);
@@ -365,11 +381,43 @@ export class BingxCcxtVenue implements VenuePort {
       this.streamLoop('balance', () => this.exchange.watchBalance()),
     ];
     // The loops catch everything themselves; this only keeps a bug from becoming an unhandled rejection.
-    this.streamLoops = loops.map((l) =>
-      l.catch((err: unknown) =>
-        this.extra.log?.(`bingx: user stream loop ended: ${this.clean(String(err))}`),
-      ),
+    this.streamLoops = loops.map((l) => this.guarded(l));
+    this.streamsStarted = true;
+    for (const asset of this.assets) this.watchQuote(asset);
+  }
+
+  private guarded(loop: Promise<void>): Promise<void> {
+    return loop.catch((err: unknown) =>
+      this.extra.log?.(`bingx: stream loop ended: ${this.clean(String(err))}`),
     );
+  }
+
+  /** An asset PINK trades or holds: its history is polled and its market watched. */
+  private track(asset: string): void {
+    this.assets.add(asset);
+    this.watchQuote(asset);
+  }
+
+  /** Subscribes the asset's ticker (once; after the streams started, never after close). */
+  private watchQuote(asset: string): void {
+    if (!this.streamsStarted || this.closed) return;
+    let market: Market;
+    try {
+      market = this.market(asset);
+    } catch {
+      return; // not a BingX swap: nothing to watch (submit refuses it on its own)
+    }
+    const id = market.id ?? '';
+    if (id === '' || this.quoteSymbols.has(id)) return;
+    this.quoteSymbols.set(id, asset);
+    this.streamLoops.push(
+      this.guarded(this.streamLoop('ticker', () => this.exchange.watchTicker(market.symbol))),
+    );
+  }
+
+  /** The venue's market for the asset now (a fresh ticker), for the order about to leave. */
+  quote(asset: string): Arrival | undefined {
+    return this.quotes.quote(asset);
   }
 
   /** Stream state: connected, updates received, the last error. */
@@ -386,6 +434,7 @@ export class BingxCcxtVenue implements VenuePort {
       lastError: s.lastError,
       lastErrorAt: s.lastErrorAt,
       backoffMs: s.backoffMs,
+      quotes: { watched: this.quoteSymbols.size, ...this.quotes.health() },
     };
   }
 
@@ -397,7 +446,7 @@ export class BingxCcxtVenue implements VenuePort {
     if (!market) return;
     const amount = this.amountOrReject(order, market);
     if (amount === null) return;
-    this.assets.add(order.asset);
+    this.track(order.asset);
     this.activity.set(order.asset, ts);
     if (!order.reduceOnly) await this.ensureSetup(market, order);
     const placing = this.call(() =>
@@ -495,10 +544,10 @@ export class BingxCcxtVenue implements VenuePort {
     // reported (NaN): the next poll reports each once, and one that goes away in between (a
     // fill during recovery) is reported as 0.
     for (const p of positions) {
-      this.assets.add(p.asset);
+      this.track(p.asset);
       if (!this.positions.has(p.asset)) this.positions.set(p.asset, Number.NaN);
     }
-    for (const o of openOrders) this.assets.add(o.asset);
+    for (const o of openOrders) this.track(o.asset);
     return { positions, openOrders };
   }
 
@@ -511,7 +560,7 @@ export class BingxCcxtVenue implements VenuePort {
     const now = Date.now();
     const out: VenueFact[] = [];
     for (const asset of new Set(assets)) {
-      this.assets.add(asset);
+      this.track(asset);
       const symbol = assetToSymbol(asset);
       const orders = await this.readOrders(symbol, since, now);
       for (const o of orders) this.remember(o);
@@ -930,7 +979,7 @@ export class BingxCcxtVenue implements VenuePort {
     const current = new Map(positionsIn(data, now).map((p) => [p.asset, p]));
     const out: PositionFact[] = [];
     for (const [asset, p] of current) {
-      this.assets.add(asset);
+      this.track(asset);
       if (this.positions.get(asset) === p.qty) continue;
       this.positions.set(asset, p.qty);
       this.activity.set(asset, now);
@@ -1022,7 +1071,7 @@ export class BingxCcxtVenue implements VenuePort {
         this.stream.backoffMs = 0;
         if (this.stream.failing) {
           this.stream.failing = false;
-          this.extra.log?.(`bingx: user stream (${kind}) receiving again`);
+          this.extra.log?.(`bingx: ${streamName(kind)} receiving again`);
         }
       } catch (err) {
         if (this.closed) return;
@@ -1039,7 +1088,7 @@ export class BingxCcxtVenue implements VenuePort {
         this.stream.failing = true;
         if (failures === 1 || failures % 10 === 0)
           this.extra.log?.(
-            `bingx: user stream (${kind}) failed ${failures}x, polling continues; reconnecting in ${delay} ms: ${message}`,
+            `bingx: ${streamName(kind)} failed ${failures}x, polling continues; reconnecting in ${delay} ms: ${message}`,
           );
         if (kind === 'orders' && (failures === 3 || failures % 20 === 0)) this.forgetListenKey();
         await this.sleep(delay);
@@ -1068,6 +1117,7 @@ export class BingxCcxtVenue implements VenuePort {
    */
   private onPush(message: unknown): void {
     if (typeof message !== 'object' || message === null) return; // "Ping" and the like
+    if (this.onTicker(message)) return;
     const event = (message as { e?: unknown }).e;
     if (event !== 'ORDER_TRADE_UPDATE' && event !== 'ACCOUNT_UPDATE') return;
     const now = Date.now();
@@ -1093,9 +1143,18 @@ export class BingxCcxtVenue implements VenuePort {
       );
     }
     for (const asset of touched) {
-      this.assets.add(asset);
+      this.track(asset);
       this.activity.set(asset, now);
     }
+  }
+
+  /** A `<symbol>@ticker` push: the asset's market now. True when the frame was one. */
+  private onTicker(message: object): boolean {
+    const dataType = (message as { dataType?: unknown }).dataType;
+    if (typeof dataType !== 'string' || !dataType.endsWith('@ticker')) return false;
+    const asset = this.quoteSymbols.get(dataType.slice(0, -'@ticker'.length));
+    if (asset) this.quotes.update(asset, (message as { data?: unknown }).data);
+    return true;
   }
 
   /** Makes ccxt's next watch authenticate again (a new listenKey). */

@@ -16,7 +16,9 @@
  * and close listenKeys; a websocket on the same port (`/swap-market?listenKey=…`) pushes
  * gzip-compressed ORDER_TRADE_UPDATE frames on every order state change and fill and
  * ACCOUNT_UPDATE frames on position / balance changes, sends "Ping" (gzip) and answers
- * "Pong", as BingX's swap user stream does.
+ * "Pong", as BingX's swap user stream does. The same path without a listenKey is the public
+ * market stream: `{"reqType":"sub","dataType":"BTC-USDT@ticker"}` subscribes the symbol's
+ * 24h ticker, pushed (gzip) on every change of its mark, with bid = ask = last = the mark.
  *
  * Faults on `control`: latency, rejects, lost order responses, partial fills, external
  * closes, liquidations, funding, streams down. `control.books()` exposes the whole state for tests.
@@ -122,6 +124,8 @@ export interface SimStreamStats {
   readonly pings: number;
   /** "Pong" answers received from clients. */
   readonly pongs: number;
+  /** Ticker frames sent to market-stream subscribers, counted per connection. */
+  readonly tickers: number;
   /** listenKeys alive. */
   readonly listenKeys: number;
 }
@@ -316,6 +320,14 @@ export async function startBingxSim(opts: BingxSimOptions): Promise<BingxSim> {
   };
 }
 
+/** Ticker pushes repeat this often while a symbol is subscribed, ms. */
+const TICKER_REPEAT_MS = 1_000;
+
+/** The listenKey of a public (market data) socket: none. */
+const PUBLIC = '';
+
+type Subscriber = WebSocket & { listenKey?: string; tickers?: Set<string> };
+
 /** listenKeys live this long unless extended (BingX: 60 minutes). */
 const LISTEN_KEY_TTL_MS = 3_600_000;
 
@@ -330,15 +342,32 @@ class UserStreams {
   private readonly pingTimer: NodeJS.Timeout;
   private enabled = true;
   private keySeq = 0;
-  private stats = { accepted: 0, refused: 0, events: 0, pings: 0, pongs: 0 };
+  private stats = { accepted: 0, refused: 0, events: 0, pings: 0, pongs: 0, tickers: 0 };
+
+  private readonly tickerTimer: NodeJS.Timeout;
 
   constructor(
     private readonly secret: string,
     pingMs: number,
     private readonly idStyle: 'string' | 'number',
+    /** The current mark of a symbol (undefined: none yet). */
+    private readonly markOf: (symbol: string) => number | undefined,
   ) {
     this.pingTimer = setInterval(() => this.ping(), pingMs);
     this.pingTimer.unref();
+    // BingX repeats a live market's ticker about every second; so does the simulator.
+    this.tickerTimer = setInterval(() => this.repeatTickers(), TICKER_REPEAT_MS);
+    this.tickerTimer.unref();
+  }
+
+  private repeatTickers(): void {
+    const symbols = new Set<string>();
+    for (const ws of this.open)
+      for (const t of (ws as Subscriber).tickers ?? []) symbols.add(t.slice(0, -'@ticker'.length));
+    for (const symbol of symbols) {
+      const mark = this.markOf(symbol);
+      if (mark !== undefined) this.pushTicker(symbol, mark);
+    }
   }
 
   /** POST: a new listenKey (BingX's is 64 hex chars). */
@@ -384,6 +413,7 @@ class UserStreams {
     };
     if (url.pathname !== '/swap-market') refuse(404, 'Not Found');
     else if (!this.enabled) refuse(503, 'Service Unavailable');
+    else if (!url.searchParams.has('listenKey')) this.accept(req, socket, head, PUBLIC);
     else if (!this.valid(key)) refuse(401, 'Unauthorized');
     else this.accept(req, socket, head, key);
   }
@@ -399,6 +429,7 @@ class UserStreams {
         const text = isBinary ? gunzipText(data as Buffer) : String(data);
         if (text === 'Pong') this.stats.pongs += 1;
         else if (text === 'Ping') ws.send(gzipSync('Pong'));
+        else if (key === PUBLIC) this.subscribe(ws, text);
       });
     });
   }
@@ -409,13 +440,69 @@ class UserStreams {
     if (!on) for (const ws of this.open) ws.terminate();
   }
 
+  /** A public `sub` request: the ticker of a symbol (the only market data the simulator has). */
+  private subscribe(ws: WebSocket, text: string): void {
+    let req: { id?: unknown; reqType?: unknown; dataType?: unknown };
+    try {
+      req = JSON.parse(text) as typeof req;
+    } catch {
+      return;
+    }
+    const dataType = typeof req.dataType === 'string' ? req.dataType : '';
+    const ok = req.reqType === 'sub' && /^[A-Z0-9]+-[A-Z]+@ticker$/.test(dataType);
+    if (ok) {
+      const sub = ws as Subscriber;
+      sub.tickers ??= new Set();
+      sub.tickers.add(dataType);
+    }
+    const answer = ok
+      ? { id: req.id, code: 0, msg: '', dataType: '', data: null }
+      : { id: req.id, code: 80015, msg: `dataType not supported: ${dataType}`, dataType: '', data: null };
+    ws.send(gzipSync(JSON.stringify(answer)));
+    // The current ticker at once, as BingX sends the first update right after a subscription.
+    const mark = ok ? this.markOf(dataType.slice(0, -'@ticker'.length)) : undefined;
+    if (mark !== undefined) this.pushTicker(dataType.slice(0, -'@ticker'.length), mark, ws);
+  }
+
+  /** The symbol's ticker to its subscribers: the simulator's book is its mark on both sides. */
+  pushTicker(symbol: string, mark: number, only?: WebSocket): void {
+    const dataType = `${symbol}@ticker`;
+    const now = Date.now();
+    const p = String(mark);
+    const data = {
+      e: '24hTicker',
+      E: now,
+      s: symbol,
+      p: '0',
+      P: '0',
+      c: p,
+      L: '0',
+      h: p,
+      l: p,
+      v: '0',
+      q: '0',
+    };
+    const frame = gzipSync(
+      JSON.stringify({
+        code: 0,
+        dataType,
+        data: { ...data, o: p, O: now, C: now, A: p, a: '1', B: p, b: '1' },
+      }),
+    );
+    for (const ws of only ? [only] : this.open)
+      if (ws.readyState === ws.OPEN && (ws as Subscriber).tickers?.has(dataType)) {
+        ws.send(frame);
+        this.stats.tickers += 1;
+      }
+  }
+
   push(event: unknown): void {
     if (this.open.size === 0) return;
     let text = JSON.stringify(event);
     if (this.idStyle === 'number') text = text.replace(/"i":"(\d+)"/g, '"i":$1');
     const frame = gzipSync(text);
     for (const ws of this.open) {
-      if (ws.readyState !== ws.OPEN) continue;
+      if (ws.readyState !== ws.OPEN || (ws as Subscriber).listenKey === PUBLIC) continue;
       ws.send(frame);
       this.stats.events += 1;
     }
@@ -438,6 +525,7 @@ class UserStreams {
 
   stop(): void {
     clearInterval(this.pingTimer);
+    clearInterval(this.tickerTimer);
     for (const ws of this.open) ws.terminate();
     this.wss.close();
   }
@@ -489,7 +577,12 @@ class BingxSimState {
     this.latencyMs = opts.faults?.latencyMs ?? opts.latencyMs ?? 0;
     this.pieces = Math.max(1, opts.faults?.fillPieces ?? 1);
     this.intervalMs = opts.faults?.fillIntervalMs ?? 100;
-    this.streams = new UserStreams(opts.apiSecret, opts.streamPingMs ?? 5000, opts.idStyle ?? 'string');
+    this.streams = new UserStreams(
+      opts.apiSecret,
+      opts.streamPingMs ?? 5000,
+      opts.idStyle ?? 'string',
+      (symbol) => this.marks.get(symbol),
+    );
   }
 
   stop(): void {
@@ -506,8 +599,10 @@ class BingxSimState {
     return {
       setMark: (symbol, price) => {
         const s = this.symbolOf(symbol);
+        const changed = this.marks.get(s) !== price;
         this.marks.set(s, price);
         this.matchLimits(s);
+        if (changed) this.streams.pushTicker(s, price);
       },
       setLatency: (ms) => {
         this.latencyMs = ms;

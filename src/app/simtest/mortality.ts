@@ -7,7 +7,7 @@
  * can restart it.
  */
 import type { Journal } from '../../adapters/files/journal.js';
-import { nextFactAtOf, type VenuePort } from '../../domain/venue.js';
+import { optionalPartsOf, type VenuePort } from '../../domain/venue.js';
 
 /** The effects a process can die at. */
 export const CRASH_POINTS = [
@@ -103,7 +103,7 @@ export class Mortality {
         gate('during recovery (history read)', await inner.history(since, assets)),
       lookup: async (id, asset) => gate('after a lookup', await inner.lookup(id, asset)),
       close: () => inner.close(),
-      ...nextFactAtOf(inner),
+      ...optionalPartsOf(inner),
     };
   }
 

@@ -41,7 +41,7 @@ import { createVenue } from '../../app/venues.js';
 import type { CanonicalEvent, EventSink } from '../../domain/events.js';
 import { utcDate } from '../../domain/exit-legs.js';
 import { type Namespace, WriteGuard } from '../../domain/namespaces.js';
-import { nextFactAtOf, SubmitOutcomeUnknown, type VenuePort } from '../../domain/venue.js';
+import { optionalPartsOf, SubmitOutcomeUnknown, type VenuePort } from '../../domain/venue.js';
 import { simulateScans, symbolsFor } from '../../market/simulator.js';
 import type { PinkLogger } from '../../observability/logger.js';
 import {
@@ -152,7 +152,7 @@ class VenueHealth {
         this.closed = true;
         await v.close();
       },
-      ...nextFactAtOf(v),
+      ...optionalPartsOf(v),
     };
   }
 }
