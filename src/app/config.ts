@@ -145,7 +145,7 @@ export const CONFIG_DOCS: Readonly<Record<string, readonly [string, string]>> = 
   strategy: ['DOLPHIN_STRATEGY_NAME', 'namespace (registered strategy) the runtime writes to'],
   algorithm: [
     'PINK_ALGORITHM',
-    'decision algorithm: `blue-v7-ref` or a path to a module exporting createStrategy()',
+    'decision algorithm: `blue-v7-ref`, a path to a module exporting createStrategy(), or `process:<command>` (a strategy process speaking the bridge protocol, bridges/python/README.md)',
   ],
   venue: ['PINK_VENUE', 'execution venue: sim | bingx-sim | bingx'],
   capital: ['PINK_CAPITAL', 'initial capital (USDT)'],

@@ -160,7 +160,7 @@ export async function runParity(o: ParityOptions): Promise<ParityReport> {
     const pink = lastPink as DecisionRecord | null;
     if (!pink) throw new Error(`scan ${scan.scan}: the PINK path produced no decision`);
     const ref = o.referenceStrategy
-      ? o.referenceStrategy.decide(scan, { capital: o.capital }).record
+      ? (await o.referenceStrategy.decide(scan, { capital: o.capital })).record
       : await nextBlue(blue, scan.scan);
     scans += 1;
     const refTuple = decisionTuple(ref);

@@ -4,7 +4,7 @@
  * Replay, live run, parity and simtest all drive this same class.
  */
 import type { AccountProjection } from '../domain/account.js';
-import { type DecisionRecord, type Intent, intentFromDecision } from '../domain/decision.js';
+import { type Decision, type DecisionRecord, type Intent, intentFromDecision } from '../domain/decision.js';
 import {
   ARRIVAL_SOURCE,
   type Arrival,
@@ -160,7 +160,14 @@ export class Pipeline {
     const asset = this.kernel.openAsset;
     if (asset) this.o.account.markToMarket(this.o.marks.price(asset) ?? 0, now);
 
-    const decision = this.o.strategy.decide(scan, { capital: this.o.account.capital });
+    const decided = this.o.strategy.decide(scan, { capital: this.o.account.capital });
+    // A strategy in another process answers later; the built-in one at once (no promise).
+    return decided instanceof Promise
+      ? decided.then((d) => this.act(scan, now, d))
+      : this.act(scan, now, decided);
+  }
+
+  private act(scan: Scan, now: number, decision: Decision): Promise<void> | undefined {
     const intent = intentFromDecision(decision);
     const refused = intent?.kind === 'ENTER' && this.pausedFlag;
     // The order goes out before its decision is hashed and recorded (the kernel calls the

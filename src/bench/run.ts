@@ -1,7 +1,9 @@
 /** `npm run bench`: every performance figure of the README, printed and written to bench/results.json. */
+
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { benchStrategyBridge } from './bridge-bench.js';
 import {
   benchDecisions,
   benchHotPath,
@@ -77,6 +79,7 @@ async function main(): Promise<void> {
     add(benchLedgerInsert());
     add(benchSoak());
     add(await benchParityMillion(dir));
+    add(await benchStrategyBridge());
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -12,7 +12,8 @@ const REQUIRED_METHODS = ['decide', 'override', 'adopt', 'openTradeId', 'saveSta
 
 /**
  * `spec` is `blue-v7-ref` or a path to an ES module exporting
- * `createStrategy(params?) => Strategy` (an operator's BLUE port).
+ * `createStrategy(params?) => Strategy` (an operator's BLUE port). A strategy process
+ * (`process:<command>`) is an adapter: app/strategies.ts chooses between the two.
  */
 export async function loadStrategy(spec: string, params?: Record<string, unknown>): Promise<Strategy> {
   const builtin = BUILTIN_STRATEGIES[spec];

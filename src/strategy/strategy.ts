@@ -25,7 +25,11 @@ export interface Strategy {
   readonly name: string;
   /** Frozen parameters; hashed into every report. */
   readonly params: Readonly<Record<string, unknown>>;
-  decide(scan: Scan, ctx: StrategyContext): Decision;
+  /**
+   * The decision for one scan. In-process strategies answer at once; a strategy in another
+   * process (process-strategy.ts) answers with a promise, which the pipeline waits for.
+   */
+  decide(scan: Scan, ctx: StrategyContext): Decision | Promise<Decision>;
   /** A venue fact overrides the strategy's slot memory (ALGORITHM.md §3), for `tradeId` only. */
   override(kind: OverrideKind, tradeId: string): void;
   /** Takes over a recovered venue position. */
@@ -35,6 +39,8 @@ export interface Strategy {
   /** JSON-able memory, so a restarted runtime resumes the same slot and cooldown. */
   saveState(): unknown;
   restoreState(state: unknown): void;
+  /** Releases what the strategy holds (a child process); absent when nothing. */
+  close?(): Promise<void>;
 }
 
 /** What a strategy module must export: `export function createStrategy(params?): Strategy`. */

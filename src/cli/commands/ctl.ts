@@ -7,7 +7,7 @@ import { resolveEnvName } from '../../adapters/bingx/safety.js';
 import { commandTokenPath, rotateCommandToken } from '../../adapters/statebus/command-token.js';
 import type { PinkConfig } from '../../app/config.js';
 import { formatChecks, type ModeVerifyInput, modeVerify } from '../../app/mode-verify.js';
-import { loadStrategy } from '../../strategy/loader.js';
+import { strategyFor } from '../../app/strategies.js';
 import { action, EXIT } from '../errors.js';
 import { runningNamespace } from '../running-namespace.js';
 import { registerCtlCommands } from './ctl-commands.js';
@@ -21,7 +21,7 @@ interface ModeVerifyOptions {
 
 async function modeVerifyCommand(o: ModeVerifyOptions): Promise<number> {
   const { cfg } = runningNamespace({ use: 'act', file: o.config });
-  const strategy = await loadStrategy(cfg.algorithm, cfg.algorithmParams);
+  const strategy = await strategyFor(cfg.algorithm, cfg.algorithmParams);
   const checks = modeVerify({
     endpoints: await plannedEndpoints(cfg),
     env: process.env,

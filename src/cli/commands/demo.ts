@@ -10,9 +10,9 @@ import { DecisionLogWriter } from '../../adapters/files/decision-log.js';
 import { openLedger } from '../../app/ledger.js';
 import { LEDGER_TABLES } from '../../app/mode-verify.js';
 import { runReplay } from '../../app/replay.js';
+import { strategyFor } from '../../app/strategies.js';
 import { formatSummary } from '../../app/summary.js';
 import { writeSimulatedScans } from '../../market/scan-file.js';
-import { loadStrategy } from '../../strategy/loader.js';
 import { action, EXIT } from '../errors.js';
 import { createProgress } from '../progress.js';
 import { runningNamespace } from '../running-namespace.js';
@@ -42,7 +42,7 @@ export async function demoCommand(o: DemoOptions): Promise<number> {
   out('2/3 replaying it through strategy -> kernel -> sim venue -> ledger');
   const ledger = await openLedger({ cfg, ns, log });
   const decisions = new DecisionLogWriter(decisionsPath);
-  const strategy = await loadStrategy(cfg.algorithm, cfg.algorithmParams);
+  const strategy = await strategyFor(cfg.algorithm, cfg.algorithmParams);
   const bar = createProgress(DEFAULT_DATASET.scans, 'replay', 'lines');
   try {
     const result = await runReplay({

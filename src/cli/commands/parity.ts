@@ -13,10 +13,11 @@ import {
   readBlueLog,
   runParity,
 } from '../../app/parity.js';
+import { strategyFor } from '../../app/strategies.js';
 import { assetsOf, createVenue } from '../../app/venues.js';
 import type { DecisionRecord } from '../../domain/decision.js';
 import { printable } from '../../observability/printable.js';
-import { loadStrategy } from '../../strategy/loader.js';
+import type { Strategy } from '../../strategy/strategy.js';
 import { action, CliError, EXIT } from '../errors.js';
 import { refuseOutputOverInput } from '../paths.js';
 import { runningNamespace } from '../running-namespace.js';
@@ -32,6 +33,7 @@ interface ParityCliOptions {
   venue: string;
   config?: string;
   pinkParam: string[];
+  referenceAlgorithm?: string;
 }
 
 function parseParams(pairs: string[]): Record<string, unknown> {
@@ -93,12 +95,20 @@ export async function parityCommand(o: ParityCliOptions): Promise<number> {
       '--faults applies to the sim venue only; bingx-sim runs the ccxt path without injected faults',
     );
   const { ns, cfg } = runningNamespace({ use: 'act', file: o.config });
+  if (o.referenceAlgorithm !== undefined && (o.blueLog || o.blueClickhouse))
+    throw new CliError('--reference-algorithm applies to the reference path; with a BLUE log there is none');
   const pinkParams = { ...cfg.algorithmParams, ...parseParams(o.pinkParam) };
-  const pinkStrategy = await loadStrategy(cfg.algorithm, pinkParams);
-  const blue = await openBlueSource(o, cfg);
-  const referenceStrategy = blue ? undefined : await loadStrategy(cfg.algorithm, cfg.algorithmParams);
+  const pinkStrategy = await strategyFor(cfg.algorithm, pinkParams);
+  let blue: Awaited<ReturnType<typeof openBlueSource>> = null;
+  let referenceStrategy: Strategy | undefined;
   let report: Awaited<ReturnType<typeof runParity>>;
   try {
+    blue = await openBlueSource(o, cfg);
+    // Another algorithm on the reference path (the built-in one against a strategy process, say).
+    const reference = o.referenceAlgorithm ?? cfg.algorithm;
+    referenceStrategy = blue
+      ? undefined
+      : await strategyFor(reference, reference === cfg.algorithm ? cfg.algorithmParams : {});
     report = await runParity({
       dataPath: o.data,
       pinkStrategy,
@@ -126,6 +136,8 @@ export async function parityCommand(o: ParityCliOptions): Promise<number> {
     throw err;
   } finally {
     await blue?.close();
+    await pinkStrategy.close?.();
+    await referenceStrategy?.close?.();
   }
   mkdirSync(o.out, { recursive: true });
   writeFileSync(join(o.out, 'parity.json'), `${JSON.stringify(report, null, 2)}\n`);
@@ -171,6 +183,10 @@ export function register(program: Command): void {
       'override an algorithm parameter on the PINK path only (to prove the harness catches it)',
       (v: string, acc: string[]) => [...acc, v],
       [] as string[],
+    )
+    .option(
+      '--reference-algorithm <spec>',
+      'the algorithm of the reference path (default: the configured one), e.g. blue-v7-ref against a process:<command> strategy',
     )
     .addHelpText('after', '\nExit codes: 0 parity, 1 divergence, 2 the harness could not run (bad input).')
     .action(action((opts: ParityCliOptions) => parityCommand(opts)));

@@ -6,10 +6,10 @@ import { DecisionLogWriter } from '../../adapters/files/decision-log.js';
 import { fileSize } from '../../adapters/files/scan-lines.js';
 import { openLedger } from '../../app/ledger.js';
 import { runReplay, StrictReplayStop } from '../../app/replay.js';
+import { strategyFor } from '../../app/strategies.js';
 import { formatSummary } from '../../app/summary.js';
 import { assetsOf, createVenue } from '../../app/venues.js';
 import { printable } from '../../observability/printable.js';
-import { loadStrategy } from '../../strategy/loader.js';
 import { action, CliError, EXIT } from '../errors.js';
 import { refuseOutputOverInput } from '../paths.js';
 import { createProgress } from '../progress.js';
@@ -44,7 +44,7 @@ export async function replayCommand(opts: ReplayCliOptions): Promise<number> {
     throw new CliError(
       "replay runs on --venue sim or bingx-sim (recorded prices are not the exchange's); use `pink run --venue bingx` to trade VST",
     );
-  const strategy = await loadStrategy(cfg.algorithm, cfg.algorithmParams);
+  const strategy = await strategyFor(cfg.algorithm, cfg.algorithmParams);
   const log = (m: string) => process.stderr.write(`pink: ${m}\n`);
   const ledger = opts.ledger === false ? null : await openLedger({ cfg, ns, log });
   if (ledger) log(`ledger: ${ledger.handle.describe}, database ${ledger.ledger.database}`);
@@ -99,6 +99,7 @@ export async function replayCommand(opts: ReplayCliOptions): Promise<number> {
   } finally {
     await decisions?.close();
     await ledger?.close();
+    await strategy.close?.();
   }
 }
 

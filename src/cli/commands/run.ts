@@ -9,9 +9,10 @@ import { acquireHostLocks, type HostLocks } from '../../adapters/files/host-lock
 import { FileJournal } from '../../adapters/files/journal.js';
 import { readScanLines } from '../../adapters/files/scan-lines.js';
 import { Runtime, type ScanInput } from '../../app/runtime.js';
+import { strategyFor } from '../../app/strategies.js';
 import { assetsOf } from '../../app/venues.js';
 import { createLogger, routeProcessWarnings } from '../../observability/logger.js';
-import { loadStrategy } from '../../strategy/loader.js';
+import type { Strategy } from '../../strategy/strategy.js';
 import { action, CliError, EXIT } from '../errors.js';
 import { faultKillFrom } from '../fault-kill.js';
 import { numberArg } from '../numbers.js';
@@ -128,8 +129,9 @@ export async function runCommand(o: RunCliOptions): Promise<number> {
   };
   process.once('SIGTERM', stopOn('SIGTERM'));
   process.once('SIGINT', stopOn('SIGINT'));
+  let strategy: Strategy | undefined;
   try {
-    const strategy = await loadStrategy(cfg.algorithm, cfg.algorithmParams);
+    strategy = await strategyFor(cfg.algorithm, cfg.algorithmParams);
     parts = await wireRunParts({ cfg, ns, logger, runDir });
     let resumeAfter: number | null = null;
     const source = o.data
@@ -169,6 +171,7 @@ export async function runCommand(o: RunCliOptions): Promise<number> {
     return EXIT.OK;
   } finally {
     await parts?.close().catch((err: Error) => log(`shutdown: ${err.message}`));
+    await strategy?.close?.();
     rmSync(lockInfo, { force: true });
     await lock.release();
     writeFileSync(join(runDir, `${ns.strategy}.stopped`), `${new Date().toISOString()}\n`);
