@@ -1,5 +1,7 @@
 -- Status ticks (kind TICK) and operator capital changes (kind SET_CAPITAL /
 -- CAPITAL_UPDATE, with capital_delta): the capital path capital replay starts from.
+-- Also the strategy's health changes (kind STRATEGY_FAILED / STRATEGY_RECOVERED, issue #20:
+-- a strategy process failed and PINK paused entries, or it decides again), reason in detail.
 CREATE TABLE IF NOT EXISTS {db}.status_snapshots
 (
     ts DateTime64(3, 'UTC'),
@@ -15,7 +17,9 @@ CREATE TABLE IF NOT EXISTS {db}.status_snapshots
     trades_executed UInt64,
     open_trade_id String,
     heartbeat_age_ms UInt64,
-    last_scan Int64
+    last_scan Int64,
+    -- Added by issue #20 (schema apply adds it): why, for the STRATEGY_* kinds.
+    detail String DEFAULT ''
 )
 ENGINE = MergeTree
 PARTITION BY toYYYYMM(ts)

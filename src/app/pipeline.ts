@@ -57,6 +57,12 @@ export interface PipelineOptions {
   readonly statusEveryScans?: number;
   /** Write-ahead before each order leaves (the runtime's journal); see KernelHooks. */
   readonly beforeSubmit?: KernelHooks['beforeSubmit'];
+  /**
+   * Fail closed when the strategy cannot decide (its process failed or is down): no decision
+   * for the scan, entries paused until setPaused(false), one strategy_health event per change,
+   * and this is told the reason. Without it the failure propagates (replays stop on it).
+   */
+  readonly failClosed?: (reason: string) => void;
   readonly mono?: () => bigint;
 }
 
@@ -78,6 +84,8 @@ export class Pipeline {
   /** The open trade's best move so far (bps), for the shadow exit rule. */
   private peak = { tradeId: '', moveBps: Number.NEGATIVE_INFINITY };
   private pausedFlag = false;
+  /** The strategy failed and has not decided since (see failClosed). */
+  private strategyOutage = false;
   /** Events raised while an order is being sent, waiting for that scan's decision event. */
   private held: CanonicalEvent[] | null = null;
 
@@ -162,9 +170,45 @@ export class Pipeline {
 
     const decided = this.o.strategy.decide(scan, { capital: this.o.account.capital });
     // A strategy in another process answers later; the built-in one at once (no promise).
-    return decided instanceof Promise
-      ? decided.then((d) => this.act(scan, now, d))
-      : this.act(scan, now, decided);
+    if (!(decided instanceof Promise)) return this.act(scan, now, decided);
+    if (!this.o.failClosed) return decided.then((d) => this.act(scan, now, d));
+    return decided.then(
+      (d) => {
+        if (this.strategyOutage) this.strategyHealth(scan, now, 'RECOVERED', 'decides again');
+        return this.act(scan, now, d);
+      },
+      (err: unknown) => this.withoutDecision(scan, now, err),
+    );
+  }
+
+  /**
+   * The strategy could not decide: fail closed. No decision is recorded and no order leaves;
+   * entries pause (the operator's RESUME lifts it, not the strategy's recovery). The venue's
+   * facts were applied before the decision, so its truth is still followed; exits wait for the
+   * strategy to come back or for an operator FLATTEN.
+   */
+  private withoutDecision(scan: Scan, now: number, err: unknown): void {
+    if (!this.strategyOutage) {
+      const reason = err instanceof Error ? err.message : String(err);
+      this.pausedFlag = true;
+      this.strategyHealth(scan, now, 'FAILED', reason);
+      this.o.failClosed?.(reason);
+    }
+    this.status(now);
+  }
+
+  private strategyHealth(scan: Scan, now: number, state: 'FAILED' | 'RECOVERED', reason: string): void {
+    this.strategyOutage = state === 'FAILED';
+    const snap = this.o.account.snapshot();
+    this.emit({
+      type: 'strategy_health',
+      ts: now,
+      scan: scan.scan,
+      state,
+      reason,
+      capital: snap.capital,
+      equity: snap.equity,
+    });
   }
 
   private act(scan: Scan, now: number, decision: Decision): Promise<void> | undefined {

@@ -54,6 +54,8 @@ export class Runtime {
   venue!: VenuePort;
   recovery: RecoveryReport | null = null;
   posture: Posture = 'STARTING';
+  /** Whether entries were paused (operator or strategy failure) when stop() began. */
+  private postureAtStop: boolean | null = null;
   lastEvent: CanonicalEvent | null = null;
   lastDecision: CanonicalEvent | null = null;
   private stopRequested = false;
@@ -99,6 +101,12 @@ export class Runtime {
       namespace: this.o.namespace,
       sink,
       beforeSubmit: (intent) => this.o.journal.intend(intent),
+      failClosed: (reason) => {
+        if (this.posture === 'RUNNING') this.posture = 'PAUSED';
+        this.o.log(
+          `ALERT: the strategy failed; no new entries until RESUME (the journal keeps PAUSED): ${reason}`,
+        );
+      },
     });
     if (saved) this.pipeline.resumeAfter(saved.lastScan, saved.chainHash);
     this.recovery = await recover({
@@ -162,6 +170,9 @@ export class Runtime {
     this.posture = 'STOPPING';
     this.stopRequested = true;
     this.wake?.();
+    // No entries while stopping; the journal keeps the operator's posture, not this pause
+    // (else every graceful stop, a deploy's SIGTERM say, would restart paused).
+    this.postureAtStop = this.pipeline?.paused ?? false;
     this.pipeline?.setPaused(true);
     if (this.pipeline) {
       await this.pipeline.syncVenue(this.now());
@@ -234,7 +245,7 @@ export class Runtime {
       account: this.account.exportState(),
       venuePositions: this.pipeline.kernel.exportVenuePositions(),
       seenFacts: this.pipeline.appliedFactKeys(),
-      paused: this.pipeline.paused,
+      paused: this.postureAtStop ?? this.pipeline.paused,
       commands: [...this.settled],
       ...(this.flattenRequested !== null ? { flattenRequested: this.flattenRequested } : {}),
     };

@@ -25,7 +25,8 @@ export type CanonicalEvent =
   | ShadowExitEvent
   | StatusEvent
   | CapitalAdjustedEvent
-  | MarkoutEvent;
+  | MarkoutEvent
+  | StrategyHealthEvent;
 
 export interface ScanRejectedEvent {
   readonly type: 'scan_rejected';
@@ -244,6 +245,21 @@ export interface CapitalAdjustedEvent {
   readonly commandId: string;
   readonly delta: number;
   readonly capital: number;
+}
+
+/**
+ * The strategy could not decide (its process failed: PINK fails closed, no decision, entries
+ * paused) or decides again after a restart. One per change, not per scan.
+ */
+export interface StrategyHealthEvent {
+  readonly type: 'strategy_health';
+  readonly ts: number;
+  /** The scan that found it failed, or the first it decided again. */
+  readonly scan: number;
+  readonly state: 'FAILED' | 'RECOVERED';
+  readonly reason: string;
+  readonly capital: number;
+  readonly equity: number;
 }
 
 /** Post-fill markout horizons, seconds of market time (execution_quality.markout_<h>s_bps). */

@@ -462,7 +462,7 @@ async function capitalFigures(q: LedgerQuery, fallback: number | undefined): Pro
       };
     if (last) lastSnap = { ts: msFromChTs(last.ts), capital: last.capital, openTradeId: last.open_trade_id };
     const adj = await q.rows<{ ts: string; capital_delta: number; command_id: string }>(
-      `SELECT ts, capital_delta, command_id FROM ${t} WHERE ${w} AND kind != 'TICK' ORDER BY ts, event_seq`,
+      `SELECT ts, capital_delta, command_id FROM ${t} WHERE ${w} AND kind IN ('SET_CAPITAL', 'CAPITAL_UPDATE') ORDER BY ts, event_seq`,
     );
     changes = oncePerCommand(adj).map((a) => ({ ts: msFromChTs(a.ts), delta: a.capital_delta }));
   }

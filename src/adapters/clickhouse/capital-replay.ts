@@ -13,7 +13,7 @@
  *    capital but in no trade_events row yet. Its effect is reported as openTradeEffect.
  */
 import type { LedgerStore } from '../../ports/ledger.js';
-import { msFromChTs, oncePerCommand } from './rows.js';
+import { CAPITAL_CHANGE_KINDS, msFromChTs, oncePerCommand } from './rows.js';
 
 export interface CapitalReplayResult {
   /** Capital from the last flat status tick onwards. */
@@ -92,7 +92,7 @@ export async function capitalReplay(
   const last = baselines.at(-1);
   if (!first || !last)
     throw new CapitalReplayError(`${db}.status_snapshots has no status tick taken while flat`);
-  const adjustmentRows = snaps.filter((s) => s.kind !== 'TICK');
+  const adjustmentRows = snaps.filter((s) => CAPITAL_CHANGE_KINDS.has(s.kind));
   const adjustments = oncePerCommand(adjustmentRows);
   const openTradeId = snaps.at(-1)?.open_trade_id ?? '';
   const lastTrade = trades.at(-1);

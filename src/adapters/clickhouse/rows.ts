@@ -204,6 +204,25 @@ function body(event: CanonicalEvent): MappedRow | null {
           last_scan: event.lastScan,
         },
       };
+    case 'strategy_health':
+      // A change of the strategy's health: on the status path with its reason, never a capital change.
+      return {
+        table: 'status_snapshots',
+        row: {
+          ts: chTs(event.ts),
+          kind: `STRATEGY_${event.state}`,
+          capital: event.capital,
+          equity: event.equity,
+          capital_delta: 0,
+          command_id: '',
+          posture: 'PAUSED',
+          trades_executed: 0,
+          open_trade_id: '',
+          heartbeat_age_ms: 0,
+          last_scan: event.scan,
+          detail: event.reason,
+        },
+      };
     case 'capital_adjusted':
       // An operator capital change is a point on the capital path: capital replay adds its delta.
       return {
@@ -228,6 +247,9 @@ function body(event: CanonicalEvent): MappedRow | null {
       return null;
   }
 }
+
+/** status_snapshots kinds that change capital (capital replay adds their delta). */
+export const CAPITAL_CHANGE_KINDS: ReadonlySet<string> = new Set(['SET_CAPITAL', 'CAPITAL_UPDATE']);
 
 /** Every table of the ledger (DESIGN.md §5), in the order reports list them. */
 export const LEDGER_TABLES = [

@@ -131,7 +131,8 @@ export async function runCommand(o: RunCliOptions): Promise<number> {
   process.once('SIGINT', stopOn('SIGINT'));
   let strategy: Strategy | undefined;
   try {
-    strategy = await strategyFor(cfg.algorithm, cfg.algorithmParams);
+    // A strategy process that fails is restarted with backoff; entries stay paused until RESUME.
+    strategy = await strategyFor(cfg.algorithm, cfg.algorithmParams, { restart: { log } });
     parts = await wireRunParts({ cfg, ns, logger, runDir });
     let resumeAfter: number | null = null;
     const source = o.data
