@@ -16,6 +16,7 @@ import { strategyFor } from '../src/app/strategies.js';
 import { AccountProjection } from '../src/domain/account.js';
 import type { CanonicalEvent } from '../src/domain/events.js';
 import { simulateScans } from '../src/market/simulator.js';
+import { PinkMetrics } from '../src/observability/metrics.js';
 import { pink } from './support/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pink-failclosed-'));
@@ -62,6 +63,8 @@ describe('a strategy process failing mid-run: PINK fails closed', () => {
       const marks = new LatestPrices();
       const events: CanonicalEvent[] = [];
       const failures: string[] = [];
+      const metrics = new PinkMetrics({ namespace: 'pink' });
+      let upWhileDown: string | undefined;
       let recovered = false;
       const account = new AccountProjection(25_000);
       const pipeline = new Pipeline({
@@ -72,6 +75,7 @@ describe('a strategy process failing mid-run: PINK fails closed', () => {
         namespace: 'pink',
         sink: (e) => {
           events.push(e);
+          metrics.sink(e);
           if (e.type === 'strategy_health' && e.state === 'RECOVERED') recovered = true;
         },
         failClosed: (why) => failures.push(why),
@@ -81,7 +85,10 @@ describe('a strategy process failing mid-run: PINK fails closed', () => {
         for (const [i, scan] of scans.entries()) {
           await pipeline.process(scan, 'test');
           // Scans keep coming (a few ms apart) while the process restarts after its backoff.
-          if (failures.length > 0 && !recovered && i < 1000) await wait(5);
+          if (failures.length > 0 && !recovered && i < 1000) {
+            upWhileDown ??= /^pink_strategy_up(?:\{[^}]*\})? (\d)/m.exec(await metrics.text())?.[1];
+            await wait(5);
+          }
           if (i === 1000) {
             pipeline.setPaused(false); // the operator's RESUME
             resumedAt = scan.scan;
@@ -128,6 +135,10 @@ describe('a strategy process failing mid-run: PINK fails closed', () => {
           true,
         );
         expect(strategy.health?.()).toMatchObject({ up: true, failures: 1, restarts: 1 });
+        const text = await metrics.text();
+        expect(upWhileDown).toBe('0');
+        expect(text).toMatch(/^pink_strategy_up(?:\{[^}]*\})? 1$/m);
+        expect(text).toMatch(/^pink_strategy_failures_total(?:\{[^}]*\})? 1$/m);
       } finally {
         await strategy.close?.();
       }

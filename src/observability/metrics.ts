@@ -135,6 +135,8 @@ export class PinkMetrics {
   private readonly trades: Counter<'exit_reason'>;
   private readonly events: Counter<'type'>;
   private readonly corrections: Counter<'what'>;
+  private readonly strategyUp: Gauge;
+  private readonly strategyFailures: Counter;
 
   constructor(o: PinkMetricsOptions = {}) {
     const registers = [this.registry];
@@ -218,6 +220,17 @@ export class PinkMetrics {
       labelNames: ['what'],
       registers,
     });
+    this.strategyUp = new Gauge({
+      name: 'pink_strategy_up',
+      help: 'The strategy can decide: 1, or 0 while a strategy process is down (entries paused; issue #20)',
+      registers,
+    });
+    this.strategyUp.set(1);
+    this.strategyFailures = new Counter({
+      name: 'pink_strategy_failures_total',
+      help: 'Strategy process failures (exited, past its deadline, an answer PINK could not check): each pauses entries until RESUME',
+      registers,
+    });
     this.healthGauges(registers);
   }
 
@@ -250,6 +263,10 @@ export class PinkMetrics {
         break;
       case 'correction':
         this.corrections.inc({ what: e.what });
+        break;
+      case 'strategy_health':
+        this.strategyUp.set(e.state === 'FAILED' ? 0 : 1);
+        if (e.state === 'FAILED') this.strategyFailures.inc();
         break;
       case 'markout':
         for (const m of e.markouts) this.markouts.observe({ horizon: `${m.horizonS}s` }, m.bps);
