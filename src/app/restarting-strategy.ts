@@ -145,7 +145,7 @@ export class RestartingStrategy implements Strategy {
   private async restart(): Promise<void> {
     this.timer = null;
     if (this.closed) return;
-    let s: Strategy;
+    let s: Strategy | undefined;
     try {
       s = await this.start();
       s.restoreState(this.state);
@@ -153,6 +153,7 @@ export class RestartingStrategy implements Strategy {
         if (m.kind === 'override') s.override(m.overrideKind, m.tradeId);
         else s.adopt(m.trade);
     } catch (err) {
+      void s?.close?.().catch(() => undefined); // started, but could not take its memory back
       this.failuresInARow += 1;
       this.lastError = `restart failed: ${err instanceof Error ? err.message : String(err)}`;
       this.schedule();

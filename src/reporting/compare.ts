@@ -24,7 +24,7 @@ import { parseRunId, ReportInputError } from './scope.js';
 import {
   decomposeShortfall,
   identityError,
-  SHORTFALL_PARTS,
+  SHORTFALL_COLUMNS,
   type ShortfallParts,
   sumShortfall,
 } from './shortfall.js';
@@ -86,11 +86,9 @@ export interface RunComparison {
   readonly maxIdentityError: number;
 }
 
-const KEYS = [...SHORTFALL_PARTS, 'realized'] as const;
-
 /** b - a, part by part. */
 export function diffParts(a: ShortfallParts, b: ShortfallParts): ShortfallParts {
-  return Object.fromEntries(KEYS.map((k) => [k, b[k] - a[k]])) as unknown as ShortfallParts;
+  return Object.fromEntries(SHORTFALL_COLUMNS.map((k) => [k, b[k] - a[k]])) as unknown as ShortfallParts;
 }
 
 type Num = number | string | null;

@@ -5,10 +5,7 @@
 import type { Chart, ChartName, SkippedChart } from './charts.js';
 import type { DecisionAt, RunComparison } from './compare.js';
 import type { DistStats, ExecutionRateRow, ExecutionRates, Kpis, ReportFigures, Verdict } from './figures.js';
-import { SHORTFALL_PARTS, type ShortfallParts } from './shortfall.js';
-
-/** The shortfall parts and the realized PnL they sum to, as table columns. */
-const SHORTFALL_COLUMNS = [...SHORTFALL_PARTS, 'realized'] as const;
+import { SHORTFALL_COLUMNS, type ShortfallParts } from './shortfall.js';
 
 const CSS = `
 body{font-family:Helvetica,Arial,sans-serif;margin:24px auto;max-width:1080px;color:#222;padding:0 16px}
@@ -128,13 +125,7 @@ function shortfallHtml(sf: ReportFigures['execution']['shortfall']): string[] {
       [
         { head: 'day', cell: (r) => esc(r.day), left: true },
         { head: 'trades', cell: (r) => int(r.trades) },
-        cost('reference', (r) => r.reference),
-        cost('delay', (r) => r.delay),
-        cost('slippage', (r) => r.slippage),
-        cost('fees', (r) => r.fees),
-        cost('funding', (r) => r.funding),
-        cost('venue', (r) => r.venue),
-        cost('realized', (r) => r.realized),
+        ...SHORTFALL_COLUMNS.map((k) => cost(k, (r) => r[k])),
       ],
       'no completed trade',
     ),

@@ -93,11 +93,12 @@ export function identityError(p: ShortfallParts): number {
   return Math.abs(p.reference - p.delay - p.slippage - p.fees - p.funding - p.venue - p.realized);
 }
 
-const SUMMED = [...SHORTFALL_PARTS, 'realized'] as const;
+/** The parts and the realized PnL they sum to: every column of a shortfall table. */
+export const SHORTFALL_COLUMNS = [...SHORTFALL_PARTS, 'realized'] as const;
 
 /** Part by part sum (totals per day, per report). */
 export function sumShortfall(parts: readonly ShortfallParts[]): ShortfallParts {
   return Object.fromEntries(
-    SUMMED.map((k) => [k, parts.reduce((a, p) => a + p[k], 0)]),
+    SHORTFALL_COLUMNS.map((k) => [k, parts.reduce((a, p) => a + p[k], 0)]),
   ) as unknown as ShortfallParts;
 }

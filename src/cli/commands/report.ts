@@ -19,7 +19,7 @@ import type { ReportFigures } from '../../reporting/figures.js';
 import { renderCompareHtml, renderHtml } from '../../reporting/html.js';
 import { collectFigures, type LedgerReader } from '../../reporting/queries.js';
 import { parseRunId, parseScope, ReportInputError } from '../../reporting/scope.js';
-import { SHORTFALL_PARTS, type ShortfallParts } from '../../reporting/shortfall.js';
+import { SHORTFALL_COLUMNS, type ShortfallParts } from '../../reporting/shortfall.js';
 import { action, CliError, EXIT } from '../errors.js';
 import { numberArg } from '../numbers.js';
 import { runningNamespace } from '../running-namespace.js';
@@ -182,11 +182,8 @@ async function compareCommand(
   out(
     `trades closed: ${count(c.trades.both)} in both, ${count(c.trades.onlyA)} only in A, ${count(c.trades.onlyB)} only in B`,
   );
-  const head = ['', ...SHORTFALL_PARTS, 'realized'];
-  const line = (what: string, p: ShortfallParts) => [
-    what,
-    ...[...SHORTFALL_PARTS, 'realized' as const].map((k) => cents(p[k])),
-  ];
+  const head = ['', ...SHORTFALL_COLUMNS];
+  const line = (what: string, p: ShortfallParts) => [what, ...SHORTFALL_COLUMNS.map((k) => cents(p[k]))];
   const rows = [head, line('A', c.execution.a), line('B', c.execution.b), line('B - A', c.execution.diff)];
   const widths = head.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   out('execution over the trades closed in both, USDT (costs positive; the parts sum to realized):');
