@@ -84,7 +84,8 @@ describe.skipIf(missing !== null)(
 
     afterAll(() => {
       if (existsSync(path.join(dir, 'supervisord.pid'))) spawnSync('supervisorctl', ['-c', conf, 'shutdown']);
-      rmSync(dir, { recursive: true, force: true });
+      // shutdown returns while the supervised pink may still be closing its embedded ledger.
+      rmSync(dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 250 });
     });
 
     const readyLines = () =>
