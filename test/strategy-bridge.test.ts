@@ -13,8 +13,10 @@ import {
   commandArgv,
   ProcessStrategy,
   StrategyProcessError,
+  strategyEnv,
 } from '../src/adapters/strategy/process-strategy.js';
 import { syntheticScanLines } from '../src/app/simtest/synthetic-scans.js';
+import { strategyFor } from '../src/app/strategies.js';
 import type { Scan } from '../src/domain/scan.js';
 import { type CliResult, pink } from './support/cli.js';
 
@@ -223,6 +225,57 @@ createInterface({ input: process.stdin }).on('line', (line) => {
     await expect(start(`process:python3 ${crash}`)).rejects.toThrow(
       /exited \(code 1\); its stderr ended: ImportError: no module named blue/,
     );
+  });
+
+  it("secrets: the child never gets PINK's credentials, and errors quoting its command line or stderr mask them", async () => {
+    const secret = 'sk-bridge-test-0123456789abcdef';
+    const token = 'tok-bridge-test-fedcba9876543210';
+    const env = {
+      ...process.env,
+      BINGX_API_SECRET: secret,
+      BINGX_API_KEY: 'ak-bridge-test-00112233',
+      PINK_OPS_TOKEN: token,
+    };
+    // The child prints every variable whose value is a secret PINK holds, then its own argv, and exits.
+    const leak = join(dir, 'leak.py');
+    writeFileSync(
+      leak,
+      `import os, sys\nseen = sorted(k for k, v in os.environ.items() if v in (${JSON.stringify(secret)}, ${JSON.stringify(token)}))\nsys.stderr.write("seen=" + ",".join(seen) + " argv=" + sys.argv[1] + "\\n")\nsys.exit(4)\n`,
+    );
+    const err = await ProcessStrategy.start(`process:python3 ${leak} ${secret}`, { env }).then(
+      () => null,
+      (e: Error) => e,
+    );
+    expect(err).toBeInstanceOf(StrategyProcessError);
+    expect(err!.message).toMatch(/exited \(code 4\); its stderr ended: seen= argv=\[REDACTED\]/);
+    expect(err!.message).not.toContain(secret);
+    expect(err!.message).toContain(`${leak} [REDACTED]`); // the command line, as quoted
+    expect(strategyEnv(env)).not.toHaveProperty('BINGX_API_KEY');
+    expect(strategyEnv(env)).not.toHaveProperty('PINK_OPS_TOKEN');
+    expect(strategyEnv(env).PATH).toBe(process.env.PATH);
+    expect(() => commandArgv(`process:python3 x.py ${secret} | tee log`, env)).toThrow(
+      /^algorithm "process:python3 x.py \[REDACTED\] \| tee log": /,
+    );
+  });
+
+  it('algorithmParams beside a strategy process are refused (they would not reach it), naming them', async () => {
+    await expect(strategyFor(PYTHON_REF, { STOP_BPS: 200, TP_BPS: 50 })).rejects.toThrow(
+      /algorithmParams \(STOP_BPS, TP_BPS\) do not reach a strategy process; give them to its command/,
+    );
+    const data = join(dir, 'params-scans.jsonl');
+    writeFileSync(data, `${syntheticScanLines({ scans: 5, seed: 3 }).join('\n')}\n`);
+    const r = pink(
+      [
+        'replay',
+        '--data',
+        data,
+        '--config',
+        config('params', { algorithm: PYTHON_REF, algorithmParams: { STOP_BPS: 200 } }),
+      ],
+      env,
+    );
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/algorithmParams \(STOP_BPS\) do not reach a strategy process/);
   });
 
   it('the command is a plain command with arguments: quotes are kept, shell operators refused', () => {

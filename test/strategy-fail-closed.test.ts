@@ -5,6 +5,7 @@
  * venue's facts, restarts the process with backoff (its memory restored), says so
  * (RECOVERED), and opens trades again only after the operator's RESUME.
  */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +18,7 @@ import { AccountProjection } from '../src/domain/account.js';
 import type { CanonicalEvent } from '../src/domain/events.js';
 import { simulateScans } from '../src/market/simulator.js';
 import { PinkMetrics } from '../src/observability/metrics.js';
-import { pink } from './support/cli.js';
+import { CLI, pink, REPO } from './support/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pink-failclosed-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -185,5 +186,84 @@ describe('pink run with a strategy process', () => {
     expect(log).toMatch(/ALERT: the strategy failed; no new entries until RESUME .*exited \(code 7\)/);
     expect(log).toMatch(/strategy process restarted \(#1\); entries stay paused until RESUME/);
     expect(crashing.journal().paused).toBe(true); // durable: a restarted runtime stays paused
+  }, 180_000);
+});
+
+describe('pink ctl healthcheck and the published health while a strategy process is down', () => {
+  /** blue_v7_ref.py that exits when `trigger` exists: while deciding, and at every restart (so it stays down). */
+  const dying = join(dir, 'dying.py');
+  writeFileSync(
+    dying,
+    `import os, sys
+sys.path.insert(0, ${JSON.stringify(join(process.cwd(), 'bridges', 'python'))})
+import pink_bridge, blue_v7_ref
+trigger = sys.argv[1]
+if os.path.exists(trigger):
+    sys.stderr.write("refusing to start\\n"); sys.exit(3)
+class Dying(blue_v7_ref.BlueV7Ref):
+    def decide(self, scan, capital):
+        if os.path.exists(trigger):
+            sys.stderr.write("Traceback: boom\\n"); sys.stderr.flush(); os._exit(7)
+        return super().decide(scan, capital)
+pink_bridge.serve(Dying())
+`,
+  );
+
+  it('OK while the process decides; FAIL naming the strategy, its error and the pending restart while it is down', async () => {
+    const varDir = join(dir, 'health');
+    const trigger = join(dir, 'health.trigger');
+    const config = join(dir, 'health.json');
+    writeFileSync(
+      config,
+      JSON.stringify({ strategy: 'pink', algorithm: `process:python3 ${dying} ${trigger}` }),
+    );
+    const env = {
+      PINK_VAR_DIR: varDir,
+      PINK_CLICKHOUSE_DIR: join(varDir, 'clickhouse'),
+      PINK_SCAN_INTERVAL_MS: '50',
+      PINK_HEARTBEAT_MS: '300',
+    };
+    const child = spawn(process.execPath, [CLI, 'run', '--config', config], {
+      cwd: REPO,
+      env: { ...process.env, CI: '1', PINK_METRICS_PORT: '0', ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let log = '';
+    child.stderr?.on('data', (b: Buffer) => {
+      log += b.toString();
+    });
+    const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const healthcheck = () => pink(['ctl', 'healthcheck', '--config', config], env);
+    const until = async (what: string, cond: () => boolean) => {
+      const deadline = Date.now() + 60_000;
+      while (!cond()) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; log:\n${log}`);
+        await wait(200);
+      }
+    };
+    try {
+      await until('ready', () => /ready/.test(log));
+      let h = healthcheck();
+      await until('a published strategy line', () => {
+        h = healthcheck();
+        return /strategy/.test(h.stdout);
+      });
+      expect(h.code, h.stdout).toBe(0);
+      expect(h.stdout).toMatch(/^OK\s+strategy\s+blue-v7-ref up$/m);
+
+      writeFileSync(trigger, '');
+      await until('the strategy reported down', () => {
+        h = healthcheck();
+        return /^FAIL\s+strategy/m.test(h.stdout);
+      });
+      expect(h.code).toBe(1);
+      expect(h.stdout).toMatch(
+        /^FAIL\s+strategy\s+blue-v7-ref DOWN \(entries paused, restarting\), failures 1, last error: .*exited \(code 7\); its stderr ended: Traceback: boom/m,
+      );
+      await until('a failed restart', () => /restart failed: .*refusing to start/.test(healthcheck().stdout));
+    } finally {
+      child.kill('SIGTERM');
+      await exit;
+    }
   }, 180_000);
 });

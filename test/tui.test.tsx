@@ -205,6 +205,34 @@ describe('buildModel (published JSON -> display model)', () => {
     expect(m.dataRates[1]).toBe('account-event cap: alerts 2, windows over cap 3');
   });
 
+  it('a strategy process that is down is a critical alert naming its error and the pending restart', async () => {
+    const strategy = {
+      name: 'blue-v7-ref',
+      kind: 'process',
+      healthy: false,
+      failures: 2,
+      restarts: 1,
+      last_error: 'strategy process "process:python3 s.py" exited (code 7)',
+      next_restart_at: '2026-05-01T10:00:04.000Z',
+    };
+    const down = buildModel(
+      input(await publishedTexts(view({ ts: T0, paused: true, health: health({ strategy }) }))),
+    );
+    expect(down.components.find((c) => c.name === 'strategy')?.ok).toBe(false);
+    const alert = down.alerts.find((a) => a.code === 'unhealthy');
+    expect(alert?.level).toBe('critical');
+    expect(alert?.text).toBe(
+      'strategy down: name blue-v7-ref, kind process, healthy false, failures 2, restarts 1, last error strategy process "process:python3 s.py" exited (code 7), next restart at 2026-05-01T10:00:04.000Z',
+    );
+    const up = buildModel(
+      input(
+        await publishedTexts(view({ ts: T0, health: health({ strategy: { ...strategy, healthy: true } }) })),
+      ),
+    );
+    expect(up.components.find((c) => c.name === 'strategy')?.ok).toBe(true);
+    expect(up.alerts.filter((a) => a.code === 'unhealthy')).toEqual([]);
+  });
+
   it('the link: not found, disconnected (keeps the last state), nothing published, bad JSON', async () => {
     const nf = buildModel(
       input(null, {

@@ -55,6 +55,11 @@ export const SECRET_ENV_VARS = [
 /** Any other variable with one of these suffixes is a secret too. */
 const SECRET_ENV_NAME =
   /(?:^|_)(?:PASSWORD|PASSWD|SECRET|API_?KEY|API_?SECRET|TOKEN|PASSPHRASE|PRIVATE_KEY)$/i;
+/** True for a variable that holds a secret: a named one or one with a secret suffix. */
+export function isSecretEnvName(name: string): boolean {
+  return (SECRET_ENV_VARS as readonly string[]).includes(name) || SECRET_ENV_NAME.test(name);
+}
+
 const SECRET_FIELD_NAME = new Set(SECRET_FIELDS.map((f) => f.toLowerCase()));
 /** Secrets this short are masked only where a whole value equals them (a substring match would garble text). */
 const MIN_SUBSTRING = 4;
@@ -73,8 +78,7 @@ export function knownSecrets(
     if (t) out.add(t);
     if (v && v !== t) out.add(v);
   };
-  for (const name of SECRET_ENV_VARS) add(env[name]);
-  for (const [name, value] of Object.entries(env)) if (SECRET_ENV_NAME.test(name)) add(value);
+  for (const [name, value] of Object.entries(env)) if (isSecretEnvName(name)) add(value);
   for (const v of extra) add(v);
   return [...out].sort((a, b) => b.length - a.length);
 }

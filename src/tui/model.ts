@@ -455,7 +455,13 @@ export function buildModel(input: ModelInput): DashboardModel {
     if (c.ok !== false) continue;
     const raw = obj(health?.[c.name]);
     const what =
-      raw?.connected === false ? 'disconnected' : raw?.reachable === false ? 'unreachable' : 'unhealthy';
+      raw?.connected === false
+        ? 'disconnected'
+        : raw?.reachable === false
+          ? 'unreachable'
+          : raw?.healthy === false
+            ? 'down'
+            : 'unhealthy';
     alerts.push({ level: 'critical', code: 'unhealthy', text: `${c.name} ${what}: ${c.detail}` });
   }
   for (const c of rows) {

@@ -17,6 +17,7 @@ import { parse as parseShell } from 'shell-quote';
 import type { Action, Decision, DecisionOrder, DecisionRecord, Side } from '../../domain/decision.js';
 import type { OverrideKind } from '../../domain/events.js';
 import type { Scan } from '../../domain/scan.js';
+import { isSecretEnvName, knownSecrets, SecretMasker } from '../../observability/logger.js';
 import type { AdoptedTrade, Strategy, StrategyContext } from '../../strategy/strategy.js';
 
 export const BRIDGE_PROTOCOL = 1;
@@ -31,19 +32,30 @@ export interface ProcessStrategyOptions {
   readonly deadlineMs?: number;
   readonly startMs?: number;
   readonly cwd?: string;
+  /** The environment the child is started from (default PINK's); secrets are removed from it. */
   readonly env?: NodeJS.ProcessEnv;
 }
 
+/**
+ * The child's environment: PINK's without any secret (venue keys, passwords, tokens). A
+ * strategy decides from scans; it never needs the venue's credentials, and what it does not
+ * have it cannot print.
+ */
+export function strategyEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([name]) => !isSecretEnvName(name)));
+}
+
 /** `process:python3 x.py '{"A":1}'` -> argv; shell operators (pipes, redirections) are refused. */
-export function commandArgv(spec: string): string[] {
+export function commandArgv(spec: string, env: NodeJS.ProcessEnv = process.env): string[] {
   const text = spec.slice(PROCESS_PREFIX.length).trim();
+  const quoted = new SecretMasker(knownSecrets(env)).string(spec);
   if (text === '')
-    throw new StrategyProcessError(`algorithm "${spec}": no command after "${PROCESS_PREFIX}"`);
+    throw new StrategyProcessError(`algorithm "${quoted}": no command after "${PROCESS_PREFIX}"`);
   const argv = parseShell(text).map((t) => {
     if (typeof t === 'string') return t;
     const op = 'op' in t ? t.op : 'comment' in t ? `#${t.comment}` : JSON.stringify(t);
     throw new StrategyProcessError(
-      `algorithm "${spec}": the command must be a plain command with arguments (no shell operators such as ${op})`,
+      `algorithm "${quoted}": the command must be a plain command with arguments (no shell operators such as ${op})`,
     );
   });
   return argv;
@@ -83,6 +95,8 @@ export class ProcessStrategy implements Strategy {
   private openTrade: string | null = null;
   private state: unknown = null;
   private stderrTail: string[] = [];
+  /** Errors quote the command line and the child's stderr: any secret PINK knows is masked in them. */
+  private readonly masker: SecretMasker;
   private hello: ((line: string) => void) | null = null;
 
   private constructor(
@@ -90,9 +104,10 @@ export class ProcessStrategy implements Strategy {
     argv: readonly string[],
     private readonly o: ProcessStrategyOptions,
   ) {
+    this.masker = new SecretMasker(knownSecrets(o.env ?? process.env));
     this.child = spawn(argv[0]!, argv.slice(1), {
       cwd: o.cwd,
-      env: o.env ?? process.env,
+      env: strategyEnv(o.env ?? process.env),
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     // The child must never keep PINK alive: a pending request's timer does that while needed.
@@ -113,7 +128,7 @@ export class ProcessStrategy implements Strategy {
 
   /** Starts the command and waits for its hello. */
   static async start(spec: string, o: ProcessStrategyOptions = {}): Promise<ProcessStrategy> {
-    const s = new ProcessStrategy(spec, commandArgv(spec), o);
+    const s = new ProcessStrategy(spec, commandArgv(spec, o.env), o);
     await s.handshake(o.startMs ?? 10_000);
     return s;
   }
@@ -318,7 +333,7 @@ export class ProcessStrategy implements Strategy {
 
   private error(why: string): StrategyProcessError {
     const tail = this.stderrTail.length ? `; its stderr ended: ${this.stderrTail.join(' | ')}` : '';
-    return new StrategyProcessError(`strategy process "${this.spec}" ${why}${tail}`);
+    return new StrategyProcessError(this.masker.string(`strategy process "${this.spec}" ${why}${tail}`));
   }
 
   /** The bridge is broken: every pending and later request fails with this error. */

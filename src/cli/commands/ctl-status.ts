@@ -114,6 +114,7 @@ async function healthcheckCommand(o: StatusOptions): Promise<number> {
     clickhouse?: { reachable?: boolean; spool_depth?: number; last_error?: string };
     state_bus?: { connected?: boolean; kind?: string };
     account_events?: { windowsOverCap?: number; alerts?: number };
+    strategy?: { name?: string; healthy?: boolean; failures?: number; last_error?: string | null } | null;
   };
   const checks: Array<[string, boolean, string]> = [
     ['state published', snapshot !== null, snapshot ? 'engine_snapshot present' : 'no engine_snapshot'],
@@ -133,6 +134,7 @@ async function healthcheckCommand(o: StatusOptions): Promise<number> {
       h.state_bus?.connected !== false,
       `${h.state_bus?.kind ?? '?'} connected ${String(h.state_bus?.connected ?? '?')}`,
     ],
+    ['strategy', h.strategy?.healthy !== false, strategyDetail(h.strategy, snapshot?.paused === true)],
     ['venue', typeof snapshot?.venue === 'string', String(snapshot?.venue ?? '?')],
     [
       'data-rate cap',
@@ -143,6 +145,19 @@ async function healthcheckCommand(o: StatusOptions): Promise<number> {
   for (const [name, ok, detail] of checks)
     process.stdout.write(`${ok ? 'OK  ' : 'FAIL'}  ${name.padEnd(16)} ${detail}\n`);
   return checks.every((c) => c[1]) ? EXIT.OK : EXIT.FAILED;
+}
+
+/** The strategy line: up or down, its failures, and whether entries wait for RESUME. */
+function strategyDetail(
+  s: { name?: string; healthy?: boolean; failures?: number; last_error?: string | null } | null | undefined,
+  paused: boolean,
+): string {
+  if (!s) return 'not published';
+  const state = s.healthy === false ? 'DOWN (entries paused, restarting)' : 'up';
+  const failures = s.failures ? `, failures ${s.failures}` : '';
+  const last = s.healthy === false && s.last_error ? `, last error: ${s.last_error}` : '';
+  const resume = s.healthy !== false && s.failures && paused ? ', entries paused until RESUME' : '';
+  return `${s.name ?? '?'} ${state}${failures}${last}${resume}`;
 }
 
 export function registerStatusCommands(ctl: Command): void {

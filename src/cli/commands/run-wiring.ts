@@ -37,6 +37,7 @@ import {
   takeLease,
 } from '../../app/runtime-lease.js';
 import { type DayPnlView, StatePublisher } from '../../app/state-publisher.js';
+import type { ConfiguredStrategy } from '../../app/strategies.js';
 import { createVenue } from '../../app/venues.js';
 import type { CanonicalEvent, EventSink } from '../../domain/events.js';
 import { utcDate } from '../../domain/exit-legs.js';
@@ -79,9 +80,31 @@ export interface WiringContext {
   readonly runDir: string;
   /** Root logger; the run id is set on it once the ledger is open. */
   readonly logger: PinkLogger;
+  /** The configured strategy: its health (a strategy process up or down) is published. */
+  readonly strategy?: ConfiguredStrategy;
   /** Test seams: wrap the raw state bus and the ClickHouse client (recording adapters in the isolation test). */
   readonly wrapStateBus?: (bus: StateBus) => StateBus;
   readonly wrapClickHouse?: (client: ChClient) => ChClient;
+}
+
+/**
+ * The strategy's health as published (latest_nautilus.health.strategy): `healthy` false while
+ * a strategy process is down (entries paused, restart pending); in-process strategies are
+ * always up.
+ */
+export function strategyHealthView(s: ConfiguredStrategy | undefined): Record<string, unknown> | null {
+  if (!s) return null;
+  const h = s.health?.();
+  if (!h) return { name: s.name, kind: 'in-process', healthy: true };
+  return {
+    name: s.name,
+    kind: 'process',
+    healthy: h.up,
+    failures: h.failures,
+    restarts: h.restarts,
+    last_error: h.lastError,
+    next_restart_at: h.nextRestartAt === null ? null : new Date(h.nextRestartAt).toISOString(),
+  };
 }
 
 /**
@@ -333,6 +356,7 @@ async function wire(ctx: WiringContext, closers: Array<() => Promise<void>>): Pr
         pending_keys: b.pendingKeys,
         last_error: b.lastError,
       },
+      strategy: strategyHealthView(ctx.strategy),
       venue: cfg.venue,
       bingx_env: process.env.DOLPHIN_BINGX_ENV || 'VST',
       // Private websocket streams (bingx venues): connected, updates, last error.

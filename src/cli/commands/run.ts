@@ -9,10 +9,9 @@ import { acquireHostLocks, type HostLocks } from '../../adapters/files/host-lock
 import { FileJournal } from '../../adapters/files/journal.js';
 import { readScanLines } from '../../adapters/files/scan-lines.js';
 import { Runtime, type ScanInput } from '../../app/runtime.js';
-import { strategyFor } from '../../app/strategies.js';
+import { type ConfiguredStrategy, strategyFor } from '../../app/strategies.js';
 import { assetsOf } from '../../app/venues.js';
 import { createLogger, routeProcessWarnings } from '../../observability/logger.js';
-import type { Strategy } from '../../strategy/strategy.js';
 import { action, CliError, EXIT } from '../errors.js';
 import { faultKillFrom } from '../fault-kill.js';
 import { numberArg } from '../numbers.js';
@@ -129,11 +128,11 @@ export async function runCommand(o: RunCliOptions): Promise<number> {
   };
   process.once('SIGTERM', stopOn('SIGTERM'));
   process.once('SIGINT', stopOn('SIGINT'));
-  let strategy: Strategy | undefined;
+  let strategy: ConfiguredStrategy | undefined;
   try {
     // A strategy process that fails is restarted with backoff; entries stay paused until RESUME.
     strategy = await strategyFor(cfg.algorithm, cfg.algorithmParams, { restart: { log } });
-    parts = await wireRunParts({ cfg, ns, logger, runDir });
+    parts = await wireRunParts({ cfg, ns, logger, runDir, strategy });
     let resumeAfter: number | null = null;
     const source = o.data
       ? pacedFile(o.data, cfg.scanIntervalMs, () => resumeAfter)
