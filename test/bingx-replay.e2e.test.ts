@@ -3,6 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_SIM_VENUE } from '../src/adapters/sim/sim-venue.js';
 import { runReplay } from '../src/app/replay.js';
 import { writeSyntheticScans } from '../src/app/simtest/synthetic-scans.js';
 import { assetsOf, createVenue } from '../src/app/venues.js';
@@ -97,6 +98,26 @@ describe('replay through ccxt and the BingX simulator', () => {
     const reflected = orders(bx.events, 'REFLECTED').filter((e) => e.filledQty > 0);
     expect(reflected.length).toBeGreaterThan(6);
     for (const e of reflected) expect(e.avgPrice / e.arrivalPrice, e.clientOrderId).toBeCloseTo(1, 12);
+    // The venue's own acceptance time (its order record's `time`, ms, its clock) is known for
+    // every order by the time it is reflected, and is not after its first fill (whose venue
+    // time BingX gives in whole seconds), nor acknowledged twice.
+    for (const e of reflected) {
+      const fills = bx.events.flatMap((f) =>
+        f.type === 'fill' && f.clientOrderId === e.clientOrderId ? [f.ts] : [],
+      );
+      expect(e.venueAckTs, e.clientOrderId).toBeGreaterThan(0);
+      expect(e.venueAckTs, e.clientOrderId).toBeLessThan(Math.min(...fills) + 1000);
+    }
+    for (const [id, milestones] of byOrder)
+      expect(
+        milestones.filter((m) => m === 'ACKNOWLEDGED'),
+        id,
+      ).toHaveLength(1);
+    // The sim venue's: exactly its configured ack latency after the order left.
+    for (const e of orders(sim.events, 'REFLECTED').filter((o) => o.filledQty > 0)) {
+      const sent = orders(sim.events, 'SENT').find((s) => s.clientOrderId === e.clientOrderId)!;
+      expect(e.venueAckTs - sent.ts, e.clientOrderId).toBe(DEFAULT_SIM_VENUE.ackMs);
+    }
     const closed = bx.events.filter((e) => e.type === 'trade_closed');
     expect(new Set(closed.map((e) => e.type === 'trade_closed' && e.trade.tradeId)).size).toBe(closed.length);
   }, 180_000);

@@ -21,7 +21,7 @@ import { ConfigError, loadConfig } from '../src/app/config.js';
 import { LatestPrices } from '../src/app/pipeline.js';
 import { createVenue } from '../src/app/venues.js';
 import type { VenueFact } from '../src/domain/venue.js';
-import { orderMaker } from './support/orders.js';
+import { expectOneAckAndVenueTime, orderMaker } from './support/orders.js';
 
 const KEY = 'sim-api-key-streams';
 const SECRET = 'sim-api-secret-streams';
@@ -234,7 +234,8 @@ describe('bingx user streams (ccxt watch*) with polling as the fallback', () => 
       expect(
         facts.filter((f) => f.kind === 'order_done' && f.clientOrderId === o.clientOrderId),
       ).toHaveLength(1);
-      expect(facts.filter((f) => f.kind === 'ack' && f.clientOrderId === o.clientOrderId)).toHaveLength(1);
+      const record = sim.control.books().orders.find((x) => x.clientOrderId === o.clientOrderId)!;
+      expectOneAckAndVenueTime(facts, o.clientOrderId, record.time);
       expect(v.streamHealth().updatesBy.orders).toBeGreaterThanOrEqual(5); // NEW + 4 fills
     } finally {
       sim.control.setPartialFills(1, 100);

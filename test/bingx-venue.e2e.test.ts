@@ -15,7 +15,7 @@ import { BingxSafetyError } from '../src/adapters/bingx/safety.js';
 import { type BingxSim, DEFAULT_SIM_CONTRACTS, startBingxSim } from '../src/adapters/bingx/sim-server.js';
 import type { FillFact, PositionFact, VenueFact } from '../src/domain/venue.js';
 import { SubmitOutcomeUnknown } from '../src/domain/venue.js';
-import { orderMaker } from './support/orders.js';
+import { expectOneAckAndVenueTime, orderMaker } from './support/orders.js';
 
 const KEY = 'sim-api-key-0001';
 const SECRET = 'sim-api-secret-0001';
@@ -181,7 +181,7 @@ describe('bingx venue through ccxt against the simulator', () => {
     const facts = await drainUntil((f) =>
       of(f, 'order_done').some((d) => d.clientOrderId === o.clientOrderId),
     );
-    expect(of(facts, 'ack').filter((a) => a.clientOrderId === o.clientOrderId)).toHaveLength(1);
+    expectOneAckAndVenueTime(facts, o.clientOrderId, onBook[0]!.time);
     expect(of(facts, 'fill').filter((x) => x.clientOrderId === o.clientOrderId)).toHaveLength(1);
     expect(await venue.lookup('pk-never-sent-e1', 'XRPUSDT')).toEqual({ found: false });
   });
@@ -253,7 +253,13 @@ describe('bingx venue through ccxt against the simulator', () => {
       const lastFillAt = facts.lastIndexOf(fills.at(-1) as FillFact);
       const doneAt = facts.findIndex((f) => f.kind === 'order_done' && f.clientOrderId === o.clientOrderId);
       expect(doneAt).toBeGreaterThan(lastFillAt);
-      expect(of(facts, 'ack').filter((a) => a.clientOrderId === o.clientOrderId)).toHaveLength(1);
+      const record = sim.control.books().orders.find((x) => x.clientOrderId === o.clientOrderId)!;
+      expectOneAckAndVenueTime(facts, o.clientOrderId, record.time);
+      // BingX's acceptance time comes before the order's first fill is applied.
+      const venueAckAt = facts.findIndex(
+        (f) => f.kind === 'ack' && f.clientOrderId === o.clientOrderId && f.venueTs,
+      );
+      expect(venueAckAt).toBeLessThan(facts.indexOf(fills[0]!));
     } finally {
       sim.control.setReverseLists(false);
       sim.control.setPartialFills(1, 0);

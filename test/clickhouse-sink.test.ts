@@ -12,6 +12,7 @@ import { ClickHouseLedger } from '../src/adapters/clickhouse/ledger.js';
 import { msFromChTs } from '../src/adapters/clickhouse/rows.js';
 import { applySchema } from '../src/adapters/clickhouse/schema.js';
 import { ClickHouseEventSink } from '../src/adapters/clickhouse/sink.js';
+import { DEFAULT_SIM_VENUE } from '../src/adapters/sim/sim-venue.js';
 import { runReplay } from '../src/app/replay.js';
 import { syntheticScanLines } from '../src/app/simtest/synthetic-scans.js';
 import type { CanonicalEvent } from '../src/domain/events.js';
@@ -176,6 +177,10 @@ describe('ClickHouseEventSink over a full replay', () => {
       expect(r.slippage_vs_reference_bps).not.toBeNull();
       expect(['SELL', 'BUY']).toContain(r.order_side);
       expect(r.exchange_first_fill_ts).not.toBeNull();
+      // The venue's own clock: it accepted the order ackMs after it left, before its first fill.
+      const venueAck = msFromChTs(String(r.exchange_ack_ts));
+      expect(venueAck - msFromChTs(String(r.submit_ts))).toBe(DEFAULT_SIM_VENUE.ackMs);
+      expect(venueAck).toBeLessThan(msFromChTs(String(r.exchange_first_fill_ts)));
       const fees = of('fill')
         .filter((f) => f.clientOrderId === r.client_order_id)
         .reduce((a, f) => a + f.fee, 0);

@@ -44,6 +44,7 @@ const orderDone = (o: Partial<OrderEvent> & Pick<OrderEvent, 'ts' | 'purpose'>):
   referencePrice: 100,
   arrivalPrice: 100,
   arrivalSource: 'scan_price_at_submit',
+  venueAckTs: 0,
   reason: '',
   ...o,
 });

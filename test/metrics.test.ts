@@ -290,6 +290,27 @@ describe('PinkMetrics over a real replay, scraped over HTTP', () => {
     expect(slippage.vs_reference_bps!.p50).toBeLessThanOrEqual(slippage.vs_reference_bps!.max);
   });
 
+  it('summarizes the latest 200 markouts per horizon, exactly the markout events', () => {
+    const { markout } = metrics.recentSummary();
+    for (const h of [5, 60, 300]) {
+      const seen = of('markout')
+        .flatMap((e) => e.markouts.filter((m) => m.horizonS === h).map((m) => m.bps))
+        .slice(-200)
+        .sort((a, b) => a - b);
+      if (seen.length === 0) {
+        expect(markout[`${h}s_bps`], `${h}s`).toBeUndefined();
+        continue;
+      }
+      expect(markout[`${h}s_bps`], `${h}s`).toEqual({
+        orders: seen.length,
+        p50: seen[Math.floor(0.5 * seen.length)],
+        p90: seen[Math.min(seen.length - 1, Math.floor(0.9 * seen.length))],
+        max: seen.at(-1),
+      });
+    }
+    expect(markout['5s_bps']!.orders).toBeGreaterThan(5);
+  });
+
   it('counts events by type', () => {
     for (const type of ['decision', 'order', 'fill', 'lifecycle', 'trade_closed'])
       expect(total(samples, 'pink_events_total', { type }), type).toBe(

@@ -282,6 +282,10 @@ describe('buildModel (published JSON -> display model)', () => {
         submit_to_ack_us: { orders: 12, p50: 30_463, p90: 215_912, max: 1_250_000 },
       },
       { vs_reference_bps: { orders: 12, p50: 1.0492278, p90: 2.1231, max: 2.5 } },
+      {
+        '5s_bps': { orders: 9, p50: -0.41249, p90: 3.2, max: 7.777 },
+        '300s_bps': { orders: 4, p50: 12.5, p90: 20, max: 20 },
+      },
     );
     expect(t).toEqual({
       columns: ['orders', 'p50', 'p90', 'max'],
@@ -289,6 +293,8 @@ describe('buildModel (published JSON -> display model)', () => {
         { what: 'decision to submit', unit: 'ms', cells: ['12', '0.04', '0.18', '2.50'] },
         { what: 'submit to ack', unit: 'ms', cells: ['12', '30.5', '216', '1250'] },
         { what: 'vs reference', unit: 'bps', cells: ['12', '1.05', '2.12', '2.50'] },
+        { what: 'markout 5s', unit: 'bps', cells: ['9', '-0.41', '3.20', '7.78'] },
+        { what: 'markout 300s', unit: 'bps', cells: ['4', '12.50', '20.00', '20.00'] },
       ],
     });
   });

@@ -49,7 +49,11 @@ CREATE TABLE IF NOT EXISTS {db}.execution_quality
     row_version UInt32 DEFAULT 0,
     markout_5s_bps Nullable(Float64),
     markout_60s_bps Nullable(Float64),
-    markout_300s_bps Nullable(Float64)
+    markout_300s_bps Nullable(Float64),
+    -- The venue's own time it accepted the order (issue #18, item 2), on its clock, ms: its
+    -- ack's time when it gives one (sim), else its order record's creation time (BingX
+    -- `time`; createOrder's answer has none). Beside ack_ts (PINK's clock), never mixed.
+    exchange_ack_ts Nullable(DateTime64(3, 'UTC'))
 )
 ENGINE = MergeTree
 PARTITION BY toYYYYMM(ts)

@@ -11,6 +11,7 @@ import { seededRandom } from '../domain/random.js';
 import type { Scan } from '../domain/scan.js';
 import type { OrderIntentRecord } from '../domain/venue.js';
 import { BlueV7Ref } from '../strategy/blue-v7-ref.js';
+import type { Strategy } from '../strategy/strategy.js';
 import { type Figure, median, percentile, repeat } from './harness.js';
 
 /** Generated scans of a stated size: random walks, a signal that trades often. */
@@ -76,12 +77,13 @@ export async function jsonParseCeiling(path: string): Promise<number> {
 export async function replayRate(
   path: string,
   sinks: () => { sinks: EventSink[]; done: () => Promise<void> },
+  strategy: Strategy = new BlueV7Ref(),
 ): Promise<number> {
   const s = sinks();
   const t0 = process.hrtime.bigint();
   const r = await runReplay({
     dataPath: path,
-    strategy: new BlueV7Ref(),
+    strategy,
     namespace: 'pink',
     initialCapital: 25_000,
     strict: false,

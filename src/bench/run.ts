@@ -79,7 +79,7 @@ async function main(): Promise<void> {
     add(benchLedgerInsert());
     add(benchSoak());
     add(await benchParityMillion(dir));
-    add(await benchStrategyBridge());
+    add(await benchStrategyBridge(dir));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -90,6 +90,11 @@ export interface OrderEvent {
   readonly arrivalPrice: number;
   /** Where arrivalPrice comes from; '' when it is 0. */
   readonly arrivalSource: ArrivalSource | '';
+  /**
+   * The venue's own time it accepted the order (the venue's clock, ms), from its ack or its
+   * order record; 0 until known. Beside the local monotonic legs, never mixed with them.
+   */
+  readonly venueAckTs: number;
   readonly reason: string;
 }
 

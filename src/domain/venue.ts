@@ -37,6 +37,8 @@ export interface AckFact {
   readonly clientOrderId: string;
   readonly exchangeOrderId: string;
   readonly ts: number;
+  /** The venue's own time it accepted the order (its clock), when its answer says; absent otherwise. */
+  readonly venueTs?: number;
 }
 
 export interface RejectFact {
@@ -71,6 +73,8 @@ export interface OrderDoneFact {
   readonly status: 'FILLED' | 'CANCELLED' | 'EXPIRED';
   readonly filledQty: number;
   readonly ts: number;
+  /** The venue's own time it accepted the order, from its order record (its clock); absent when unknown. */
+  readonly placedTs?: number;
 }
 
 /** The venue's view of one asset's position: the strongest authority there is. */

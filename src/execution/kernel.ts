@@ -27,6 +27,7 @@ import {
 import { buildExitLegRow, type LegChainState, startLegChain } from '../domain/exit-legs.js';
 import { acceptsExit, assertTransition, holdsPosition, type TradeStage } from '../domain/trade-fsm.js';
 import {
+  type AckFact,
   clientOrderIdFor,
   clientOrderIdOf,
   type FillFact,
@@ -99,6 +100,10 @@ interface LiveOrder {
   arrivalPrice?: number;
   /** Where arrivalPrice came from (absent in older journals: the scan's price). */
   arrivalSource?: ArrivalSource;
+  /** The venue's time it accepted the order, its clock (absent until known and in older journals). */
+  venueAckTs?: number;
+  /** An ack was applied (absent in older journals: a repeated ack there emits its milestone again, as before). */
+  acknowledged?: boolean;
   readonly final: boolean;
   /** Unknown submit outcome: look it up at this time. */
   lookupAt: number | null;
@@ -717,7 +722,7 @@ export class ExecutionKernel {
   private async applyFact(fact: VenueFact): Promise<void> {
     switch (fact.kind) {
       case 'ack':
-        return this.onAck(fact.clientOrderId, fact.exchangeOrderId);
+        return this.onAck(fact);
       case 'reject': {
         const t = this.trade;
         if (t?.order?.clientOrderId === fact.clientOrderId) await this.onReject(t, t.order, fact.reason);
@@ -743,11 +748,15 @@ export class ExecutionKernel {
     }
   }
 
-  private onAck(clientOrderId: string, exchangeOrderId: string): void {
+  private onAck({ clientOrderId, exchangeOrderId, venueTs }: AckFact): void {
     const t = this.trade;
     const o = t?.order;
     if (!t || !o || o.clientOrderId !== clientOrderId) return;
     o.exchangeOrderId = exchangeOrderId;
+    if (venueTs && venueTs > 0) o.venueAckTs ??= venueTs;
+    // A second ack (a venue repeating itself, or adding its own time) is not a second milestone.
+    if (o.acknowledged) return;
+    o.acknowledged = true;
     this.confirmSent(t, o, 'ack before send completed');
     if (t.stage === 'ORDER_SENT') this.move(t, 'ORDER_ACKNOWLEDGED', exchangeOrderId, o);
     if (t.stage === 'EXIT_SENT') this.move(t, 'EXIT_ACKNOWLEDGED', exchangeOrderId, o);
@@ -959,6 +968,7 @@ export class ExecutionKernel {
     this.confirmSent(t, o, `venue reports the order ${d.status}`);
     o.doneFilledQty = d.filledQty;
     o.doneStatus = d.status;
+    if (d.placedTs && d.placedTs > 0) o.venueAckTs ??= d.placedTs;
     if (d.exchangeOrderId) o.exchangeOrderId = d.exchangeOrderId;
     // Callbacks reorder: the done notice may come before its fills. Wait for them.
     if (o.filledQty + EPS < d.filledQty) return;
@@ -1198,6 +1208,7 @@ export class ExecutionKernel {
       referencePrice: o.referencePrice,
       arrivalPrice: o.arrivalPrice ?? 0,
       arrivalSource: o.arrivalPrice ? (o.arrivalSource ?? ARRIVAL_SOURCE) : '',
+      venueAckTs: o.venueAckTs ?? 0,
       reason: reason || o.reason,
     });
   }

@@ -99,7 +99,8 @@ function keyOf(fact: VenueFact): string | null {
     case 'fill':
       return `fill:${fact.fillId}`;
     case 'ack':
-      return `ack:${fact.clientOrderId}`;
+      // A venue that acked without its own time may send it later (BingX: from the order record).
+      return `ack:${fact.clientOrderId}${fact.venueTs ? ':venue-time' : ''}`;
     case 'reject':
     case 'order_done':
       // One terminal state per order: a late CANCELLED after FILLED is a duplicate.

@@ -51,6 +51,8 @@ export interface ExecutionQuality {
   readonly ack_ts: number | null;
   readonly done_ts: number | null;
   readonly exchange_first_fill_ts: number | null;
+  /** The venue's own acceptance time (its clock; compare with exchange_first_fill_ts, not with local times). */
+  readonly exchange_ack_ts: number | null;
   readonly exchange_last_fill_ts: number | null;
   readonly fees: number;
   readonly funding: number;
@@ -122,6 +124,8 @@ interface OrderTrack {
   fees: number;
   exchangeFirstFillTs: number;
   exchangeLastFillTs: number;
+  /** The venue's own acceptance time (its clock), 0 until an order event carries it. */
+  exchangeAckTs: number;
   arrivalPrice: number;
   arrivalSource: string;
   emitted: boolean;
@@ -386,6 +390,7 @@ export class TradeStoryCollector {
         fills: 0,
         fees: 0,
         exchangeFirstFillTs: 0,
+        exchangeAckTs: 0,
         exchangeLastFillTs: 0,
         arrivalPrice: 0,
         arrivalSource: '',
@@ -425,6 +430,7 @@ export class TradeStoryCollector {
 
   private markMilestone(o: OrderTrack, e: OrderEvent): void {
     const at: Mark = { mono: e.monoNs, ts: e.ts };
+    if (e.venueAckTs > 0 && o.exchangeAckTs === 0) o.exchangeAckTs = e.venueAckTs;
     if (e.milestone === 'REQUESTED') o.requested ??= at;
     if (e.milestone === 'SENT') {
       o.sent ??= at;
@@ -520,6 +526,7 @@ export class TradeStoryCollector {
       done_ts: o.done?.ts ?? null,
       exchange_first_fill_ts: o.exchangeFirstFillTs > 0 ? o.exchangeFirstFillTs : null,
       exchange_last_fill_ts: o.exchangeLastFillTs > 0 ? o.exchangeLastFillTs : null,
+      exchange_ack_ts: o.exchangeAckTs > 0 ? o.exchangeAckTs : null,
       fees: o.fees,
       funding: s?.funding ?? 0,
       submit_to_first_fill_us: micros(o.sent, o.firstFill),

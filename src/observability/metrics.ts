@@ -18,7 +18,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import type { CanonicalEvent, EventSink } from '../domain/events.js';
+import { type CanonicalEvent, type EventSink, MARKOUT_HORIZONS_S } from '../domain/events.js';
 import { type ExecutionQuality, TradeStoryCollector } from '../execution/trade-story.js';
 
 /** What the runtime knows about its components, read at scrape time. */
@@ -70,9 +70,18 @@ function quantiles(values: number[]): Quantiles | null {
   return { orders: s.length, p50: at(0.5), p90: at(0.9), max: s.at(-1)! };
 }
 
-/** A ring of the latest finished orders' latency legs and slippage. */
+/** What the live summary publishes: quantiles per latency leg (us), slippage and markout (bps). */
+export interface RecentSummary {
+  readonly latency: Record<string, Quantiles>;
+  readonly slippage: Record<string, Quantiles>;
+  /** Post-fill markouts by horizon (`5s_bps`, ...), positive = the market moved in the order's favour. */
+  readonly markout: Record<string, Quantiles>;
+}
+
+/** A ring of the latest finished orders' latency legs and slippage, and of their markouts. */
 class RecentOrders {
   private readonly orders: ExecutionQuality[] = [];
+  private readonly markouts = new Map<number, number[]>();
   constructor(private readonly size: number) {}
 
   add(order: ExecutionQuality): void {
@@ -80,7 +89,14 @@ class RecentOrders {
     if (this.orders.length > this.size) this.orders.shift();
   }
 
-  summary(): { latency: Record<string, Quantiles>; slippage: Record<string, Quantiles> } {
+  addMarkout(horizonS: number, bps: number): void {
+    const ring = this.markouts.get(horizonS) ?? [];
+    ring.push(bps);
+    if (ring.length > this.size) ring.shift();
+    this.markouts.set(horizonS, ring);
+  }
+
+  summary(): RecentSummary {
     const pick = (field: `${LatencyLeg}_us` | 'slippage_vs_reference_bps' | 'slippage_vs_arrival_bps') =>
       this.orders.map((o) => num(o[field])).filter((v): v is number => v !== null && v >= -1e12);
     const latency: Record<string, Quantiles> = {};
@@ -96,7 +112,12 @@ class RecentOrders {
       const q = quantiles(pick(field));
       if (q) slippage[name] = q;
     }
-    return { latency, slippage };
+    const markout: Record<string, Quantiles> = {};
+    for (const h of MARKOUT_HORIZONS_S) {
+      const q = quantiles(this.markouts.get(h) ?? []);
+      if (q) markout[`${h}s_bps`] = q;
+    }
+    return { latency, slippage, markout };
   }
 }
 
@@ -269,7 +290,10 @@ export class PinkMetrics {
         if (e.state === 'FAILED') this.strategyFailures.inc();
         break;
       case 'markout':
-        for (const m of e.markouts) this.markouts.observe({ horizon: `${m.horizonS}s` }, m.bps);
+        for (const m of e.markouts) {
+          this.markouts.observe({ horizon: `${m.horizonS}s` }, m.bps);
+          this.recent.addMarkout(m.horizonS, m.bps);
+        }
         break;
       default:
         break;
@@ -306,8 +330,8 @@ export class PinkMetrics {
     this.recent.add(order);
   }
 
-  /** p50 / p90 / max of the latest finished orders (microseconds, bps), for the published state. */
-  recentSummary(): { latency: Record<string, Quantiles>; slippage: Record<string, Quantiles> } {
+  /** p50 / p90 / max of the latest finished orders (microseconds, bps) and markouts, for the published state. */
+  recentSummary(): RecentSummary {
     return this.recent.summary();
   }
 

@@ -151,13 +151,16 @@ export interface ExecutionTable {
 const ORDERED_STATS = ['orders', 'mean', 'p50', 'p90', 'p95', 'p99', 'max'];
 
 /**
- * Latency legs and slippage as a table: a leg published in microseconds (`submit_to_ack_us`,
- * what the runtime publishes) is shown in ms, to the precision that matters at its size.
+ * Latency legs, slippage and post-fill markouts as a table: a leg published in microseconds
+ * (`submit_to_ack_us`, what the runtime publishes) is shown in ms, to the precision that
+ * matters at its size; slippage (positive = cost) and markouts (positive = the market moved
+ * in the order's favour) in bps.
  */
-export function executionTable(latency: unknown, slippage: unknown): ExecutionTable {
+export function executionTable(latency: unknown, slippage: unknown, markout?: unknown): ExecutionTable {
   const groups = [
     ...Object.entries(obj(latency) ?? {}).map(([k, v]) => ({ k, v, unit: 'ms' as const })),
     ...Object.entries(obj(slippage) ?? {}).map(([k, v]) => ({ k, v, unit: 'bps' as const })),
+    ...Object.entries(obj(markout) ?? {}).map(([k, v]) => ({ k: `markout_${k}`, v, unit: 'bps' as const })),
   ].filter((g) => obj(g.v) !== null);
   const columns = ORDERED_STATS.filter((s) => groups.some((g) => num(obj(g.v)?.[s]) !== null));
   const rows = groups.map(({ k, v, unit }) => {
@@ -304,7 +307,7 @@ export function decisionOf(engineSnapshot: string | null): unknown {
   }
 }
 
-const NOT_COMPONENTS = new Set(['account_events', 'latency', 'slippage', 'data_rates']);
+const NOT_COMPONENTS = new Set(['account_events', 'latency', 'slippage', 'markout', 'data_rates']);
 const BAD_STATUS = /^(down|error|failed|unhealthy|disconnected|unreachable)$/i;
 
 function judge(c: Json): boolean {
@@ -532,6 +535,7 @@ export function buildModel(input: ModelInput): DashboardModel {
     execution: executionTable(
       firstPublished(snapshot?.latency, obj(snapshot?.kpis)?.latency, health?.latency, nautilus?.latency),
       firstPublished(snapshot?.slippage, obj(snapshot?.kpis)?.slippage, health?.slippage, nautilus?.slippage),
+      firstPublished(snapshot?.markout, health?.markout, nautilus?.markout),
     ),
     dataRates: dataRates(health, snapshot),
     components: rows,

@@ -1,5 +1,6 @@
 /** Market-order requests for the venue tests: unique client ids per maker, reference price from the marks. */
-import type { OrderRequest } from '../../src/domain/venue.js';
+import { expect } from 'vitest';
+import type { AckFact, OrderRequest, VenueFact } from '../../src/domain/venue.js';
 
 export type OrderMaker = (
   asset: string,
@@ -27,4 +28,20 @@ export function orderMaker(prefix: string, marks: Record<string, number>, fallba
       ...over,
     };
   };
+}
+
+/**
+ * One ack per order (createOrder's answer or the order record, whichever comes first) and
+ * BingX's own acceptance time, the order record's `time`, exactly once: on that ack, or on a
+ * second ack when createOrder's answer (which has no time) came first.
+ */
+export function expectOneAckAndVenueTime(
+  facts: VenueFact[],
+  clientOrderId: string,
+  recordTime: number,
+): void {
+  const acks = facts.filter((f): f is AckFact => f.kind === 'ack' && f.clientOrderId === clientOrderId);
+  expect(acks.length).toBeGreaterThanOrEqual(1);
+  expect(acks.filter((a) => a.venueTs === undefined).length).toBeLessThanOrEqual(1);
+  expect(acks.filter((a) => a.venueTs !== undefined).map((a) => a.venueTs)).toEqual([recordTime]);
 }

@@ -468,19 +468,21 @@ export class BingxCcxtVenue implements VenuePort {
     });
     // A late answer after the timeout still becomes an ack (or is dropped if it failed).
     const settled = placing.then(
-      (o) => ({ ok: true as const, id: String(o.id) }),
+      (o) => ({ ok: true as const, id: String(o.id), venueTs: o.timestamp }),
       (err: unknown) => ({ ok: false as const, err }),
     );
     const outcome = await Promise.race([settled, timeout]);
     clearTimeout(timer);
     if (outcome === 'timeout') {
-      void settled.then((late) => late.ok && this.ack(order.clientOrderId, late.id, Date.now()));
+      void settled.then(
+        (late) => late.ok && this.ack(order.clientOrderId, late.id, Date.now(), late.venueTs),
+      );
       throw new SubmitOutcomeUnknown(
         `bingx: submit of ${order.clientOrderId} unanswered after ${this.cfg.submitTimeoutMs} ms`,
       );
     }
     if (outcome.ok) {
-      this.ack(order.clientOrderId, outcome.id, ts);
+      this.ack(order.clientOrderId, outcome.id, ts, outcome.venueTs);
       return;
     }
     await this.onSubmitError(order, outcome.err, ts);
@@ -567,7 +569,7 @@ export class BingxCcxtVenue implements VenuePort {
       const read = await this.readFills(symbol, since, now);
       out.push(...this.quarantine(read.quarantined, now));
       for (const f of withFillIds(read.fills)) {
-        const fact = await this.fillFact(f, now, out);
+        const fact = await this.fillFact(f, now, out, false);
         if (fact) out.push(fact);
       }
       for (const o of orders) {
@@ -737,9 +739,16 @@ export class BingxCcxtVenue implements VenuePort {
     throw new SubmitOutcomeUnknown(`bingx: submit of ${order.clientOrderId}: ${this.clean(e.reason)}`);
   }
 
-  private ack(clientOrderId: string, exchangeOrderId: string, ts: number): void {
+  /** `venueTs`: BingX's time in its answer, when ccxt parsed one (a finite epoch ms). */
+  private ack(clientOrderId: string, exchangeOrderId: string, ts: number, venueTs?: number): void {
     if (!clientOrderId || !this.emitted.add(`ack:${clientOrderId}`)) return;
-    const fact: AckFact = { kind: 'ack', clientOrderId, exchangeOrderId, ts };
+    const fact: AckFact = {
+      kind: 'ack',
+      clientOrderId,
+      exchangeOrderId,
+      ts,
+      ...(typeof venueTs === 'number' && Number.isFinite(venueTs) && venueTs > 0 ? { venueTs } : {}),
+    };
     this.pending.push(fact);
   }
 
@@ -815,13 +824,8 @@ export class BingxCcxtVenue implements VenuePort {
     const out: VenueFact[] = this.quarantine(quarantined, now);
     for (const o of fresh) {
       if (o.time < this.historyCutoff) continue;
-      if (o.clientOrderId && this.emitted.add(`ack:${o.clientOrderId}`))
-        out.push({
-          kind: 'ack',
-          clientOrderId: o.clientOrderId,
-          exchangeOrderId: o.exchangeOrderId,
-          ts: o.time,
-        });
+      const ack = this.recordAck(o);
+      if (ack) out.push(ack);
     }
     for (const f of fills) {
       if (this.emitted.has(`fill:${f.fillId}`)) continue;
@@ -858,13 +862,36 @@ export class BingxCcxtVenue implements VenuePort {
   }
 
   /** One fill as a fact (its order looked up for the side and client id), marked seen; unreadable: quarantined into `out`. */
+  /**
+   * The first sight of one of PINK's order records acks the order, or, when createOrder's
+   * answer (which has no time) acked it already, gives BingX's own acceptance time; once.
+   */
+  private recordAck(o: BingxOrder): AckFact | null {
+    if (!o.clientOrderId) return null;
+    const first = this.emitted.add(`ack:${o.clientOrderId}`);
+    const venueTime = o.time > 0 && this.emitted.add(`venue-ack:${o.clientOrderId}`);
+    if (!first && !venueTime) return null;
+    return {
+      kind: 'ack',
+      clientOrderId: o.clientOrderId,
+      exchangeOrderId: o.exchangeOrderId,
+      ts: o.time,
+      ...(o.time > 0 ? { venueTs: o.time } : {}),
+    };
+  }
+
   private async fillFact(
     f: BingxFill & { fillId: string },
     now: number,
     out: VenueFact[],
+    live = true,
   ): Promise<FillFact | null> {
     const order =
       this.orders.get(f.exchangeOrderId) ?? (await this.fetchOrderById(f.symbol, f.exchangeOrderId));
+    // Live: the order's record, however it was found, gives its acceptance time before its
+    // first fill. (Recovery's history books fills and terminal states only.)
+    const ack = live && order && order.time >= this.historyCutoff ? this.recordAck(order) : null;
+    if (ack) out.push(ack);
     let fact: FillFact;
     try {
       fact = toFillFact(
@@ -1282,5 +1309,7 @@ function doneFact(o: BingxOrder, status: OrderDoneFact['status']): OrderDoneFact
     status,
     filledQty: o.filledQty,
     ts: o.updateTime,
+    // The order record's creation time: BingX's own acceptance time (createOrder's answer has none).
+    ...(o.time > 0 ? { placedTs: o.time } : {}),
   };
 }

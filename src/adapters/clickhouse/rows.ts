@@ -300,6 +300,7 @@ export function storyOutputRow(out: StoryOutput): MappedRow {
     done_ts: chTsOrNull(q.done_ts),
     exchange_first_fill_ts: chTsOrNull(q.exchange_first_fill_ts),
     exchange_last_fill_ts: chTsOrNull(q.exchange_last_fill_ts),
+    exchange_ack_ts: chTsOrNull(q.exchange_ack_ts),
   };
   return { table: 'execution_quality', row };
 }

@@ -77,6 +77,13 @@ interface SimOrder {
   filledQty: number;
   status: 'OPEN' | 'FILLED' | 'CANCELLED' | 'REJECTED';
   piecesLeft: number;
+  /** When the venue accepted it (its clock); absent in books saved before it was kept. */
+  readonly placedTs?: number;
+}
+
+/** The order's acceptance time for its done fact, when the book knows it. */
+function placed(order: SimOrder): { placedTs?: number } {
+  return order.placedTs === undefined ? {} : { placedTs: order.placedTs };
 }
 
 interface Scheduled {
@@ -163,6 +170,7 @@ export class SimVenue implements VenuePort {
       filledQty: 0,
       status: 'OPEN',
       piecesLeft: Math.max(1, this.cfg.partialFills),
+      placedTs: req.ts + this.cfg.ackMs,
     };
     this.orders.set(req.clientOrderId, order);
     this.placed += 1;
@@ -184,7 +192,13 @@ export class SimVenue implements VenuePort {
     }
     if (!(this.cfg.dropAckRate > 0 && this.random() < this.cfg.dropAckRate)) {
       this.schedule(t0 + this.cfg.ackMs, () => [
-        { kind: 'ack', clientOrderId: req.clientOrderId, exchangeOrderId, ts: t0 + this.cfg.ackMs },
+        {
+          kind: 'ack',
+          clientOrderId: req.clientOrderId,
+          exchangeOrderId,
+          ts: t0 + this.cfg.ackMs,
+          venueTs: t0 + this.cfg.ackMs,
+        },
       ]);
     }
     const pieces = order.piecesLeft;
@@ -240,6 +254,7 @@ export class SimVenue implements VenuePort {
         status: order.status === 'FILLED' ? 'FILLED' : 'CANCELLED',
         filledQty: order.filledQty,
         ts,
+        ...placed(order),
       });
     }
     return facts;
@@ -303,6 +318,7 @@ export class SimVenue implements VenuePort {
         status: 'CANCELLED',
         filledQty: order.filledQty,
         ts,
+        ...placed(order),
       },
     ]);
   }
@@ -424,6 +440,7 @@ export class SimVenue implements VenuePort {
           status: 'CANCELLED',
           filledQty: order.filledQty,
           ts,
+          ...placed(order),
         });
       }
     }
