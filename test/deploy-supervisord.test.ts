@@ -18,6 +18,15 @@ import { supervisorUnavailable } from './support/debian-tools.js';
 import { until } from './support/wait.js';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
 const missing = supervisorUnavailable();
 if (missing && process.env.CI === 'true') throw new Error(`CI needs supervisord: ${missing}`);
 
@@ -82,11 +91,17 @@ describe.skipIf(missing !== null)(
       execFileSync('supervisord', ['-c', conf]); // daemonizes; stopped in afterAll
     });
 
-    afterAll(() => {
-      if (existsSync(path.join(dir, 'supervisord.pid'))) spawnSync('supervisorctl', ['-c', conf, 'shutdown']);
-      // shutdown returns while the supervised pink may still be closing its embedded ledger.
+    afterAll(async () => {
+      const pidFile = path.join(dir, 'supervisord.pid');
+      if (existsSync(pidFile)) {
+        const pid = Number(readFileSync(pidFile, 'utf8').trim());
+        spawnSync('supervisorctl', ['-c', conf, 'shutdown']);
+        // shutdown returns at once; supervisord exits once its program has stopped (the
+        // runtime flushes and closes its embedded ledger first): only then is the directory free.
+        await until('supervisord to exit', 60_000, async () => !alive(pid));
+      }
       rmSync(dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 250 });
-    });
+    }, 90_000);
 
     const readyLines = () =>
       log()

@@ -4,6 +4,9 @@
  * the ClickHouse engine that runs here (embedded chDB, the same SQL a server runs). Two
  * "hosts" are two lease clients on one engine, as two hosts are two clients of one server.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clickhouseLeaseStore } from '../src/adapters/clickhouse/lease-store.js';
 import { applySchema } from '../src/adapters/clickhouse/schema.js';
@@ -61,5 +64,31 @@ describe('where pink run keeps its lease', () => {
     );
     expect(home({ CLICKHOUSE_URL: 'http://127.0.0.1:8123' })).toBe('clickhouse');
     expect(home({})).toBeNull(); // in-process store and embedded chDB: nothing shared with another host
+  });
+
+  it('the same from a config file: a shared server or cluster named there takes the lease there', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pink-lease-config-'));
+    try {
+      const fromFile = (values: object, env: Record<string, string> = {}) => {
+        const file = join(dir, 'pink.json');
+        writeFileSync(file, JSON.stringify({ strategy: 'pink', ...values }));
+        return leaseHome(loadConfig({ file, env }));
+      };
+      expect(fromFile({ clickhouse: { url: 'http://127.0.0.1:8123' } })).toBe('clickhouse');
+      expect(fromFile({ hazelcast: { members: ['127.0.0.1:5701'] } })).toBe('hazelcast');
+      expect(
+        fromFile({
+          clickhouse: { url: 'http://127.0.0.1:8123' },
+          hazelcast: { members: ['127.0.0.1:5701'] },
+        }),
+      ).toBe('hazelcast');
+      // The environment overrides the file, and the lease follows what is really used.
+      expect(fromFile({}, { CLICKHOUSE_URL: 'http://127.0.0.1:8123' })).toBe('clickhouse');
+      expect(
+        fromFile({ clickhouse: { url: 'http://127.0.0.1:8123' } }, { HAZELCAST_MEMBERS: '127.0.0.1:5701' }),
+      ).toBe('hazelcast');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

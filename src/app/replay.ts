@@ -30,6 +30,12 @@ export interface ReplayOptions {
   readonly flattenAtEnd?: boolean;
   /** Called between scans, e.g. to poll operator commands. */
   readonly between?: (pipeline: Pipeline, lastTs: number) => Promise<void>;
+  /**
+   * Backpressure from the sinks (the ledger's room()): null to go on, else a promise to
+   * await before the next scan. Keeps a replay's memory bounded by the sinks'
+   * limit instead of the file's length; the decisions are unchanged.
+   */
+  readonly room?: () => Promise<void> | null;
 }
 
 export class StrictReplayStop extends Error {
@@ -105,6 +111,8 @@ export async function runReplay(o: ReplayOptions): Promise<ReplayResult> {
         count += 1;
         if (o.onProgress && (count & 1023) === 0) o.onProgress({ lines: count, bytes: bytesRead() });
         if (o.between) await o.between(pipeline, 0);
+        const waiting = o.room?.();
+        if (waiting) await waiting;
       }
     }
     if (o.realTimeVenue) await settle(pipeline.lastTs);

@@ -17,12 +17,15 @@ import { type Figure, machine, median, printFigure, repeat, writeResults } from 
 import {
   benchLedgerInsert,
   benchParityMillion,
+  benchReplayMemory,
   benchReplayWithLedger,
   benchSensing,
   benchSoak,
 } from './system-benches.js';
 
 const REPLAY_SCANS = Number(process.env.PINK_BENCH_REPLAY_SCANS ?? 300_000);
+/** Peak memory is measured at this many scans and at 10x (issue #19: 300k and 3M). */
+const MEMORY_SCANS = Number(process.env.PINK_BENCH_MEMORY_SCANS ?? 300_000);
 
 async function replayFigures(dir: string): Promise<Figure[]> {
   const path = join(dir, 'replay-20.jsonl');
@@ -72,6 +75,7 @@ async function main(): Promise<void> {
   try {
     add(await benchDecisions());
     add(await replayFigures(dir));
+    add(benchReplayMemory(dir, MEMORY_SCANS));
     add(await benchHotPath());
     add(await benchHotPathWriteAhead(dir));
     add(await benchSensing(50, 10_000, 10_000));

@@ -71,6 +71,12 @@ export function newRunId(): string {
   return `${Date.now().toString(36)}-${process.pid.toString(36)}-${randomBytes(4).toString('hex')}`;
 }
 
+/**
+ * Rows a replay lets wait in memory for the engine before it reads on (ClickHouseLedger.room):
+ * two full batches, so the engine always has the next one ready.
+ */
+export const REPLAY_MAX_PENDING_ROWS = 2 * DEFAULT_BATCH_ROWS;
+
 export interface SpoolRecovery {
   readonly batches: number;
   readonly rows: number;
@@ -89,6 +95,10 @@ export class ClickHouseLedger implements LedgerStore {
   private readonly retryBaseMs: number;
   private readonly retryMaxMs: number;
   private readonly queues = new Map<string, Row[]>();
+  /** Rows accepted and not yet inserted or spooled: what this ledger holds in memory. */
+  private pendingRows = 0;
+  /** Writers waiting for room (see room()), woken as batches leave memory. */
+  private roomWaiters: Array<{ readonly below: number; readonly resolve: () => void }> = [];
   private batchSeq = 0;
   /** Every write and drain runs on this chain, one at a time: that is what keeps order. */
   private chain: Promise<void> = Promise.resolve();
@@ -125,8 +135,23 @@ export class ClickHouseLedger implements LedgerStore {
     const q = this.queues.get(table) ?? [];
     this.queues.set(table, q);
     for (const r of rows) q.push(r);
+    this.pendingRows += rows.length;
     if (q.length >= this.batchRows) this.enqueue(() => this.writeQueued(true));
     else this.armFlushTimer();
+  }
+
+  /**
+   * Backpressure for a producer faster than the engine (a replay): null while fewer than
+   * `maxPending` rows wait in memory, else a promise that resolves once they are down to
+   * half of it (or the ledger is closed). Await it between scans and memory stays bounded
+   * whatever the input's length; the order of rows is unchanged.
+   */
+  room(maxPending: number): Promise<void> | null {
+    if (this.pendingRows < maxPending || this.closed) return null;
+    // Partial batches are written at once rather than at the flush timer: nothing waits idle.
+    this.disarmFlushTimer();
+    void this.enqueue(() => this.writeQueued(false));
+    return new Promise((resolve) => this.roomWaiters.push({ below: maxPending / 2, resolve }));
   }
 
   async flush(): Promise<void> {
@@ -148,10 +173,15 @@ export class ClickHouseLedger implements LedgerStore {
     return rs.json<T>();
   }
 
-  health(): LedgerHealth & { readonly rowsQuarantined: number; readonly queuedRows: number } {
+  health(): LedgerHealth & {
+    readonly rowsQuarantined: number;
+    readonly queuedRows: number;
+    readonly pendingRows: number;
+  } {
     let queuedRows = 0;
     for (const q of this.queues.values()) queuedRows += q.length;
     return {
+      pendingRows: this.pendingRows,
       engine: this.o.engine,
       reachable: this.reachable,
       spoolDepth: this.spoolCount,
@@ -172,6 +202,8 @@ export class ClickHouseLedger implements LedgerStore {
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = null;
     this.queues.clear();
+    this.pendingRows = 0;
+    this.wakeRoomWaiters();
   }
 
   async close(): Promise<void> {
@@ -238,6 +270,15 @@ export class ClickHouseLedger implements LedgerStore {
   }
 
   private async writeBatch(batch: Batch): Promise<void> {
+    try {
+      await this.insertOrSpool(batch);
+    } finally {
+      this.pendingRows -= batch.rows.length;
+      this.wakeRoomWaiters();
+    }
+  }
+
+  private async insertOrSpool(batch: Batch): Promise<void> {
     // Older batches wait in the spool: they go first, or this one queues behind them.
     if (this.spoolCount > 0) await this.drainSpool();
     if (this.spoolCount === 0) {
@@ -252,6 +293,16 @@ export class ClickHouseLedger implements LedgerStore {
     await this.spool.append(batch);
     this.spoolCount += 1;
     this.scheduleRetry();
+  }
+
+  private wakeRoomWaiters(): void {
+    if (this.roomWaiters.length === 0) return;
+    const done = this.closed;
+    this.roomWaiters = this.roomWaiters.filter((w) => {
+      if (!done && this.pendingRows > w.below) return true;
+      w.resolve();
+      return false;
+    });
   }
 
   private async insertBatch(batch: Batch): Promise<void> {
