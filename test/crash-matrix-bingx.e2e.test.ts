@@ -148,9 +148,34 @@ async function scenario(point: string, eventName: string): Promise<void> {
   }
 }
 
-describe('crash-point x venue-event matrix through pink run --venue bingx', () => {
+/**
+ * At most `n` scenarios at once: each spends most of its time waiting (paced scans, polls,
+ * the time down), and each has its own simulator, var directory and ports, so a few share
+ * the machine without touching each other.
+ */
+function limiter(n: number): <T>(job: () => Promise<T>) => Promise<T> {
+  let running = 0;
+  const queue: Array<() => void> = [];
+  return async (job) => {
+    if (running >= n) await new Promise<void>((resolve) => queue.push(resolve));
+    running += 1;
+    try {
+      return await job();
+    } finally {
+      running -= 1;
+      queue.shift()?.();
+    }
+  };
+}
+
+describe.concurrent('crash-point x venue-event matrix through pink run --venue bingx', () => {
   const events = LONG ? Object.keys(EVENTS) : ['partial fills continue', 'liquidation'];
+  const slot = limiter(Number(process.env.PINK_MATRIX_CONCURRENCY ?? 3));
   for (const point of POINTS)
     for (const eventName of events)
-      it(`kill -9 ${point} | while down: ${eventName}`, () => scenario(point, eventName), 120_000);
+      it(
+        `kill -9 ${point} | while down: ${eventName}`,
+        () => slot(() => scenario(point, eventName)),
+        600_000,
+      );
 });

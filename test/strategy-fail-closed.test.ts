@@ -156,7 +156,7 @@ describe('pink run with a strategy process', () => {
   const scans = join(dir, 'run-scans.jsonl');
 
   it('trades through the Python bridge; a crash mid-run pauses entries, restarts the process and is said in the log', () => {
-    expect(pink(['simulate', '--scans', '600', '--assets', '5', '--seed', '11', '--out', scans]).code).toBe(
+    expect(pink(['simulate', '--scans', '300', '--assets', '5', '--seed', '11', '--out', scans]).code).toBe(
       0,
     );
     const run = (name: string, algorithm: string) => {
@@ -172,6 +172,7 @@ describe('pink run with a strategy process', () => {
     };
     const healthy = run('healthy', 'process:python3 bridges/python/blue_v7_ref.py');
     expect(healthy.r.code, healthy.r.stderr).toBe(0);
+    expect(healthy.r.stderr + healthy.r.stdout).toMatch(/trade POSITION_OPENED: .* \(filled /); // it traded
     // The source ended and the runtime stopped gracefully: not paused (only an operator PAUSE or a strategy failure is kept).
     expect(healthy.journal()).toMatchObject({ paused: false, strategyName: 'blue-v7-ref' });
     expect(typeof healthy.journal().strategyState.cooldown).toBe('number'); // the process's memory, journaled
@@ -179,7 +180,7 @@ describe('pink run with a strategy process', () => {
     const firstScan = Number(/"scan":(\d+)/.exec(readFileSync(scans, 'utf8'))![1]);
     const crashing = run(
       'crashing',
-      `process:python3 ${faulty} crash ${join(dir, 'run.marker')} ${firstScan + 300}`,
+      `process:python3 ${faulty} crash ${join(dir, 'run.marker')} ${firstScan + 150}`,
     );
     expect(crashing.r.code, crashing.r.stderr).toBe(0);
     const log = crashing.r.stderr + crashing.r.stdout;
