@@ -251,6 +251,7 @@ pink_bridge.serve(Dying())
       });
       expect(h.code, h.stdout).toBe(0);
       expect(h.stdout).toMatch(/^OK\s+strategy\s+blue-v7-ref up$/m);
+      expect(pink(['ctl', 'status', '--config', config], env).stdout).toMatch(/^strategy\s+blue-v7-ref up$/m);
 
       writeFileSync(trigger, '');
       await until('the strategy reported down', () => {
@@ -262,6 +263,9 @@ pink_bridge.serve(Dying())
         /^FAIL\s+strategy\s+blue-v7-ref DOWN \(entries paused, restarting\), failures 1, last error: .*exited \(code 7\); its stderr ended: Traceback: boom/m,
       );
       await until('a failed restart', () => /restart failed: .*refusing to start/.test(healthcheck().stdout));
+      expect(pink(['ctl', 'status', '--config', config], env).stdout).toMatch(
+        /^strategy\s+blue-v7-ref DOWN \(entries paused, restarting\), failures 1, last error: restart failed: /m,
+      );
     } finally {
       child.kill('SIGTERM');
       await exit;

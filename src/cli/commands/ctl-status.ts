@@ -99,6 +99,7 @@ async function statusCommand(o: StatusOptions): Promise<number> {
     `capital        ${String(s.capital ?? '?')}  equity ${String(s.equity ?? '?')}`,
     `heartbeat age  ${age === null ? '?' : `${age} ms`}`,
     `spool depth    ${String((nautilus?.health as { clickhouse?: { spool_depth?: number } } | undefined)?.clickhouse?.spool_depth ?? '?')}`,
+    `strategy       ${strategyDetail((nautilus?.health as PublishedHealth | undefined)?.strategy, s.paused === true)}`,
     `last decision  ${s.last_decision ? JSON.stringify(s.last_decision) : '-'}`,
     `health         ${nautilus ? JSON.stringify(nautilus) : '-'}`,
   ];
@@ -110,12 +111,7 @@ async function healthcheckCommand(o: StatusOptions): Promise<number> {
   const maxAge = numberArg('--max-heartbeat-age-ms', o.maxHeartbeatAgeMs ?? '30000', { above: 0 });
   const { snapshot, nautilus } = await readSnapshot(o);
   const age = heartbeatAge(snapshot);
-  const h = (nautilus?.health ?? {}) as {
-    clickhouse?: { reachable?: boolean; spool_depth?: number; last_error?: string };
-    state_bus?: { connected?: boolean; kind?: string };
-    account_events?: { windowsOverCap?: number; alerts?: number };
-    strategy?: { name?: string; healthy?: boolean; failures?: number; last_error?: string | null } | null;
-  };
+  const h = (nautilus?.health ?? {}) as PublishedHealth;
   const checks: Array<[string, boolean, string]> = [
     ['state published', snapshot !== null, snapshot ? 'engine_snapshot present' : 'no engine_snapshot'],
     ['heartbeat fresh', age !== null && age <= maxAge, `${age ?? '?'} ms (max ${maxAge})`],
@@ -147,11 +143,23 @@ async function healthcheckCommand(o: StatusOptions): Promise<number> {
   return checks.every((c) => c[1]) ? EXIT.OK : EXIT.FAILED;
 }
 
+/** What `latest_nautilus.health` carries that status and healthcheck read (run-wiring.ts writes it). */
+interface PublishedHealth {
+  clickhouse?: { reachable?: boolean; spool_depth?: number; last_error?: string };
+  state_bus?: { connected?: boolean; kind?: string };
+  account_events?: { windowsOverCap?: number; alerts?: number };
+  strategy?: PublishedStrategy | null;
+}
+
+interface PublishedStrategy {
+  name?: string;
+  healthy?: boolean;
+  failures?: number;
+  last_error?: string | null;
+}
+
 /** The strategy line: up or down, its failures, and whether entries wait for RESUME. */
-function strategyDetail(
-  s: { name?: string; healthy?: boolean; failures?: number; last_error?: string | null } | null | undefined,
-  paused: boolean,
-): string {
+function strategyDetail(s: PublishedStrategy | null | undefined, paused: boolean): string {
   if (!s) return 'not published';
   const state = s.healthy === false ? 'DOWN (entries paused, restarting)' : 'up';
   const failures = s.failures ? `, failures ${s.failures}` : '';
