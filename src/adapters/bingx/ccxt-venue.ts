@@ -742,14 +742,7 @@ export class BingxCcxtVenue implements VenuePort {
   /** `venueTs`: BingX's time in its answer, when ccxt parsed one (a finite epoch ms). */
   private ack(clientOrderId: string, exchangeOrderId: string, ts: number, venueTs?: number): void {
     if (!clientOrderId || !this.emitted.add(`ack:${clientOrderId}`)) return;
-    const fact: AckFact = {
-      kind: 'ack',
-      clientOrderId,
-      exchangeOrderId,
-      ts,
-      ...(typeof venueTs === 'number' && Number.isFinite(venueTs) && venueTs > 0 ? { venueTs } : {}),
-    };
-    this.pending.push(fact);
+    this.pending.push(ackFact(clientOrderId, exchangeOrderId, ts, venueTs));
   }
 
   private reject(clientOrderId: string, code: string, reason: string, ts = Date.now()): void {
@@ -861,7 +854,6 @@ export class BingxCcxtVenue implements VenuePort {
     );
   }
 
-  /** One fill as a fact (its order looked up for the side and client id), marked seen; unreadable: quarantined into `out`. */
   /**
    * The first sight of one of PINK's order records acks the order, or, when createOrder's
    * answer (which has no time) acked it already, gives BingX's own acceptance time; once.
@@ -871,15 +863,10 @@ export class BingxCcxtVenue implements VenuePort {
     const first = this.emitted.add(`ack:${o.clientOrderId}`);
     const venueTime = o.time > 0 && this.emitted.add(`venue-ack:${o.clientOrderId}`);
     if (!first && !venueTime) return null;
-    return {
-      kind: 'ack',
-      clientOrderId: o.clientOrderId,
-      exchangeOrderId: o.exchangeOrderId,
-      ts: o.time,
-      ...(o.time > 0 ? { venueTs: o.time } : {}),
-    };
+    return ackFact(o.clientOrderId, o.exchangeOrderId, o.time, o.time);
   }
 
+  /** One fill as a fact (its order looked up for the side and client id), marked seen; unreadable: quarantined into `out`. */
   private async fillFact(
     f: BingxFill & { fillId: string },
     now: number,
@@ -1298,6 +1285,12 @@ export class BingxRequestError extends Error {
   ) {
     super(message);
   }
+}
+
+/** An ack; `venueTs` (BingX's own time) only when it is a real epoch ms. */
+function ackFact(clientOrderId: string, exchangeOrderId: string, ts: number, venueTs: unknown): AckFact {
+  const known = typeof venueTs === 'number' && Number.isFinite(venueTs) && venueTs > 0;
+  return { kind: 'ack', clientOrderId, exchangeOrderId, ts, ...(known ? { venueTs } : {}) };
 }
 
 /** The terminal state of one of PINK's orders as a fact (status already known not OPEN or REJECTED). */

@@ -197,7 +197,7 @@ export class SimVenue implements VenuePort {
           clientOrderId: req.clientOrderId,
           exchangeOrderId,
           ts: t0 + this.cfg.ackMs,
-          venueTs: t0 + this.cfg.ackMs,
+          venueTs: order.placedTs,
         },
       ]);
     }

@@ -89,6 +89,7 @@ async function statusCommand(o: StatusOptions): Promise<number> {
     return EXIT.OK;
   }
   const s = snapshot ?? {};
+  const h = nautilus?.health as PublishedHealth | undefined;
   const age = heartbeatAge(snapshot);
   const lines = [
     `process        ${rt.where}`,
@@ -98,8 +99,8 @@ async function statusCommand(o: StatusOptions): Promise<number> {
     `slot           ${s.slot ? JSON.stringify(s.slot) : 'empty'}`,
     `capital        ${String(s.capital ?? '?')}  equity ${String(s.equity ?? '?')}`,
     `heartbeat age  ${age === null ? '?' : `${age} ms`}`,
-    `spool depth    ${String((nautilus?.health as { clickhouse?: { spool_depth?: number } } | undefined)?.clickhouse?.spool_depth ?? '?')}`,
-    `strategy       ${strategyDetail((nautilus?.health as PublishedHealth | undefined)?.strategy, s.paused === true)}`,
+    `spool depth    ${String(h?.clickhouse?.spool_depth ?? '?')}`,
+    `strategy       ${strategyDetail(h?.strategy, s.paused === true)}`,
     `last decision  ${s.last_decision ? JSON.stringify(s.last_decision) : '-'}`,
     `health         ${nautilus ? JSON.stringify(nautilus) : '-'}`,
   ];
