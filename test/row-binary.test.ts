@@ -13,7 +13,13 @@ import {
   STAGE_FROM_ROWS,
   StagedBatchWriter,
 } from '../src/adapters/clickhouse/batch-writer.js';
-import { binaryColumn, encodeRowBinary, RowEncodeError } from '../src/adapters/clickhouse/row-binary.js';
+import {
+  type BinaryColumn,
+  binaryColumn,
+  decodeRowBinary,
+  encodeRowBinary,
+  RowEncodeError,
+} from '../src/adapters/clickhouse/row-binary.js';
 import type { ChClient } from '../src/adapters/clickhouse/schema.js';
 import { type EmbeddedEngine, openEmbedded } from './clickhouse-support.js';
 
@@ -41,7 +47,7 @@ const COLUMNS = `
 beforeAll(async () => {
   ch = await openEmbedded('rowbinary');
   await ch.client.command({ query: `CREATE DATABASE IF NOT EXISTS ${DB}` });
-  for (const t of ['via_json', 'via_file'])
+  for (const t of ['via_json', 'via_file', 'via_decoded'])
     await ch.client.command({
       query: `CREATE TABLE ${DB}.${t} (${COLUMNS}) ENGINE = MergeTree ORDER BY id SETTINGS non_replicated_deduplication_window = 1000`,
     });
@@ -90,7 +96,11 @@ const idsFrom = (table: string, from: number) =>
   ch.rows(`SELECT * FROM ${DB}.${table} WHERE id >= ${from} AND id < 1000000 ORDER BY id`);
 
 describe('staged RowBinary vs JSONEachRow', () => {
-  it('stores the same values for random rows of every column type', async () => {
+  it('stores the same values for random rows of every column type (and so do rows decoded from RowBinary)', async () => {
+    const described = await ch.rows<{ name: string; type: string }>(
+      `SELECT name, type FROM system.columns WHERE database = '${DB}' AND table = 'via_decoded' ORDER BY position`,
+    );
+    const layout = described.map((c) => binaryColumn(c.name, c.type) as BinaryColumn);
     let next = 0;
     let batch = 0;
     await fc.assert(
@@ -102,9 +112,13 @@ describe('staged RowBinary vs JSONEachRow', () => {
           batch += 1;
           await json.write({ database: DB, table: 'via_json', token: `j${batch}`, rows: withIds });
           await staged.write({ database: DB, table: 'via_file', token: `f${batch}`, rows: withIds });
+          // What the spool keeps of an encoded batch: its RowBinary decoded back to rows.
+          const decoded = decodeRowBinary(layout, encodeRowBinary('via_decoded', layout, withIds));
+          await json.write({ database: DB, table: 'via_decoded', token: `d${batch}`, rows: decoded });
           const stored = await idsFrom('via_file', first);
           expect(stored).toHaveLength(withIds.length);
           expect(stored).toEqual(await idsFrom('via_json', first));
+          expect(await idsFrom('via_decoded', first)).toEqual(stored);
         },
       ),
       { numRuns: process.env.PINK_LONG ? 500 : 25 },

@@ -34,6 +34,11 @@ export interface OpenLedgerOptions {
   readonly ns: Namespace;
   readonly log: (message: string) => void;
   readonly volume?: Partial<AccountVolumeConfig>;
+  /**
+   * A bulk writer (replay): rows are encoded as they are queued, so only their bytes wait
+   * for the engine (ClickHouseLedger encodeOnQueue; embedded engine only).
+   */
+  readonly bulk?: boolean;
   /** Test seam: wraps the ClickHouse client (the isolation test records every statement). */
   readonly wrapClient?: (client: ChClient) => ChClient;
 }
@@ -57,9 +62,11 @@ export async function openLedger(o: OpenLedgerOptions): Promise<OpenLedger> {
         handle.engine === 'embedded'
           ? new StagedBatchWriter(client, join(cfg.varDir, 'insert-staging'))
           : undefined,
+      encodeOnQueue: o.bulk ?? false,
       // Each is a row delayed (spooled) or set aside: a warning, never an info line.
       onError: (m) => (o.warn ?? log)(`ledger: ${m}`),
     });
+    await ledger.prepare();
     const recovered = await ledger.recoverSpool();
     if (recovered.batches)
       log(`ledger: re-inserted ${recovered.rows} spooled rows (${recovered.batches} batches)`);

@@ -139,7 +139,7 @@ export async function replayWithLedgerChild(path: string): Promise<void> {
     process.env.PINK_BENCH_CEILING === '0'
       ? Number.NaN
       : median(await repeat(3, () => jsonParseCeiling(path)));
-  const ledger = await openLedger({ cfg, ns, log: () => {} });
+  const ledger = await openLedger({ cfg, ns, log: () => {}, bulk: process.env.PINK_BENCH_BULK !== '0' });
   const t0 = process.hrtime.bigint();
   const r = await runReplay({
     dataPath: path,

@@ -14,14 +14,27 @@ import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { open, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Row } from '../../ports/ledger.js';
-import { type BinaryColumn, binaryColumn, encodeRowBinary } from './row-binary.js';
+import { type BinaryColumn, binaryColumn, encodeRowBinary, RowBinaryAppender } from './row-binary.js';
 import type { ChClient } from './schema.js';
 
 export interface InsertBatch {
   readonly database: string;
   readonly table: string;
   readonly token: string;
+  /** The rows, or none when the batch was encoded as its rows were queued (`encoded`). */
   readonly rows: readonly Row[];
+  readonly encoded?: EncodedRows;
+}
+
+/** Rows already in RowBinary, in `columns` order (a RowBinaryAppender's output). */
+export interface EncodedRows {
+  readonly columns: readonly BinaryColumn[];
+  readonly payload: Buffer;
+  readonly count: number;
+}
+
+export function batchRowCount(batch: InsertBatch): number {
+  return batch.encoded ? batch.encoded.count : batch.rows.length;
 }
 
 export interface BatchWriter {
@@ -33,6 +46,13 @@ export interface BatchWriter {
    */
   prefetch?(batch: InsertBatch): void;
   discard?(batch: InsertBatch): void;
+  /**
+   * Optional: an appender that encodes a table's rows as they are queued, or null when the
+   * table takes another path (or its layout is not known: see `prepare`).
+   */
+  appender?(database: string, table: string, expectedRows: number): RowBinaryAppender | null;
+  /** Optional: learns the tables' layouts ahead, so that `appender` can answer. */
+  prepare?(database: string, tables: readonly string[]): Promise<void>;
 }
 
 /** Settings every ledger insert carries. Always explicit: on chDB a setting stays on the session. */
@@ -48,6 +68,7 @@ export class JsonBatchWriter implements BatchWriter {
   constructor(private readonly client: ChClient) {}
 
   async write(batch: InsertBatch): Promise<void> {
+    if (batch.encoded) throw new Error(`${batch.table}: an encoded batch needs the staged writer`);
     await this.client.insert({
       table: `${batch.database}.${batch.table}`,
       values: batch.rows as Row[],
@@ -124,6 +145,8 @@ export class StagedBatchWriter implements BatchWriter {
 
   /** Writes `batch`, calling `handedOver` once the engine has it (or nothing more is staged). */
   private async insert(batch: InsertBatch, handedOver: () => void): Promise<void> {
+    if (batch.encoded)
+      return this.insertStaged(batch, await this.stageEncoded(batch, batch.encoded), handedOver);
     // Small batches (live trading's per-scan flushes) are quicker inline: the file and the
     // parallel parse cost ~5 ms more than they save below about a thousand rows.
     if (batch.rows.length < this.stageFromRows) return this.json.write(batch);
@@ -131,6 +154,10 @@ export class StagedBatchWriter implements BatchWriter {
     this.staged.delete(batch);
     const staged = await (pending ?? this.stage(batch));
     if (!staged) return this.json.write(batch);
+    return this.insertStaged(batch, staged, handedOver);
+  }
+
+  private async insertStaged(batch: InsertBatch, staged: Staged, handedOver: () => void): Promise<void> {
     try {
       const inserting = this.client.command({
         query: `INSERT INTO ${batch.database}.${batch.table} (${staged.names}) SELECT * FROM file(${literal(staged.file)}, 'RowBinary', ${literal(staged.structure)})`,
@@ -143,8 +170,20 @@ export class StagedBatchWriter implements BatchWriter {
     }
   }
 
+  appender(database: string, table: string, expectedRows: number): RowBinaryAppender | null {
+    const columns = this.layouts.get(`${database}.${table}`);
+    return columns ? new RowBinaryAppender(table, columns, expectedRows) : null;
+  }
+
+  async prepare(database: string, tables: readonly string[]): Promise<void> {
+    for (const table of tables) {
+      if (!this.layouts.has(`${database}.${table}`)) await this.describe({ database, table });
+    }
+  }
+
   prefetch(batch: InsertBatch): void {
-    if (batch.rows.length < this.stageFromRows || this.staged.has(batch)) return;
+    // An encoded batch has nothing left to do before its insert but one file write.
+    if (batch.encoded || batch.rows.length < this.stageFromRows || this.staged.has(batch)) return;
     // Encoding runs synchronously and would hold up the batch in flight (its file write
     // needs event-loop turns): start it once that batch is with the engine, and a turn
     // later, so that its insert has started and the two overlap.
@@ -168,7 +207,14 @@ export class StagedBatchWriter implements BatchWriter {
     // `null` is a remembered answer (the JSON path), not a missing one.
     const columns = this.layouts.has(key) ? (this.layouts.get(key) ?? null) : await this.describe(batch);
     if (!columns) return null;
-    const payload = encodeRowBinary(batch.table, columns, batch.rows);
+    return this.stageEncoded(batch, {
+      columns,
+      payload: encodeRowBinary(batch.table, columns, batch.rows),
+      count: batch.rows.length,
+    });
+  }
+
+  private async stageEncoded(batch: InsertBatch, { columns, payload }: EncodedRows): Promise<Staged> {
     this.seq += 1;
     const file = join(this.dir, `${batch.table}-${this.seq}.rowbinary`);
     await writeWhole(file, payload);
@@ -179,7 +225,13 @@ export class StagedBatchWriter implements BatchWriter {
     };
   }
 
-  private async describe({ database, table }: InsertBatch): Promise<readonly BinaryColumn[] | null> {
+  private async describe({
+    database,
+    table,
+  }: {
+    database: string;
+    table: string;
+  }): Promise<readonly BinaryColumn[] | null> {
     const key = `${database}.${table}`;
     const rs = await this.client.query({
       query:

@@ -8,8 +8,8 @@
 import { randomBytes } from 'node:crypto';
 import type { WriteGuard } from '../../domain/namespaces.js';
 import type { LedgerHealth, LedgerStore, Row } from '../../ports/ledger.js';
-import { type BatchWriter, JsonBatchWriter } from './batch-writer.js';
-import { RowEncodeError } from './row-binary.js';
+import { type BatchWriter, batchRowCount, type InsertBatch, JsonBatchWriter } from './batch-writer.js';
+import { decodeRowBinary, type RowBinaryAppender, RowEncodeError } from './row-binary.js';
 import { LEDGER_TABLES } from './rows.js';
 import type { ChClient } from './schema.js';
 import { FileSpool, type Spool, type SpoolBatch, SpoolCorrupt, type SpoolEntry } from './spool.js';
@@ -52,11 +52,37 @@ export interface ClickHouseLedgerOptions {
   readonly onError?: (message: string) => void;
   /** How a batch reaches ClickHouse (default: JSONEachRow through the client). */
   readonly writer?: BatchWriter;
+  /**
+   * Encode rows as they are queued, where the writer can (the staged writer, after
+   * prepare()): only their bytes wait for the batch, and the row objects die young. For
+   * bulk writers (replay), whose rows would otherwise fill the heap; live trading keeps
+   * rows, whose small batches are quicker inline as JSON.
+   */
+  readonly encodeOnQueue?: boolean;
   /** Close the client on close() (default true). */
   readonly ownsClient?: boolean;
 }
 
-type Batch = SpoolBatch;
+type Batch = InsertBatch;
+
+/** A table's rows waiting for their batch: encoded as they came, where they could be, else objects. */
+interface TableQueue {
+  readonly appender: RowBinaryAppender | null;
+  /** Rows kept as objects: all of them without an appender, else those it refused. */
+  readonly rows: Row[];
+}
+
+function queuedIn(q: TableQueue): number {
+  return q.rows.length + (q.appender?.count ?? 0);
+}
+
+/** What the spool keeps of a batch: its rows as JSON (an encoded batch decoded back). */
+function spoolable(batch: Batch): SpoolBatch {
+  const { database, table, token, encoded } = batch;
+  return encoded
+    ? { database, table, token, rows: decodeRowBinary(encoded.columns, encoded.payload) }
+    : batch;
+}
 
 /** ClickHouse error codes that no retry can fix: the data itself is unacceptable. */
 const PERMANENT_CODES = new Set(['6', '26', '27', '38', '41', '53', '69', '70', '72', '117']);
@@ -94,7 +120,7 @@ export class ClickHouseLedger implements LedgerStore {
   private readonly flushIntervalMs: number;
   private readonly retryBaseMs: number;
   private readonly retryMaxMs: number;
-  private readonly queues = new Map<string, Row[]>();
+  private readonly queues = new Map<string, TableQueue>();
   /** Rows accepted and not yet inserted or spooled: what this ledger holds in memory. */
   private pendingRows = 0;
   /** Writers waiting for room (see room()), woken as batches leave memory. */
@@ -132,12 +158,17 @@ export class ClickHouseLedger implements LedgerStore {
     if (this.closed) throw new Error(`ledger closed: ${rows.length} rows for ${table} not accepted`);
     this.guard.check({ kind: 'clickhouse', database: this.database, table });
     if (rows.length === 0) return;
-    const q = this.queues.get(table) ?? [];
-    this.queues.set(table, q);
-    for (const r of rows) q.push(r);
+    const q = this.queueFor(table);
+    if (q.appender) this.encode(q, q.appender, rows);
+    else for (const r of rows) q.rows.push(r);
     this.pendingRows += rows.length;
-    if (q.length >= this.batchRows) this.enqueue(() => this.writeQueued(true));
+    if (queuedIn(q) >= this.batchRows) this.enqueue(() => this.writeQueued(true));
     else this.armFlushTimer();
+  }
+
+  /** With `encodeOnQueue`: learns the tables' layouts, so that their rows are encoded as queued. */
+  async prepare(): Promise<void> {
+    if (this.o.encodeOnQueue) await this.writer.prepare?.(this.database, LEDGER_TABLES);
   }
 
   /**
@@ -179,7 +210,7 @@ export class ClickHouseLedger implements LedgerStore {
     readonly pendingRows: number;
   } {
     let queuedRows = 0;
-    for (const q of this.queues.values()) queuedRows += q.length;
+    for (const q of this.queues.values()) queuedRows += queuedIn(q);
     return {
       pendingRows: this.pendingRows,
       engine: this.o.engine,
@@ -249,31 +280,66 @@ export class ClickHouseLedger implements LedgerStore {
       if (next && this.spoolCount === 0) this.writer.prefetch?.(next);
       await writing;
     }
-    if ([...this.queues.values()].some((q) => q.length > 0)) this.armFlushTimer();
+    if ([...this.queues.values()].some((q) => queuedIn(q) > 0)) this.armFlushTimer();
+  }
+
+  private queueFor(table: string): TableQueue {
+    let q = this.queues.get(table);
+    if (!q) {
+      const appender = this.o.encodeOnQueue
+        ? (this.writer.appender?.(this.database, table, this.batchRows) ?? null)
+        : null;
+      q = { appender, rows: [] };
+      this.queues.set(table, q);
+    }
+    return q;
+  }
+
+  /**
+   * A row the encoder refuses stays an object and goes the JSON way, where ClickHouse
+   * either stores it or rejects it for good (then it is quarantined with its reason).
+   */
+  private encode(q: TableQueue, appender: RowBinaryAppender, rows: readonly Row[]): void {
+    try {
+      appender.append(rows);
+    } catch (err) {
+      if (!(err instanceof RowEncodeError)) throw err;
+      for (const row of rows) {
+        try {
+          appender.append([row]);
+        } catch {
+          q.rows.push(row);
+        }
+      }
+    }
   }
 
   /** Takes batches off the queues, in order; `fullOnly` leaves each table's partial tail. */
   private cutBatches(fullOnly: boolean): Batch[] {
     const batches: Batch[] = [];
+    const least = fullOnly ? this.batchRows : 1;
     for (const [table, q] of this.queues) {
-      while (q.length >= (fullOnly ? this.batchRows : 1)) {
-        this.batchSeq += 1;
-        batches.push({
-          database: this.database,
-          table,
-          token: `${this.runId}:${this.batchSeq}`,
-          rows: q.splice(0, this.batchRows),
-        });
+      const a = q.appender;
+      if (a && a.count >= least) {
+        const count = a.count;
+        batches.push(this.newBatch(table, [], { columns: a.columns, count, payload: a.take() }));
       }
+      while (q.rows.length >= least) batches.push(this.newBatch(table, q.rows.splice(0, this.batchRows)));
     }
     return batches;
+  }
+
+  private newBatch(table: string, rows: Row[], encoded?: Batch['encoded']): Batch {
+    this.batchSeq += 1;
+    const token = `${this.runId}:${this.batchSeq}`;
+    return { database: this.database, table, token, rows, ...(encoded ? { encoded } : {}) };
   }
 
   private async writeBatch(batch: Batch): Promise<void> {
     try {
       await this.insertOrSpool(batch);
     } finally {
-      this.pendingRows -= batch.rows.length;
+      this.pendingRows -= batchRowCount(batch);
       this.wakeRoomWaiters();
     }
   }
@@ -290,7 +356,7 @@ export class ClickHouseLedger implements LedgerStore {
       }
     }
     this.writer.discard?.(batch);
-    await this.spool.append(batch);
+    await this.spool.append(spoolable(batch));
     this.spoolCount += 1;
     this.scheduleRetry();
   }
@@ -308,7 +374,7 @@ export class ClickHouseLedger implements LedgerStore {
   private async insertBatch(batch: Batch): Promise<void> {
     this.guard.check({ kind: 'clickhouse', database: batch.database, table: batch.table });
     await this.writer.write(batch);
-    this.rowsWritten += batch.rows.length;
+    this.rowsWritten += batchRowCount(batch);
     this.reachable = true;
   }
 

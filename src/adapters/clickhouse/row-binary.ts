@@ -272,20 +272,130 @@ export function encodeRowBinary(
   columns: readonly BinaryColumn[],
   rows: readonly Row[],
 ): Buffer {
-  const layout = compiled(columns);
-  // Sized from the layout's last batch (a first guess of 18 bytes a value before that):
-  // growing a 10 MB buffer by copying was ~1 % of a full replay.
-  const out = new Out(Math.ceil(rows.length * (layout.bytesPerRow * 1.05 || columns.length * 18)));
-  const where = new Where(table);
-  const slow = (j: number, v: unknown, i: number): void => {
-    const c = columns[j] as BinaryColumn;
-    where.row = i;
-    where.column = c.name;
-    writeValue(out, c, v, where);
+  const appender = new RowBinaryAppender(table, columns, rows.length);
+  appender.append(rows);
+  return appender.take();
+}
+
+/**
+ * Rows encoded as they arrive (the bulk ledger's queues, ClickHouseLedger `encodeOnQueue`):
+ * only their bytes are kept, so the row objects die young instead of waiting for their
+ * batch on the heap. `append` is all or nothing: a refused row leaves nothing behind.
+ */
+export class RowBinaryAppender {
+  private out: Out;
+  private readonly layout: CompiledLayout;
+  private readonly slow: (j: number, v: unknown, i: number) => void;
+  /** Rows appended since the last take(). */
+  count = 0;
+
+  /** `expectedRows`: a size hint for the first buffer (later ones follow the layout's last batch). */
+  constructor(
+    readonly table: string,
+    readonly columns: readonly BinaryColumn[],
+    expectedRows: number,
+  ) {
+    this.layout = compiled(columns);
+    this.out = new Out(this.sizeFor(expectedRows));
+    const where = new Where(table);
+    this.slow = (j, v, i) => {
+      const c = columns[j] as BinaryColumn;
+      where.row = i;
+      where.column = c.name;
+      writeValue(this.out, c, v, where);
+    };
+  }
+
+  get bytes(): number {
+    return this.out.pos;
+  }
+
+  append(rows: readonly Row[]): void {
+    const start = this.out.pos;
+    try {
+      this.layout.encode(rows, this.out, this.slow, (i, row) =>
+        refuseUnknownKey(this.table, i, this.columns, row),
+      );
+    } catch (err) {
+      this.out.pos = start;
+      throw err;
+    }
+    this.count += rows.length;
+  }
+
+  /** The rows appended so far, as one RowBinary payload; the appender starts empty again. */
+  take(): Buffer {
+    const payload = this.out.done();
+    // Sized from the layout's last batch (a first guess of 18 bytes a value before that):
+    // growing a 10 MB buffer by copying was ~1 % of a full replay.
+    if (this.count > 0) this.layout.bytesPerRow = payload.length / this.count;
+    this.out = new Out(this.sizeFor(this.count));
+    this.count = 0;
+    return payload;
+  }
+
+  private sizeFor(rows: number): number {
+    return Math.ceil(rows * (this.layout.bytesPerRow * 1.05 || this.columns.length * 18));
+  }
+}
+
+/**
+ * RowBinary back to rows, as a JSONEachRow insert of them stores the same values: what
+ * the ledger spools when an encoded batch cannot be inserted (the spool holds JSON rows).
+ * Integers beyond 2^53 come back as decimal text, which ClickHouse parses exactly.
+ */
+export function decodeRowBinary(columns: readonly BinaryColumn[], payload: Uint8Array): Row[] {
+  const buf = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+  const rows: Row[] = [];
+  let pos = 0;
+  const varUint = (): number => {
+    let n = 0;
+    let shift = 0;
+    for (;;) {
+      const b = buf[pos++] as number;
+      n += (b & 0x7f) * 2 ** shift;
+      if (b < 0x80) return n;
+      shift += 7;
+    }
   };
-  layout.encode(rows, out, slow, (i: number, row: Row) => refuseUnknownKey(table, i, columns, row));
-  if (rows.length > 0) layout.bytesPerRow = out.pos / rows.length;
-  return out.done();
+  const int = (v: bigint): number | string => (Number.isSafeInteger(Number(v)) ? Number(v) : v.toString());
+  while (pos < buf.length) {
+    const row: Row = {};
+    for (const c of columns) {
+      if (c.nullable && buf[pos++] === 1) {
+        row[c.name] = null;
+        continue;
+      }
+      switch (c.scalar) {
+        case 'string': {
+          const n = varUint();
+          row[c.name] = buf.toString('utf8', pos, pos + n);
+          pos += n;
+          break;
+        }
+        case 'float64':
+          row[c.name] = buf.readDoubleLE(pos);
+          pos += 8;
+          break;
+        case 'bool':
+          row[c.name] = buf[pos++] === 1;
+          break;
+        case 'uint32':
+          row[c.name] = buf.readUInt32LE(pos);
+          pos += 4;
+          break;
+        case 'uint64':
+          row[c.name] = int(buf.readBigUInt64LE(pos));
+          pos += 8;
+          break;
+        default:
+          row[c.name] = int(buf.readBigInt64LE(pos));
+          pos += 8;
+      }
+    }
+    rows.push(row);
+  }
+  return rows;
 }
 
 type RowsEncoder = (

@@ -47,7 +47,7 @@ export async function replayCommand(opts: ReplayCliOptions): Promise<number> {
     );
   const strategy = await strategyFor(cfg.algorithm, cfg.algorithmParams);
   const log = (m: string) => process.stderr.write(`pink: ${m}\n`);
-  const ledger = opts.ledger === false ? null : await openLedger({ cfg, ns, log });
+  const ledger = opts.ledger === false ? null : await openLedger({ cfg, ns, log, bulk: true });
   if (ledger) log(`ledger: ${ledger.handle.describe}, database ${ledger.ledger.database}`);
   const decisions = opts.decisions ? new DecisionLogWriter(opts.decisions) : null;
   const total = fileSize(opts.data);
