@@ -755,7 +755,7 @@ describe('honest failure reporting', () => {
     expect(`${run.stdout}${run.stderr}`).not.toContain('s3cret-in-url');
   });
 
-  it('a broken pipe ends quietly; a replay child dies with its parent', async () => {
+  it('a broken pipe ends quietly; a parity child dies with its parent', async () => {
     const docs = spawn(process.execPath, [CLI, 'config', 'docs'], { cwd: REPO, env: cliEnv(root) });
     docs.stdout.destroy();
     let err = '';
@@ -767,11 +767,15 @@ describe('honest failure reporting', () => {
 
     const fifo = join(mkdtempSync(join(root, 'fifo-')), 'scans.fifo');
     spawnSync('mkfifo', [fifo]);
-    const parent = spawn(process.execPath, [CLI, 'replay', '--data', fifo, '--no-ledger'], {
-      cwd: REPO,
-      env: cliEnv(mkdtempSync(join(root, 'var-'))),
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    const parent = spawn(
+      process.execPath,
+      [CLI, 'parity', '--data', fifo, '--out', join(root, 'parity-out')],
+      {
+        cwd: REPO,
+        env: cliEnv(mkdtempSync(join(root, 'var-'))),
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
     let child: number | null = null;
     for (let i = 0; i < 100 && child === null; i++) {
       await new Promise((r) => setTimeout(r, 100));

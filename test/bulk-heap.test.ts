@@ -1,5 +1,5 @@
 /**
- * Bulk commands re-run themselves with 64 MB semi-spaces (src/cli/bulk-heap.ts): which
+ * pink parity re-runs itself with 64 MB semi-spaces (src/cli/bulk-heap.ts): which
  * commands do, what turns it off, and, through the real CLI, that the child gets the flag,
  * the parent passes a termination signal on and ends as the child did.
  */
@@ -14,39 +14,36 @@ import { CLI, cliEnv, REPO } from './support/cli.js';
 const NODE = ['/usr/bin/node', '/opt/pink/dist/cli/main.js'];
 
 describe('bulkRerunArgs', () => {
-  it('re-runs replay and parity with the flag before the script, keeping node flags and arguments', () => {
-    expect(bulkRerunArgs([...NODE, 'replay', '--data', 'x.jsonl'], ['--enable-source-maps'], {})).toEqual([
+  it('re-runs parity with the flag before the script, keeping node flags and arguments', () => {
+    expect(bulkRerunArgs([...NODE, 'parity', '--data', 'x.jsonl'], ['--enable-source-maps'], {})).toEqual([
       '--enable-source-maps',
       '--max-semi-space-size=64',
       '/opt/pink/dist/cli/main.js',
-      'replay',
+      'parity',
       '--data',
       'x.jsonl',
     ]);
-    expect(bulkRerunArgs([...NODE, 'parity', '--data', 'x.jsonl'], [], {})?.[0]).toBe(
-      '--max-semi-space-size=64',
-    );
   });
 
-  it('leaves every other command, and no command, in this process', () => {
-    for (const command of ['run', 'demo', 'soak', 'ctl', 'simtest', 'report', 'tui', '--help'])
+  it('leaves every other command (replay too: its rows die young), and no command, in this process', () => {
+    for (const command of ['replay', 'run', 'demo', 'soak', 'ctl', 'simtest', 'report', 'tui', '--help'])
       expect(bulkRerunArgs([...NODE, command], [], {})).toBeNull();
     expect(bulkRerunArgs(NODE, [], {})).toBeNull();
   });
 
   it('never re-runs when the flag is already given (node flags, NODE_OPTIONS, an earlier re-run)', () => {
-    expect(bulkRerunArgs([...NODE, 'replay'], ['--max-semi-space-size=16'], {})).toBeNull();
-    expect(bulkRerunArgs([...NODE, 'replay'], ['--max-semi-space-size', '16'], {})).toBeNull();
-    expect(bulkRerunArgs([...NODE, 'replay'], [], { NODE_OPTIONS: '--max-semi-space-size=8' })).toBeNull();
+    expect(bulkRerunArgs([...NODE, 'parity'], ['--max-semi-space-size=16'], {})).toBeNull();
+    expect(bulkRerunArgs([...NODE, 'parity'], ['--max-semi-space-size', '16'], {})).toBeNull();
+    expect(bulkRerunArgs([...NODE, 'parity'], [], { NODE_OPTIONS: '--max-semi-space-size=8' })).toBeNull();
   });
 
   it('PINK_BULK_SEMI_SPACE_MB sets the size, 0 turns it off, anything else is refused by name', () => {
-    expect(bulkRerunArgs([...NODE, 'replay'], [], { PINK_BULK_SEMI_SPACE_MB: '128' })?.[0]).toBe(
+    expect(bulkRerunArgs([...NODE, 'parity'], [], { PINK_BULK_SEMI_SPACE_MB: '128' })?.[0]).toBe(
       '--max-semi-space-size=128',
     );
-    expect(bulkRerunArgs([...NODE, 'replay'], [], { PINK_BULK_SEMI_SPACE_MB: '0' })).toBeNull();
+    expect(bulkRerunArgs([...NODE, 'parity'], [], { PINK_BULK_SEMI_SPACE_MB: '0' })).toBeNull();
     for (const bad of ['-1', '1.5', 'lots', '4096'])
-      expect(() => bulkRerunArgs([...NODE, 'replay'], [], { PINK_BULK_SEMI_SPACE_MB: bad })).toThrow(
+      expect(() => bulkRerunArgs([...NODE, 'parity'], [], { PINK_BULK_SEMI_SPACE_MB: bad })).toThrow(
         new BulkHeapSettingError(
           `PINK_BULK_SEMI_SPACE_MB must be an integer from 0 (off) to 1024 (MB per semi-space), got "${bad}"`,
         ),
@@ -54,7 +51,7 @@ describe('bulkRerunArgs', () => {
   });
 });
 
-describe('pink replay through the re-run (Linux /proc)', () => {
+describe('pink parity through the re-run (Linux /proc)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'pink-bulk-heap-'));
   let parent: ChildProcess | null = null;
   afterAll(() => {
@@ -68,10 +65,11 @@ describe('pink replay through the re-run (Linux /proc)', () => {
   };
 
   it('runs the command in a child with the flag; SIGTERM to the parent ends both, as 128 + 15', async () => {
-    // A FIFO nobody writes: the replay waits on it for as long as the test needs.
+    // A FIFO nobody writes: parity waits on it for as long as the test needs.
     const fifo = join(dir, 'scans.jsonl');
     execFileSync('mkfifo', [fifo]);
-    const p = spawn(process.execPath, [CLI, 'replay', '--data', fifo], {
+    const out = join(dir, 'parity-out');
+    const p = spawn(process.execPath, [CLI, 'parity', '--data', fifo, '--out', out], {
       cwd: REPO,
       env: cliEnv(join(dir, 'var')),
       stdio: 'ignore',
@@ -94,7 +92,7 @@ describe('pink replay through the re-run (Linux /proc)', () => {
     expect(child).toBeDefined();
     const cmdline = cmdlineOf(child!);
     expect(cmdline).toContain('--max-semi-space-size=64');
-    expect(cmdline.slice(-3)).toEqual(['replay', '--data', fifo]);
+    expect(cmdline.slice(-5)).toEqual(['parity', '--data', fifo, '--out', out]);
     p.kill('SIGTERM');
     expect(await exited).toBe(143);
     expect(existsSync(`/proc/${child}`)).toBe(false);

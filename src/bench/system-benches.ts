@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { StagedBatchWriter } from '../adapters/clickhouse/batch-writer.js';
 import { REPLAY_MAX_PENDING_ROWS } from '../adapters/clickhouse/ledger.js';
 import { ConfigSchema } from '../app/config.js';
 import { openLedger } from '../app/ledger.js';
@@ -14,6 +15,7 @@ import { Sensor } from '../market/sensing.js';
 import { MarketSimulator } from '../market/simulator.js';
 import { BlueV7Ref } from '../strategy/blue-v7-ref.js';
 import { jsonParseCeiling } from './core-benches.js';
+import { type HandOverCosts, handOverFigure, measureHandOver } from './hand-over.js';
 import { type Figure, median, repeat } from './harness.js';
 
 const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
@@ -139,7 +141,7 @@ export async function replayWithLedgerChild(path: string): Promise<void> {
     process.env.PINK_BENCH_CEILING === '0'
       ? Number.NaN
       : median(await repeat(3, () => jsonParseCeiling(path)));
-  const ledger = await openLedger({ cfg, ns, log: () => {}, bulk: process.env.PINK_BENCH_BULK !== '0' });
+  const ledger = await openLedger({ cfg, ns, log: () => {}, bulk: true });
   const t0 = process.hrtime.bigint();
   const r = await runReplay({
     dataPath: path,
@@ -160,19 +162,28 @@ export async function replayWithLedgerChild(path: string): Promise<void> {
   );
 }
 
-/** Batched insert rate of the ledger path on the embedded engine (child process). */
-export function benchLedgerInsert(): Figure {
+/** Batched insert rate of the ledger path on the embedded engine, and the row hand-over costs (child process). */
+export function benchLedgerInsert(): Figure[] {
   const out = execFileSync(process.execPath, [CLI, '__bench-ledger-insert'], { encoding: 'utf8' });
-  const r = JSON.parse(out.trim().split('\n').at(-1)!) as { rate: number; rows: number };
-  return {
-    name: 'ledger insert path (embedded ClickHouse)',
-    value: Math.round(r.rate),
-    unit: 'rows/s',
-    target: '>= 500,000',
-    met: r.rate >= 500_000,
-    detail: `${r.rows.toLocaleString('en-US')} v7_decision_events rows through ClickHouseLedger, batched`,
+  const r = JSON.parse(out.trim().split('\n').at(-1)!) as {
+    rate: number;
+    rows: number;
+    handOver: HandOverCosts;
   };
+  return [
+    {
+      name: 'ledger insert path (embedded ClickHouse)',
+      value: Math.round(r.rate),
+      unit: 'rows/s',
+      target: '>= 500,000',
+      met: r.rate >= 500_000,
+      detail: `${r.rows.toLocaleString('en-US')} v7_decision_events rows through ClickHouseLedger, batched`,
+    },
+    handOverFigure(r.handOver, HAND_OVER_ROWS),
+  ];
 }
+
+const HAND_OVER_ROWS = 50_000;
 
 export async function ledgerInsertChild(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'pink-bench-insert-'));
@@ -180,7 +191,7 @@ export async function ledgerInsertChild(): Promise<void> {
   const ledger = await openLedger({ cfg, ns: lookupNamespace('pink'), log: () => {} });
   const rows = 1_000_000;
   // Rows as the event sink stamps them (rows.ts): every column of the table present.
-  const batch = Array.from({ length: 50_000 }, (_, i) => ({
+  const batch = Array.from({ length: HAND_OVER_ROWS }, (_, i) => ({
     ts: '2026-05-20 12:00:00.000',
     strategy: 'pink',
     run_id: ledger.ledger.runId,
@@ -200,9 +211,17 @@ export async function ledgerInsertChild(): Promise<void> {
   for (let n = 0; n < rows; n += batch.length) ledger.ledger.insert('v7_decision_events', batch);
   await ledger.ledger.flush();
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const staged = new StagedBatchWriter(ledger.handle.client, join(dir, 'hand-over'));
+  const db = ledger.ledger.database;
+  await staged.prepare(db, ['v7_decision_events']);
+  const handOver = measureHandOver(batch, () => {
+    const appender = staged.appender(db, 'v7_decision_events', batch.length);
+    if (!appender) throw new Error('v7_decision_events: no RowBinary layout');
+    return appender;
+  });
   await ledger.close();
   rmSync(dir, { recursive: true, force: true });
-  process.stdout.write(`${JSON.stringify({ rate: rows / seconds, rows })}\n`);
+  process.stdout.write(`${JSON.stringify({ rate: rows / seconds, rows, handOver })}\n`);
 }
 
 /** Wall time per simulated hour of the bench's soak: long enough for the engine to drop outdated parts. */
@@ -244,6 +263,7 @@ export function benchSoak(): Figure[] {
       met: r.growthPct < 5,
       detail: `RSS by hour ${r.rssByHourMb.map((mb) => mb.toFixed(0)).join(' ')}; JS heap growth ${r.heapGrowthPct.toFixed(2)} %${r.anon ? `, anonymous RSS growth ${r.anon.growthPct.toFixed(1)} %` : ''}; ledger parts at the end ${r.parts.active} active, ${r.parts.outdated} outdated (paced ${SOAK_PACE_MS} ms per hour; outdated parts dropped ${r.outdatedPartsKeptS ?? 480} s after their merge)`,
     },
+    ...anonymousFigures(r.anon),
     {
       name: 'soak invariant violations',
       value: r.violations.length,
@@ -251,6 +271,54 @@ export function benchSoak(): Figure[] {
       target: '0',
       met: r.violations.length === 0,
       detail: `${r.trades} trades`,
+    },
+  ];
+}
+
+const ANON_TARGET_MB = 150;
+
+/**
+ * Issue #19's soak targets on the process's own memory: RSS without the mapped library files
+ * (the engine's ~160 MB shared object), at most 150 MB and flat within 5 % from hour 2.
+ */
+function anonymousFigures(anon: SoakResult['anon']): Figure[] {
+  if (!anon) {
+    const missing = 'not measured: /proc/self/status has no RssAnon on this system';
+    return [
+      {
+        name: 'soak anonymous RSS peak',
+        value: Number.NaN,
+        unit: 'MB',
+        target: `<= ${ANON_TARGET_MB}`,
+        met: false,
+        detail: missing,
+      },
+      {
+        name: 'soak anonymous RSS growth hour 2 -> 24',
+        value: Number.NaN,
+        unit: '%',
+        target: '<= 5',
+        met: false,
+        detail: missing,
+      },
+    ];
+  }
+  return [
+    {
+      name: 'soak anonymous RSS peak',
+      value: anon.peakMb,
+      unit: 'MB',
+      target: `<= ${ANON_TARGET_MB}`,
+      met: anon.peakMb <= ANON_TARGET_MB,
+      detail: `RSS without mapped library files; ${anon.startMb.toFixed(0)} MB before the first scan (engine loaded)`,
+    },
+    {
+      name: 'soak anonymous RSS growth hour 2 -> 24',
+      value: anon.growthPct,
+      unit: '%',
+      target: '<= 5',
+      met: Math.abs(anon.growthPct) <= 5,
+      detail: 'RSS without mapped library files, hourly samples of the paced soak',
     },
   ];
 }

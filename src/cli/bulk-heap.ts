@@ -1,17 +1,18 @@
 /**
- * Bulk commands (`pink replay`, `pink parity`) allocate short-lived objects by the million:
- * parsed scans, decisions, events, and ledger rows that wait in memory for their 50,000-row
- * batch. With V8's default young generation (16 MB semi-spaces) those rows outlive several
- * scavenges and are copied and promoted; 64 MB semi-spaces make a full replay with the
- * ledger 10-40 % faster (README, performance). V8 takes the size only when it
- * starts, so such a command runs itself once more with the flag, in a child that inherits
- * stdio, environment and exit status. `pink run` keeps the default: it allocates slowly and
- * its memory is what the soak measures.
+ * `pink parity` allocates short-lived objects by the million (parsed scans, decisions, the
+ * reference and PINK paths' records), enough that with V8's default young generation (16 MB
+ * semi-spaces) many outlive a scavenge and are copied and promoted: 64 MB semi-spaces make
+ * it ~15 % faster for ~20 MB more (README, performance). V8 takes the size only when it
+ * starts, so the command runs itself once more with the flag, in a child that inherits
+ * stdio, environment and exit status. `pink replay` no longer does: its ledger rows are
+ * encoded as they are queued and die young, and the larger young generation bought no
+ * speed there for ~60 MB more (paired runs, 300k scans). `pink run` keeps the default: it
+ * allocates slowly and its memory is what the soak measures.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { constants } from 'node:os';
 
-export const BULK_COMMANDS: ReadonlySet<string> = new Set(['replay', 'parity', '__bench-replay-ledger']);
+export const BULK_COMMANDS: ReadonlySet<string> = new Set(['parity']);
 export const DEFAULT_BULK_SEMI_SPACE_MB = 64;
 const FLAG = '--max-semi-space-size';
 

@@ -334,10 +334,20 @@ export class RowBinaryAppender {
     return payload;
   }
 
+  /**
+   * A first buffer for `rows` rows, at most 8 MB: an appender is made for a whole batch
+   * ahead of its rows, and a table of large rows (trade stories, ~20 KB each) would
+   * otherwise reserve a gigabyte that V8 counts as external memory. It doubles as it fills.
+   */
   private sizeFor(rows: number): number {
-    return Math.ceil(rows * (this.layout.bytesPerRow * 1.05 || this.columns.length * 18));
+    return Math.min(
+      MAX_FIRST_BUFFER,
+      Math.ceil(rows * (this.layout.bytesPerRow * 1.05 || this.columns.length * 18)),
+    );
   }
 }
+
+const MAX_FIRST_BUFFER = 8 << 20;
 
 /**
  * RowBinary back to rows, as a JSONEachRow insert of them stores the same values: what
