@@ -1,5 +1,5 @@
 /** Benchmarks that need the market simulator, the ledger or a child process. */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +17,7 @@ import { BlueV7Ref } from '../strategy/blue-v7-ref.js';
 import { jsonParseCeiling } from './core-benches.js';
 import { type HandOverCosts, handOverFigure, measureHandOver } from './hand-over.js';
 import { type Figure, median, repeat } from './harness.js';
+import { peakRssFrom } from './peak-rss-mark.js';
 
 const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 
@@ -323,13 +324,12 @@ function anonymousFigures(anon: SoakResult['anon']): Figure[] {
   ];
 }
 
-/** `pink parity` over 1,000,000 scans (5 assets): must finish in under a minute with flat memory. */
-export async function benchParityMillion(dir: string): Promise<Figure[]> {
+/** A parity input of `blocks` x 10,000 scans (5 assets), each block its own seed, ts and scan running on. */
+async function writeParityFile(path: string, blocks: number): Promise<void> {
   const { createWriteStream } = await import('node:fs');
   const { syntheticScanLines } = await import('../app/simtest/synthetic-scans.js');
-  const path = join(dir, 'parity-1m.jsonl');
   const out = createWriteStream(path);
-  for (let block = 0; block < 100; block++) {
+  for (let block = 0; block < blocks; block++) {
     const lines = syntheticScanLines({ scans: 10_000, seed: 1000 + block }).map((l) => {
       const o = JSON.parse(l) as { scan: number; ts: number };
       o.scan += block * 20_000;
@@ -339,24 +339,54 @@ export async function benchParityMillion(dir: string): Promise<Figure[]> {
     if (!out.write(`${lines.join('\n')}\n`)) await new Promise<void>((r) => out.once('drain', () => r()));
   }
   await new Promise<void>((r) => out.end(() => r()));
+}
+
+/** `pink parity` as a user runs it (its own re-run included): seconds, verdict, peak RSS. */
+function parityRun(path: string, out: string): { seconds: number; stdout: string; peakMb: number } {
   const t0 = Date.now();
-  const res = execFileSync(
+  const r = spawnSync(
     process.execPath,
-    ['--max-old-space-size=512', CLI, 'parity', '--data', path, '--out', join(dir, 'parity')],
+    ['--import', PEAK_RSS_MODULE, CLI, 'parity', '--data', path, '--out', out],
     {
       encoding: 'utf8',
+      maxBuffer: 1 << 24,
     },
   );
-  const seconds = (Date.now() - t0) / 1000;
-  const ok = /PARITY: 1000000\/1000000/.test(res);
+  if (r.status !== 0) throw new Error(`pink parity exited ${r.status}: ${r.stderr.slice(-2000)}`);
+  return { seconds: (Date.now() - t0) / 1000, stdout: r.stdout, peakMb: peakRssFrom(r.stderr) };
+}
+
+const PEAK_RSS_MODULE = fileURLToPath(new URL('./peak-rss.js', import.meta.url));
+
+/**
+ * `pink parity` over 1,000,000 scans (5 assets): under a minute, and its peak RSS flat in
+ * the file's length (within 10 % of a 100,000-scan run's) and under 500 MB (issue #19).
+ */
+export async function benchParityMillion(dir: string): Promise<Figure[]> {
+  const short = join(dir, 'parity-100k.jsonl');
+  const long = join(dir, 'parity-1m.jsonl');
+  await writeParityFile(short, 10);
+  await writeParityFile(long, 100);
+  const s = parityRun(short, join(dir, 'parity-short'));
+  const l = parityRun(long, join(dir, 'parity'));
+  const ok = /PARITY: 1000000\/1000000/.test(l.stdout);
+  const flat = Math.abs(l.peakMb - s.peakMb) <= 0.1 * s.peakMb;
   return [
     {
       name: 'parity over 1,000,000 scans',
-      value: seconds,
+      value: l.seconds,
       unit: 's',
       target: '< 60',
-      met: seconds < 60 && ok,
-      detail: `5 assets, reference vs PINK path, heap capped at 512 MB (streams); ${ok ? '100% identical' : 'NOT identical'}`,
+      met: l.seconds < 60 && ok,
+      detail: `5 assets, reference vs PINK path; ${ok ? '100% identical' : 'NOT identical'}`,
+    },
+    {
+      name: 'parity peak RSS, 1,000,000 scans',
+      value: Math.round(l.peakMb),
+      unit: 'MB',
+      target: `<= ${RSS_TARGET_MB}, within 10 % of 100,000 scans' ${Math.round(s.peakMb)}`,
+      met: l.peakMb <= RSS_TARGET_MB && flat,
+      detail: 'pink parity as run (its 64 MB semi-space re-run included), largest process',
     },
   ];
 }
