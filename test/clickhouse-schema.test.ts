@@ -130,6 +130,53 @@ describe('applySchema on chDB', () => {
     await ch.client.command({ query: `DROP TABLE ${DB}.migration_probe` });
   });
 
+  it("migrates table settings: an older table's settings are brought to the DDL's, once", async () => {
+    const dir = ch.tmp('old-settings');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, '00_create_database.sql'), 'CREATE DATABASE IF NOT EXISTS {db};\n');
+    const v1 = `CREATE TABLE IF NOT EXISTS {db}.settings_probe
+      (ts DateTime64(3, 'UTC'), strategy LowCardinality(String), story String)
+      ENGINE = MergeTree ORDER BY (strategy, ts)
+      SETTINGS non_replicated_deduplication_window = 10000;`;
+    writeFileSync(path.join(dir, '01_settings_probe.sql'), v1);
+    await applySchema(ch.client, DB, ch.guard, { schema: loadSchemaFiles(dir) });
+    const v2 = v1.replace(
+      'window = 10000',
+      'window = 10000, vertical_merge_algorithm_min_rows_to_activate = 1, vertical_merge_algorithm_min_columns_to_activate = 1',
+    );
+    writeFileSync(path.join(dir, '01_settings_probe.sql'), v2);
+    const changed = [
+      'vertical_merge_algorithm_min_rows_to_activate = 1',
+      'vertical_merge_algorithm_min_columns_to_activate = 1',
+    ];
+    const dry = await applySchema(ch.client, DB, ch.guard, { schema: loadSchemaFiles(dir), dryRun: true });
+    expect(dry.tables[0]).toMatchObject({ status: 'migrated', addedColumns: [], changedSettings: changed });
+    const live = async () =>
+      (
+        await ch.rows<{ q: string }>(
+          `SELECT create_table_query AS q FROM system.tables WHERE database='${DB}' AND name='settings_probe'`,
+        )
+      )[0]!.q;
+    expect(await live()).not.toContain('vertical_merge');
+    const report = await applySchema(ch.client, DB, ch.guard, { schema: loadSchemaFiles(dir) });
+    expect(report.tables[0]).toMatchObject({ status: 'migrated', changedSettings: changed });
+    expect(formatSchemaReport(report)).toContain(`migrated (setting ${changed[0]}, setting ${changed[1]})`);
+    expect(await live()).toContain('vertical_merge_algorithm_min_rows_to_activate = 1');
+    expect(await live()).toContain('non_replicated_deduplication_window = 10000');
+    const again = await applySchema(ch.client, DB, ch.guard, { schema: loadSchemaFiles(dir) });
+    expect(again.tables[0]?.status).toBe('unchanged');
+    await ch.client.command({ query: `DROP TABLE ${DB}.settings_probe` });
+  });
+
+  it('the wide tables merge vertically, as their DDL says', async () => {
+    for (const table of ['trade_reconstruction', 'trade_exit_legs', 'adaptive_exit_shadow']) {
+      const [row] = await ch.rows<{ q: string }>(
+        `SELECT create_table_query AS q FROM system.tables WHERE database='${DB}' AND name='${table}'`,
+      );
+      expect(row?.q, table).toContain('vertical_merge_algorithm_min_rows_to_activate = 1');
+    }
+  });
+
   it('refuses any database but the namespace one, alerting, before touching anything', async () => {
     const blueDb = lookupNamespace('blue').clickhouseDb;
     await expect(applySchema(ch.client, blueDb, ch.guard)).rejects.toBeInstanceOf(WriteRefused);

@@ -2,6 +2,10 @@
 -- orders, fills, funding, legs, corrections, latencies). Keyed by (trade_id, run_id): within
 -- one process run a later, more complete story (higher story_version) replaces an earlier one
 -- (read with FINAL); a trade that spans a restart keeps one story per run.
+-- Merged column by column (vertical merge, whatever the part's row count): a merge holds
+-- one column's read buffers at a time, not every column's of every part. Measured after 3M
+-- replayed scans: trade_reconstruction's merges took 262-280 MB of engine memory, 118 MB
+-- vertically; trade_exit_legs' ~100 MB (README, Replay memory).
 CREATE TABLE IF NOT EXISTS {db}.trade_reconstruction
 (
     ts DateTime64(3, 'UTC'),
@@ -31,4 +35,4 @@ CREATE TABLE IF NOT EXISTS {db}.trade_reconstruction
 )
 ENGINE = ReplacingMergeTree(story_version)
 ORDER BY (trade_id, run_id)
-SETTINGS non_replicated_deduplication_window = 10000;
+SETTINGS non_replicated_deduplication_window = 10000, vertical_merge_algorithm_min_rows_to_activate = 1, vertical_merge_algorithm_min_columns_to_activate = 1;

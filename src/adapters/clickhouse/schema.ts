@@ -1,7 +1,8 @@
 /**
  * Schema as code (DESIGN.md §5): the `.sql` files under `schema/clickhouse/` are the
- * DDL; `applySchema` creates what is missing and adds missing columns to existing
- * tables (ALTER ... ADD COLUMN IF NOT EXISTS). It never drops or retypes anything.
+ * DDL; `applySchema` creates what is missing, adds missing columns to existing tables
+ * (ALTER ... ADD COLUMN IF NOT EXISTS) and brings their table settings to the DDL's
+ * (ALTER ... MODIFY SETTING). It never drops or retypes anything.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -30,6 +31,8 @@ export interface TableDdl {
   /** The CREATE statement with `{db}` unsubstituted. */
   readonly create: string;
   readonly columns: readonly ColumnDef[];
+  /** The `SETTINGS` clause, name -> value as written (`10000`, `'text'`). */
+  readonly settings: Readonly<Record<string, string>>;
 }
 
 export interface SchemaFiles {
@@ -43,6 +46,8 @@ export interface TableReport {
   readonly table: string;
   readonly status: TableStatus;
   readonly addedColumns: readonly string[];
+  /** Table settings brought to the DDL's value (`name = value`). */
+  readonly changedSettings: readonly string[];
   /** Columns whose live type differs from the DDL: reported, never altered. */
   readonly typeDifferences: readonly string[];
 }
@@ -113,7 +118,20 @@ export function parseTableDdl(sql: string, file: string): TableDdl {
   const columns = splitTopLevel(body)
     .filter((d) => !/^(INDEX|PROJECTION|CONSTRAINT)\s/i.test(d))
     .map((d) => parseColumn(d, file));
-  return { table: m[1]!, file, create, columns };
+  const settings = settingsOf(create.slice(m[0].length + body.length), file);
+  return { table: m[1]!, file, create, columns, settings };
+}
+
+/** The `SETTINGS a = 1, b = 'x'` clause at the end of a CREATE statement (DDL or live). */
+export function settingsOf(tail: string, file: string): Record<string, string> {
+  const clause = /\bSETTINGS\s+([\s\S]+)$/i.exec(tail)?.[1] ?? '';
+  const settings: Record<string, string> = {};
+  for (const part of splitTopLevel(clause)) {
+    const kv = /^([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.+)$/s.exec(part);
+    if (!kv) throw new SchemaError(`${file}: cannot read setting "${part}"`);
+    settings[kv[1]!] = kv[2]!.trim();
+  }
+  return settings;
 }
 
 /** Reads `00_create_database.sql` and every other `.sql` (one table each), in file-name order. */
@@ -157,22 +175,50 @@ async function liveColumns(client: ChClient, db: string): Promise<Map<string, Ma
   return out;
 }
 
+/** Each existing table's settings, from the CREATE statement ClickHouse keeps. */
+async function liveSettings(client: ChClient, db: string): Promise<Map<string, Record<string, string>>> {
+  const rs = await client.query({
+    query: 'SELECT name, create_table_query FROM system.tables WHERE database = {db:String}',
+    query_params: { db },
+    format: 'JSONEachRow',
+  });
+  const out = new Map<string, Record<string, string>>();
+  for (const r of await rs.json<{ name: string; create_table_query: string }>())
+    out.set(r.name, settingsOf(r.create_table_query, `live table ${db}.${r.name}`));
+  return out;
+}
+
 /** Type strings as ClickHouse prints them (`DateTime64(3, 'UTC')`), whitespace-insensitive. */
 function sameType(a: string, b: string): boolean {
   const norm = (s: string) => s.replace(/\s+/g, '').replace(/"/g, "'");
   return norm(a) === norm(b);
 }
 
-function planTable(ddl: TableDdl, live: Map<string, string> | undefined): TableReport {
-  if (!live) return { table: ddl.table, status: 'created', addedColumns: [], typeDifferences: [] };
+function planTable(
+  ddl: TableDdl,
+  live: Map<string, string> | undefined,
+  liveSettings: Readonly<Record<string, string>> = {},
+): TableReport {
+  if (!live)
+    return {
+      table: ddl.table,
+      status: 'created',
+      addedColumns: [],
+      changedSettings: [],
+      typeDifferences: [],
+    };
   const added = ddl.columns.filter((c) => !live.has(c.name)).map((c) => c.name);
+  const changedSettings = Object.entries(ddl.settings)
+    .filter(([name, value]) => liveSettings[name] !== value)
+    .map(([name, value]) => `${name} = ${value}`);
   const typeDifferences = ddl.columns
     .filter((c) => live.has(c.name) && !sameType(live.get(c.name)!, c.type))
     .map((c) => `${c.name}: live ${live.get(c.name)}, DDL ${c.type}`);
   return {
     table: ddl.table,
-    status: added.length ? 'migrated' : 'unchanged',
+    status: added.length || changedSettings.length ? 'migrated' : 'unchanged',
     addedColumns: added,
+    changedSettings,
     typeDifferences,
   };
 }
@@ -200,9 +246,10 @@ export async function applySchema(
   const dryRun = opts.dryRun ?? false;
   if (!dryRun) await client.command({ query: withDatabase(schema.createDatabase, db) });
   const live = await liveColumns(client, db);
+  const settings = await liveSettings(client, db);
   const reports: TableReport[] = [];
   for (const ddl of schema.tables) {
-    const report = planTable(ddl, live.get(ddl.table));
+    const report = planTable(ddl, live.get(ddl.table), settings.get(ddl.table));
     reports.push(report);
     if (dryRun || report.status === 'unchanged') continue;
     if (report.status === 'created') await client.command({ query: withDatabase(ddl.create, db) });
@@ -212,6 +259,10 @@ export async function applySchema(
         query: `ALTER TABLE ${withDatabase(`{db}.${ddl.table}`, db)} ADD COLUMN IF NOT EXISTS ${col.definition}`,
       });
     }
+    if (report.changedSettings.length)
+      await client.command({
+        query: `ALTER TABLE ${withDatabase(`{db}.${ddl.table}`, db)} MODIFY SETTING ${report.changedSettings.join(', ')}`,
+      });
   }
   return { database: db, dryRun, tables: reports };
 }
@@ -219,7 +270,8 @@ export async function applySchema(
 export function formatSchemaReport(r: SchemaReport): string {
   const lines = [`schema ${r.dryRun ? 'dry run' : 'apply'}: database ${r.database}`];
   for (const t of r.tables) {
-    const what = t.status === 'migrated' ? `migrated (+${t.addedColumns.join(', +')})` : t.status;
+    const changes = [...t.addedColumns.map((c) => `+${c}`), ...t.changedSettings.map((c) => `setting ${c}`)];
+    const what = t.status === 'migrated' ? `migrated (${changes.join(', ')})` : t.status;
     lines.push(`  ${t.table.padEnd(24)} ${r.dryRun && t.status !== 'unchanged' ? `would be ${what}` : what}`);
     for (const d of t.typeDifferences) lines.push(`    type differs (not changed): ${d}`);
   }
