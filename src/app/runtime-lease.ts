@@ -91,7 +91,9 @@ export async function takeLease(o: {
   let released = false;
   let renewing: Promise<void> = Promise.resolve();
   return {
-    tookOverFrom: current,
+    // A released lease (time to live 0) was handed back, not taken over; and whether the
+    // store still shows it depends on its own expiry, so it is never reported.
+    tookOverFrom: current && current.ttlMs > 0 ? current : null,
     renew: () => {
       if (released) return Promise.resolve();
       renewing = write();
