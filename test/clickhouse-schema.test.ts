@@ -168,12 +168,18 @@ describe('applySchema on chDB', () => {
     await ch.client.command({ query: `DROP TABLE ${DB}.settings_probe` });
   });
 
-  it('the wide tables merge vertically, as their DDL says', async () => {
-    for (const table of ['trade_reconstruction', 'trade_exit_legs', 'adaptive_exit_shadow']) {
-      const [row] = await ch.rows<{ q: string }>(
-        `SELECT create_table_query AS q FROM system.tables WHERE database='${DB}' AND name='${table}'`,
-      );
-      expect(row?.q, table).toContain('vertical_merge_algorithm_min_rows_to_activate = 1');
+  it('every ledger table of more than ten columns merges vertically, as its DDL says', async () => {
+    const wide = await ch.rows<{ table: string; q: string }>(
+      `SELECT t.name AS table, any(t.create_table_query) AS q FROM system.tables AS t
+       JOIN system.columns AS c ON c.database = t.database AND c.table = t.name
+       WHERE t.database='${DB}' AND t.engine = 'MergeTree' GROUP BY t.name HAVING count() > 10`,
+    );
+    expect(wide.map((w) => w.table)).toEqual(
+      expect.arrayContaining(['execution_quality', 'v7_decision_events']),
+    );
+    for (const { table, q } of wide) {
+      expect(q, table).toContain('vertical_merge_algorithm_min_rows_to_activate = 1');
+      expect(q, table).toContain('vertical_merge_algorithm_min_columns_to_activate = 1');
     }
   });
 

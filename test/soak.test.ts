@@ -26,11 +26,18 @@ describe('pink soak', () => {
     expect(r.rssByHourMb.length).toBeGreaterThanOrEqual(3);
     expect(r.parts.active).toBeGreaterThan(0);
     expect(r.parts.outdated).toBeGreaterThanOrEqual(0);
+    // The engine's own account of its memory, sampled with the process's: some, and less than all.
+    expect(r.engineTrackedByHourMb).toHaveLength(r.rssByHourMb.length);
+    for (const mb of r.engineTrackedByHourMb) expect(mb).toBeGreaterThan(0);
+    for (const mb of r.engineTrackedByHourMb) expect(mb).toBeLessThan(r.peakRssMb);
     if (process.platform === 'linux') {
       expect(r.anon).not.toBeNull();
       expect(r.anon!.startMb).toBeGreaterThan(0);
       expect(r.anon!.peakMb).toBeLessThan(r.peakRssMb);
+      expect(r.anon!.byHourMb).toHaveLength(r.rssByHourMb.length);
+      expect(Math.max(...r.anon!.byHourMb)).toBe(r.anon!.peakMb);
     }
+    expect(run.stderr + run.stdout).not.toContain('NaN');
   }, 150_000);
 
   it('paced: each simulated hour takes its wall time, and the soak says how its tables keep outdated parts', () => {

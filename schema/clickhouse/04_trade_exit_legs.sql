@@ -3,7 +3,8 @@
 -- Merged column by column (vertical merge, whatever the part's row count): a merge holds
 -- one column's read buffers at a time, not every column's of every part. Measured after 3M
 -- replayed scans: trade_reconstruction's merges took 262-280 MB of engine memory, 118 MB
--- vertically; trade_exit_legs' ~100 MB (README, Replay memory).
+-- vertically; trade_exit_legs' ~100 MB; execution_quality's (39 columns, 3 MB of parts)
+-- 159 MB (README, Replay memory).
 CREATE TABLE IF NOT EXISTS {db}.trade_exit_legs
 (
     ts DateTime64(3, 'UTC'),

@@ -26,4 +26,6 @@ CREATE TABLE IF NOT EXISTS {db}.account_events_debug
 ENGINE = MergeTree
 PARTITION BY toYYYYMM(ts)
 ORDER BY (strategy, ts, event_seq)
-SETTINGS non_replicated_deduplication_window = 10000;
+-- Merged column by column from the first part, as every ledger table of more than ten
+-- columns (why: 04_trade_exit_legs.sql).
+SETTINGS non_replicated_deduplication_window = 10000, vertical_merge_algorithm_min_rows_to_activate = 1, vertical_merge_algorithm_min_columns_to_activate = 1;

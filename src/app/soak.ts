@@ -84,7 +84,17 @@ export interface SoakResult {
    * RSS without file-backed pages (mapped libraries, the engine's among them): before the
    * first scan, peak, and growth from hour 2. Null where /proc is not available.
    */
-  readonly anon: { readonly startMb: number; readonly peakMb: number; readonly growthPct: number } | null;
+  readonly anon: {
+    readonly startMb: number;
+    readonly peakMb: number;
+    readonly growthPct: number;
+    readonly byHourMb: readonly number[];
+  } | null;
+  /**
+   * The ClickHouse engine's own tracked memory (system.metrics MemoryTracking) by hour:
+   * what the engine knows it holds, as against what the process's allocator keeps.
+   */
+  readonly engineTrackedByHourMb: number[];
   readonly spoolDepth: number;
   readonly violations: string[];
   readonly wallSeconds: number;
@@ -131,6 +141,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   gc?.();
   const startRssMb = process.memoryUsage().rss / MB;
   const anon: number[] = [];
+  const engine: number[] = [];
   const startAnon = residentSplit()?.anonMb ?? null;
   const pace = o.paceMsPerHour ?? 0;
   if (pace > 0 && o.ownLedger) await dropOutdatedPartsSoon(o.ledger.ledger);
@@ -164,6 +175,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
       rss.push(mb);
       anon.push(residentSplit()?.anonMb ?? Number.NaN);
       heap.push(mem.heapUsed / MB);
+      engine.push(await engineTrackedMb(o.ledger.ledger));
       o.onHour?.(rss.length, mb);
     }
   }
@@ -175,6 +187,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   rss.push(process.memoryUsage().rss / MB);
   anon.push(residentSplit()?.anonMb ?? Number.NaN);
   heap.push(process.memoryUsage().heapUsed / MB);
+  engine.push(await engineTrackedMb(o.ledger.ledger));
   const db = o.ledger.ledger.database;
   const parts = await o.ledger.ledger.query<{ table: string; rows: string; bytes: string }>(
     `SELECT table, toString(sum(rows)) AS rows, toString(sum(bytes_on_disk)) AS bytes FROM system.parts WHERE database = {db:String} AND active GROUP BY table ORDER BY table`,
@@ -213,12 +226,21 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     anon:
       startAnon === null
         ? null
-        : { startMb: startAnon, peakMb: Math.max(...anon), growthPct: growthFromHour2(anon) },
+        : { startMb: startAnon, peakMb: Math.max(...anon), growthPct: growthFromHour2(anon), byHourMb: anon },
+    engineTrackedByHourMb: engine,
     parts: await partCounts(o.ledger.ledger, db),
     spoolDepth: o.ledger.ledger.health().spoolDepth,
     violations,
     wallSeconds: (Date.now() - started) / 1000,
   };
+}
+
+async function engineTrackedMb(ledger: SoakOptions['ledger']['ledger']): Promise<number> {
+  const [row] = await ledger.query<{ v: string }>(
+    "SELECT toString(value) AS v FROM system.metrics WHERE metric = 'MemoryTracking'",
+    {},
+  );
+  return row ? Number(row.v) / MB : Number.NaN;
 }
 
 /** The soak's own tables drop merged-away parts after PACED_OLD_PARTS_S, checked every second. */
@@ -244,6 +266,11 @@ async function partCounts(ledger: SoakOptions['ledger']['ledger'], db: string): 
 }
 
 /** Growth from the end of hour 2 (or the first sample of a shorter run) to the end, percent. */
+function fmtRange(mbs: readonly number[]): string {
+  const finite = mbs.filter(Number.isFinite);
+  return finite.length ? `${Math.min(...finite).toFixed(0)}-${Math.max(...finite).toFixed(0)}` : 'unknown';
+}
+
 function growthFromHour2(byHour: readonly number[]): number {
   const base = byHour[Math.min(1, byHour.length - 1)]!;
   return ((byHour.at(-1)! - base) / base) * 100;
@@ -264,9 +291,10 @@ export function formatSoak(r: SoakResult): string {
     `memory (process RSS, includes the embedded ClickHouse engine): ${r.startRssMb.toFixed(1)} MB before the first scan, peak ${r.peakRssMb.toFixed(1)} MB, final ${r.finalRssMb.toFixed(1)} MB, growth from hour 2 ${r.growthPct.toFixed(2)} %`,
     ...(r.anon
       ? [
-          `memory (anonymous RSS: without mapped library files such as the engine's ~160 MB): ${r.anon.startMb.toFixed(1)} MB before the first scan, peak ${r.anon.peakMb.toFixed(1)} MB, growth from hour 2 ${r.anon.growthPct.toFixed(2)} %`,
+          `memory (anonymous RSS: without mapped library files such as the engine's ~160 MB): ${r.anon.startMb.toFixed(1)} MB before the first scan, peak ${r.anon.peakMb.toFixed(1)} MB, growth from hour 2 ${r.anon.growthPct.toFixed(2)} %; by hour ${r.anon.byHourMb.map((mb) => mb.toFixed(0)).join(' ')}`,
         ]
       : []),
+    `memory (the engine's own tracked memory, MemoryTracking): ${fmtRange(r.engineTrackedByHourMb)} MB by hour`,
     `memory (JS heap, the runtime itself): peak ${r.peakHeapMb.toFixed(1)} MB, growth from hour 2 ${r.heapGrowthPct.toFixed(2)} %`,
     `ClickHouse parts at the end: ${r.parts.active} active, ${r.parts.outdated} outdated (${
       r.outdatedPartsKeptS === null
