@@ -67,6 +67,18 @@ describe('pink replay', () => {
     expect(r.stdout).toMatch(/scans accepted\s+6000/);
     expect(r.stdout).toMatch(/trades completed\s+\d+/);
     expect(r.stdout).toMatch(/ROI\s+-?\d/);
+    // What it cost, with the engine named because it runs in this process.
+    const cost =
+      /cost\s+(\d+) scans in ([\d.]+) s \(([\d,]+) scans\/s\), peak RSS (\d+) MB \(this process, the embedded ClickHouse engine included\)/.exec(
+        r.stdout,
+      );
+    expect(cost, r.stdout).not.toBeNull();
+    const [, costScans, seconds, rate, peakMb] = cost!;
+    expect(Number(costScans)).toBe(6000);
+    expect(Number(seconds)).toBeGreaterThan(0);
+    const implied = 6000 / Number(seconds); // seconds are printed rounded to 10 ms
+    expect(Math.abs(Number(rate!.replaceAll(',', '')) - implied) / implied).toBeLessThan(0.05);
+    expect(Number(peakMb)).toBeGreaterThan(50); // the embedded engine alone maps more than this
     const written = readFileSync(out, 'utf8').trim().split('\n');
     expect(written).toEqual(referenceLog(scans));
     const actions = new Set(written.map((l) => JSON.parse(l).reason));
@@ -78,6 +90,9 @@ describe('pink replay', () => {
     const r = pink(['replay', '--data', bad]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/scans rejected\s+3/);
+    // Every scan read is counted in the rate, the rejected ones too.
+    const accepted = Number(/scans accepted\s+(\d+)/.exec(r.stdout)?.[1]);
+    expect(r.stdout).toMatch(new RegExp(`cost\\s+${accepted + 3} scans in`));
     expect(r.stdout).toContain(`${bad}:5: not valid JSON`);
     expect(r.stdout).toContain(`${bad}:9: "vel_div" must be a finite number`);
     expect(r.stdout).toContain(`${bad}:20: "scan" 3 is not greater than the last accepted scan`);

@@ -28,3 +28,8 @@ export function residentSplit(): ResidentSplit | null {
     ? { anonMb: anon / KB_PER_MB, fileMb: file / KB_PER_MB }
     : null;
 }
+
+/** The process's peak resident memory so far (getrusage's maxrss), in MB. */
+export function peakRssMb(): number {
+  return process.resourceUsage().maxRSS / KB_PER_MB;
+}

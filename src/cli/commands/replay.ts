@@ -10,6 +10,7 @@ import { runReplay, StrictReplayStop } from '../../app/replay.js';
 import { strategyFor } from '../../app/strategies.js';
 import { formatSummary } from '../../app/summary.js';
 import { assetsOf, createVenue } from '../../app/venues.js';
+import { peakRssMb } from '../../observability/memory.js';
 import { printable } from '../../observability/printable.js';
 import { action, CliError, EXIT } from '../errors.js';
 import { refuseOutputOverInput } from '../paths.js';
@@ -52,6 +53,7 @@ export async function replayCommand(opts: ReplayCliOptions): Promise<number> {
   const decisions = opts.decisions ? new DecisionLogWriter(opts.decisions) : null;
   const total = fileSize(opts.data);
   const progress = createProgress(total, 'replay', 'bytes');
+  const started = performance.now();
   try {
     const result = await runReplay({
       dataPath: opts.data,
@@ -85,6 +87,10 @@ export async function replayCommand(opts: ReplayCliOptions): Promise<number> {
         `ledger              ${ledger.ledger.database} (${ledger.handle.describe}): run ${ledger.ledger.runId}, ${health.rowsWritten} rows written, spool depth ${health.spoolDepth}\n`,
       );
     }
+    const lines = result.summary.scans + result.summary.rejectedScans;
+    process.stdout.write(
+      `${formatReplayCost(lines, (performance.now() - started) / 1000, peakRssMb(), ledger?.handle.engine === 'embedded')}\n`,
+    );
     // Lines were read but none was a scan: nothing was replayed, which is not success.
     if (result.summary.scans === 0 && result.summary.rejectedScans > 0) {
       process.stderr.write(
@@ -103,6 +109,18 @@ export async function replayCommand(opts: ReplayCliOptions): Promise<number> {
     await ledger?.close();
     await strategy.close?.();
   }
+}
+
+/** What the replay cost: its wall time and rate (the ledger's last rows included), and the process's peak memory. */
+export function formatReplayCost(
+  scans: number,
+  seconds: number,
+  peakMb: number,
+  embeddedEngine: boolean,
+): string {
+  const rate = seconds > 0 ? Math.round(scans / seconds).toLocaleString('en-US') : 'n/a';
+  const engine = embeddedEngine ? ', the embedded ClickHouse engine included' : '';
+  return `cost                ${scans} scans in ${seconds.toFixed(2)} s (${rate} scans/s), peak RSS ${Math.round(peakMb)} MB (this process${engine})`;
 }
 
 export function register(program: Command): void {
