@@ -121,6 +121,10 @@ describe('pink parity', () => {
     const r = pink(['parity', '--data', scans, '--out', out]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/PARITY: 6000\/6000 identical \(100\.0000 %\)/);
+    // Its cost, from the process that did the work (parity has no ledger, so no engine).
+    expect(r.stdout).toMatch(
+      /\ncost\s+6000 scans in [\d.]+ s \([\d,]+ scans\/s\), peak RSS \d+ MB \(this process\)\n/,
+    );
     const report = JSON.parse(readFileSync(join(out, 'parity.json'), 'utf8'));
     expect(report.referenceChainHash).toBe(report.pinkChainHash);
     expect(report.datasetHash).toMatch(/^[0-9a-f]{64}$/);

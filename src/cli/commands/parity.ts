@@ -20,6 +20,7 @@ import { printable } from '../../observability/printable.js';
 import type { Strategy } from '../../strategy/strategy.js';
 import { action, CliError, EXIT } from '../errors.js';
 import { refuseOutputOverInput } from '../paths.js';
+import { formatRunCost } from '../progress.js';
 import { runningNamespace } from '../running-namespace.js';
 
 interface ParityCliOptions {
@@ -102,6 +103,7 @@ export async function parityCommand(o: ParityCliOptions): Promise<number> {
   let blue: Awaited<ReturnType<typeof openBlueSource>> = null;
   let referenceStrategy: Strategy | undefined;
   let report: Awaited<ReturnType<typeof runParity>>;
+  const started = performance.now();
   try {
     blue = await openBlueSource(o, cfg);
     // Another algorithm on the reference path (the built-in one against a strategy process, say).
@@ -155,6 +157,7 @@ export async function parityCommand(o: ParityCliOptions): Promise<number> {
     `chain hash reference ${report.referenceChainHash}\nchain hash pink      ${report.pinkChainHash}\n`,
   );
   process.stdout.write(`report: ${join(o.out, 'parity.md')} and ${join(o.out, 'parity.json')}\n`);
+  process.stdout.write(`${formatRunCost(report.scans + report.rejectedScans, started, false)}\n`);
   return report.passed ? EXIT.OK : EXIT.FAILED;
 }
 

@@ -10,11 +10,10 @@ import { runReplay, StrictReplayStop } from '../../app/replay.js';
 import { strategyFor } from '../../app/strategies.js';
 import { formatSummary } from '../../app/summary.js';
 import { assetsOf, createVenue } from '../../app/venues.js';
-import { peakRssMb } from '../../observability/memory.js';
 import { printable } from '../../observability/printable.js';
 import { action, CliError, EXIT } from '../errors.js';
 import { refuseOutputOverInput } from '../paths.js';
-import { createProgress } from '../progress.js';
+import { createProgress, formatRunCost } from '../progress.js';
 import { runningNamespace } from '../running-namespace.js';
 
 export interface ReplayCliOptions {
@@ -88,9 +87,7 @@ export async function replayCommand(opts: ReplayCliOptions): Promise<number> {
       );
     }
     const lines = result.summary.scans + result.summary.rejectedScans;
-    process.stdout.write(
-      `${formatReplayCost(lines, (performance.now() - started) / 1000, peakRssMb(), ledger?.handle.engine === 'embedded')}\n`,
-    );
+    process.stdout.write(`${formatRunCost(lines, started, ledger?.handle.engine === 'embedded')}\n`);
     // Lines were read but none was a scan: nothing was replayed, which is not success.
     if (result.summary.scans === 0 && result.summary.rejectedScans > 0) {
       process.stderr.write(
@@ -109,18 +106,6 @@ export async function replayCommand(opts: ReplayCliOptions): Promise<number> {
     await ledger?.close();
     await strategy.close?.();
   }
-}
-
-/** What the replay cost: its wall time and rate (the ledger's last rows included), and the process's peak memory. */
-export function formatReplayCost(
-  scans: number,
-  seconds: number,
-  peakMb: number,
-  embeddedEngine: boolean,
-): string {
-  const rate = seconds > 0 ? Math.round(scans / seconds).toLocaleString('en-US') : 'n/a';
-  const engine = embeddedEngine ? ', the embedded ClickHouse engine included' : '';
-  return `cost                ${scans} scans in ${seconds.toFixed(2)} s (${rate} scans/s), peak RSS ${Math.round(peakMb)} MB (this process${engine})`;
 }
 
 export function register(program: Command): void {
