@@ -265,12 +265,18 @@ async function partCounts(ledger: SoakOptions['ledger']['ledger'], db: string): 
   return { active: count(true), outdated: count(false) };
 }
 
-/** Growth from the end of hour 2 (or the first sample of a shorter run) to the end, percent. */
-function fmtRange(mbs: readonly number[]): string {
+/** Hourly samples as the soak prints them: `99 101 105` (MB). */
+export function formatMbByHour(mbs: readonly number[]): string {
+  return mbs.map((mb) => mb.toFixed(0)).join(' ');
+}
+
+/** The range of hourly samples, `19-24` (MB), or `unknown` when none was taken. */
+export function formatMbRange(mbs: readonly number[]): string {
   const finite = mbs.filter(Number.isFinite);
   return finite.length ? `${Math.min(...finite).toFixed(0)}-${Math.max(...finite).toFixed(0)}` : 'unknown';
 }
 
+/** Growth from the end of hour 2 (or the first sample of a shorter run) to the end, percent. */
 function growthFromHour2(byHour: readonly number[]): number {
   const base = byHour[Math.min(1, byHour.length - 1)]!;
   return ((byHour.at(-1)! - base) / base) * 100;
@@ -291,10 +297,10 @@ export function formatSoak(r: SoakResult): string {
     `memory (process RSS, includes the embedded ClickHouse engine): ${r.startRssMb.toFixed(1)} MB before the first scan, peak ${r.peakRssMb.toFixed(1)} MB, final ${r.finalRssMb.toFixed(1)} MB, growth from hour 2 ${r.growthPct.toFixed(2)} %`,
     ...(r.anon
       ? [
-          `memory (anonymous RSS: without mapped library files such as the engine's ~160 MB): ${r.anon.startMb.toFixed(1)} MB before the first scan, peak ${r.anon.peakMb.toFixed(1)} MB, growth from hour 2 ${r.anon.growthPct.toFixed(2)} %; by hour ${r.anon.byHourMb.map((mb) => mb.toFixed(0)).join(' ')}`,
+          `memory (anonymous RSS: without mapped library files such as the engine's ~160 MB): ${r.anon.startMb.toFixed(1)} MB before the first scan, peak ${r.anon.peakMb.toFixed(1)} MB, growth from hour 2 ${r.anon.growthPct.toFixed(2)} %; by hour ${formatMbByHour(r.anon.byHourMb)}`,
         ]
       : []),
-    `memory (the engine's own tracked memory, MemoryTracking): ${fmtRange(r.engineTrackedByHourMb)} MB by hour`,
+    `memory (the engine's own tracked memory, MemoryTracking): ${formatMbRange(r.engineTrackedByHourMb)} MB by hour`,
     `memory (JS heap, the runtime itself): peak ${r.peakHeapMb.toFixed(1)} MB, growth from hour 2 ${r.heapGrowthPct.toFixed(2)} %`,
     `ClickHouse parts at the end: ${r.parts.active} active, ${r.parts.outdated} outdated (${
       r.outdatedPartsKeptS === null

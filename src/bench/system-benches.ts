@@ -9,7 +9,7 @@ import { REPLAY_MAX_PENDING_ROWS } from '../adapters/clickhouse/ledger.js';
 import { ConfigSchema } from '../app/config.js';
 import { openLedger } from '../app/ledger.js';
 import { runReplay } from '../app/replay.js';
-import type { SoakResult } from '../app/soak.js';
+import { formatMbByHour, formatMbRange, type SoakResult } from '../app/soak.js';
 import { lookupNamespace } from '../domain/namespaces.js';
 import { Sensor } from '../market/sensing.js';
 import { MarketSimulator } from '../market/simulator.js';
@@ -262,7 +262,7 @@ export function benchSoak(): Figure[] {
       unit: '%',
       target: '< 5',
       met: r.growthPct < 5,
-      detail: `RSS by hour ${r.rssByHourMb.map((mb) => mb.toFixed(0)).join(' ')}; JS heap growth ${r.heapGrowthPct.toFixed(2)} %${r.anon ? `, anonymous RSS growth ${r.anon.growthPct.toFixed(1)} %` : ''}; ledger parts at the end ${r.parts.active} active, ${r.parts.outdated} outdated (paced ${SOAK_PACE_MS} ms per hour; outdated parts dropped ${r.outdatedPartsKeptS ?? 480} s after their merge)`,
+      detail: `RSS by hour ${formatMbByHour(r.rssByHourMb)}; JS heap growth ${r.heapGrowthPct.toFixed(2)} %${r.anon ? `, anonymous RSS growth ${r.anon.growthPct.toFixed(1)} %` : ''}; ledger parts at the end ${r.parts.active} active, ${r.parts.outdated} outdated (paced ${SOAK_PACE_MS} ms per hour; outdated parts dropped ${r.outdatedPartsKeptS ?? 480} s after their merge)`,
     },
     ...anonymousFigures(r.anon, r.engineTrackedByHourMb),
     {
@@ -319,7 +319,7 @@ function anonymousFigures(anon: SoakResult['anon'], engineMb: readonly number[])
       unit: '%',
       target: '<= 5',
       met: Math.abs(anon.growthPct) <= 5,
-      detail: `RSS without mapped library files by hour ${anon.byHourMb.map((mb) => mb.toFixed(0)).join(' ')} (paced soak); the engine's own tracked memory ${Math.min(...engineMb).toFixed(0)}-${Math.max(...engineMb).toFixed(0)} MB`,
+      detail: `RSS without mapped library files by hour ${formatMbByHour(anon.byHourMb)} (paced soak); the engine's own tracked memory ${formatMbRange(engineMb)} MB`,
     },
   ];
 }
