@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { StagedBatchWriter } from '../adapters/clickhouse/batch-writer.js';
-import { REPLAY_MAX_PENDING_ROWS } from '../adapters/clickhouse/ledger.js';
+import { REPLAY_MAX_PENDING } from '../adapters/clickhouse/ledger.js';
 import { ConfigSchema } from '../app/config.js';
 import { openLedger } from '../app/ledger.js';
 import { runReplay } from '../app/replay.js';
@@ -105,7 +105,7 @@ function rssFigure(scans: number, r: ChildReplay, baseline?: number): Figure {
         ? `<= ${RSS_TARGET_MB}`
         : `<= ${RSS_TARGET_MB}, within 10 % of the shorter file's ${Math.round(baseline)}`,
     met: r.maxRssMb <= RSS_TARGET_MB && flat,
-    detail: `generated, 20 assets, embedded chDB, ${r.rows.toLocaleString('en-US')} ledger rows in ${r.seconds.toFixed(0)} s; the rows wait in memory up to ${REPLAY_MAX_PENDING_ROWS.toLocaleString('en-US')} (ClickHouseLedger.room)`,
+    detail: `generated, 20 assets, embedded chDB, ${r.rows.toLocaleString('en-US')} ledger rows in ${r.seconds.toFixed(0)} s; the rows wait in memory up to ${REPLAY_MAX_PENDING.rows.toLocaleString('en-US')} rows or ${REPLAY_MAX_PENDING.bytes / 2 ** 20} MB encoded (ClickHouseLedger.room)`,
   };
 }
 
@@ -151,7 +151,7 @@ export async function replayWithLedgerChild(path: string): Promise<void> {
     initialCapital: 25_000,
     strict: false,
     sinks: [ledger.sink.sink],
-    room: () => ledger.ledger.room(REPLAY_MAX_PENDING_ROWS),
+    room: () => ledger.ledger.room(REPLAY_MAX_PENDING),
   });
   await ledger.close();
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;

@@ -22,6 +22,14 @@ export const DEFAULT_SPOOL_DIR = './var/spool';
  * Live trading writes far fewer rows a second, so there the flush interval cuts the batches.
  */
 export const DEFAULT_BATCH_ROWS = 50_000;
+/**
+ * Encoded bytes per insert (rows encoded as queued): a table of large rows (trade stories,
+ * ~20 KB each) reaches this long before DEFAULT_BATCH_ROWS. The bytes wait in this process
+ * and are parsed again in the engine, and the engine merges parts several at a time, so a
+ * batch's size is paid about four times over in peak memory (measured: 300k-scan replay,
+ * 11 MB batches 697 MB peak, 4 MB 5xx MB; README "Replay memory with the ledger").
+ */
+export const DEFAULT_BATCH_BYTES = 4 << 20;
 
 export interface ClickHouseLedgerOptions {
   readonly client: ChClient;
@@ -37,6 +45,8 @@ export interface ClickHouseLedgerOptions {
   readonly runId?: string;
   /** A table's batch is written once it holds this many rows (default DEFAULT_BATCH_ROWS). */
   readonly batchRows?: number;
+  /** ... or, rows encoded as queued, this many bytes (default DEFAULT_BATCH_BYTES) ... */
+  readonly batchBytes?: number;
   /** ... or this long after its first queued row (default 1000 ms). */
   readonly flushIntervalMs?: number;
   /** Spool retry back-off: base, doubled per failed attempt, capped (defaults 500 ms / 30 s). */
@@ -76,6 +86,12 @@ function queuedIn(q: TableQueue): number {
   return q.rows.length + (q.appender?.count ?? 0);
 }
 
+/** What a producer may let wait in memory before room() holds it back (rows, encoded bytes). */
+export interface PendingLimit {
+  readonly rows: number;
+  readonly bytes: number;
+}
+
 /** What the spool keeps of a batch: its rows as JSON (an encoded batch decoded back). */
 function spoolable(batch: Batch): SpoolBatch {
   const { database, table, token, encoded } = batch;
@@ -98,10 +114,13 @@ export function newRunId(): string {
 }
 
 /**
- * Rows a replay lets wait in memory for the engine before it reads on (ClickHouseLedger.room):
- * two full batches, so the engine always has the next one ready.
+ * What a replay lets wait in memory for the engine before it reads on (ClickHouseLedger.room):
+ * two full batches of rows, or four of bytes, so the engine always has the next one ready.
  */
-export const REPLAY_MAX_PENDING_ROWS = 2 * DEFAULT_BATCH_ROWS;
+export const REPLAY_MAX_PENDING: PendingLimit = {
+  rows: 2 * DEFAULT_BATCH_ROWS,
+  bytes: 4 * DEFAULT_BATCH_BYTES,
+};
 
 export interface SpoolRecovery {
   readonly batches: number;
@@ -117,14 +136,22 @@ export class ClickHouseLedger implements LedgerStore {
   private readonly spool: Spool;
   private readonly writer: BatchWriter;
   private readonly batchRows: number;
+  private readonly batchBytes: number;
   private readonly flushIntervalMs: number;
   private readonly retryBaseMs: number;
   private readonly retryMaxMs: number;
   private readonly queues = new Map<string, TableQueue>();
+  /**
+   * Encoded batches cut the moment their table's bytes filled one, waiting for the write
+   * chain: cutting later would let the table grow past batchBytes while an insert runs.
+   */
+  private readonly cut: Batch[] = [];
   /** Rows accepted and not yet inserted or spooled: what this ledger holds in memory. */
   private pendingRows = 0;
+  /** Of those, the bytes of the encoded ones (rows kept as objects are counted by rows only). */
+  private pendingBytes = 0;
   /** Writers waiting for room (see room()), woken as batches leave memory. */
-  private roomWaiters: Array<{ readonly below: number; readonly resolve: () => void }> = [];
+  private roomWaiters: Array<{ readonly below: PendingLimit; readonly resolve: () => void }> = [];
   private batchSeq = 0;
   /** Every write and drain runs on this chain, one at a time: that is what keeps order. */
   private chain: Promise<void> = Promise.resolve();
@@ -149,6 +176,7 @@ export class ClickHouseLedger implements LedgerStore {
     this.writer = o.writer ?? new JsonBatchWriter(o.client);
     this.spoolCount = this.spool.depth();
     this.batchRows = o.batchRows ?? DEFAULT_BATCH_ROWS;
+    this.batchBytes = o.batchBytes ?? DEFAULT_BATCH_BYTES;
     this.flushIntervalMs = o.flushIntervalMs ?? 1000;
     this.retryBaseMs = o.retryBaseMs ?? 500;
     this.retryMaxMs = o.retryMaxMs ?? 30_000;
@@ -159,10 +187,12 @@ export class ClickHouseLedger implements LedgerStore {
     this.guard.check({ kind: 'clickhouse', database: this.database, table });
     if (rows.length === 0) return;
     const q = this.queueFor(table);
-    if (q.appender) this.encode(q, q.appender, rows);
+    if (q.appender) this.pendingBytes += this.encode(q, q.appender, rows);
     else for (const r of rows) q.rows.push(r);
     this.pendingRows += rows.length;
-    if (queuedIn(q) >= this.batchRows) this.enqueue(() => this.writeQueued(true));
+    const full = q.appender && q.appender.bytes >= this.batchBytes;
+    if (full) this.cut.push(this.takeEncoded(table, q.appender));
+    if (full || queuedIn(q) >= this.batchRows) this.enqueue(() => this.writeQueued(true));
     else this.armFlushTimer();
   }
 
@@ -172,17 +202,18 @@ export class ClickHouseLedger implements LedgerStore {
   }
 
   /**
-   * Backpressure for a producer faster than the engine (a replay): null while fewer than
-   * `maxPending` rows wait in memory, else a promise that resolves once they are down to
-   * half of it (or the ledger is closed). Await it between scans and memory stays bounded
-   * whatever the input's length; the order of rows is unchanged.
+   * Backpressure for a producer faster than the engine (a replay): null while less than
+   * `limit` (rows and encoded bytes) waits in memory, else a promise that resolves once both
+   * are down to half of it (or the ledger is closed). Await it between scans and memory stays
+   * bounded whatever the input's length; the order of rows is unchanged.
    */
-  room(maxPending: number): Promise<void> | null {
-    if (this.pendingRows < maxPending || this.closed) return null;
+  room(limit: PendingLimit): Promise<void> | null {
+    if ((this.pendingRows < limit.rows && this.pendingBytes < limit.bytes) || this.closed) return null;
     // Partial batches are written at once rather than at the flush timer: nothing waits idle.
     this.disarmFlushTimer();
     void this.enqueue(() => this.writeQueued(false));
-    return new Promise((resolve) => this.roomWaiters.push({ below: maxPending / 2, resolve }));
+    const below = { rows: limit.rows / 2, bytes: limit.bytes / 2 };
+    return new Promise((resolve) => this.roomWaiters.push({ below, resolve }));
   }
 
   async flush(): Promise<void> {
@@ -208,11 +239,14 @@ export class ClickHouseLedger implements LedgerStore {
     readonly rowsQuarantined: number;
     readonly queuedRows: number;
     readonly pendingRows: number;
+    readonly pendingBytes: number;
   } {
     let queuedRows = 0;
     for (const q of this.queues.values()) queuedRows += queuedIn(q);
+    for (const b of this.cut) queuedRows += batchRowCount(b);
     return {
       pendingRows: this.pendingRows,
+      pendingBytes: this.pendingBytes,
       engine: this.o.engine,
       reachable: this.reachable,
       spoolDepth: this.spoolCount,
@@ -233,7 +267,9 @@ export class ClickHouseLedger implements LedgerStore {
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = null;
     this.queues.clear();
+    this.cut.length = 0;
     this.pendingRows = 0;
+    this.pendingBytes = 0;
     this.wakeRoomWaiters();
   }
 
@@ -298,8 +334,15 @@ export class ClickHouseLedger implements LedgerStore {
   /**
    * A row the encoder refuses stays an object and goes the JSON way, where ClickHouse
    * either stores it or rejects it for good (then it is quarantined with its reason).
+   * Returns the bytes the appender grew by.
    */
-  private encode(q: TableQueue, appender: RowBinaryAppender, rows: readonly Row[]): void {
+  private encode(q: TableQueue, appender: RowBinaryAppender, rows: readonly Row[]): number {
+    const before = appender.bytes;
+    this.encodeRows(q, appender, rows);
+    return appender.bytes - before;
+  }
+
+  private encodeRows(q: TableQueue, appender: RowBinaryAppender, rows: readonly Row[]): void {
     try {
       appender.append(rows);
     } catch (err) {
@@ -314,19 +357,24 @@ export class ClickHouseLedger implements LedgerStore {
     }
   }
 
-  /** Takes batches off the queues, in order; `fullOnly` leaves each table's partial tail. */
+  /**
+   * Takes batches off the queues, in order (those already cut by bytes first, which are
+   * older than anything still queued); `fullOnly` leaves each table's partial tail.
+   */
   private cutBatches(fullOnly: boolean): Batch[] {
-    const batches: Batch[] = [];
+    const batches = this.cut.splice(0);
     const least = fullOnly ? this.batchRows : 1;
     for (const [table, q] of this.queues) {
       const a = q.appender;
-      if (a && a.count >= least) {
-        const count = a.count;
-        batches.push(this.newBatch(table, [], { columns: a.columns, count, payload: a.take() }));
-      }
+      if (a && a.count >= least) batches.push(this.takeEncoded(table, a));
       while (q.rows.length >= least) batches.push(this.newBatch(table, q.rows.splice(0, this.batchRows)));
     }
     return batches;
+  }
+
+  private takeEncoded(table: string, a: RowBinaryAppender): Batch {
+    const count = a.count;
+    return this.newBatch(table, [], { columns: a.columns, count, payload: a.take() });
   }
 
   private newBatch(table: string, rows: Row[], encoded?: Batch['encoded']): Batch {
@@ -340,6 +388,7 @@ export class ClickHouseLedger implements LedgerStore {
       await this.insertOrSpool(batch);
     } finally {
       this.pendingRows -= batchRowCount(batch);
+      this.pendingBytes -= batch.encoded?.payload.length ?? 0;
       this.wakeRoomWaiters();
     }
   }
@@ -365,7 +414,7 @@ export class ClickHouseLedger implements LedgerStore {
     if (this.roomWaiters.length === 0) return;
     const done = this.closed;
     this.roomWaiters = this.roomWaiters.filter((w) => {
-      if (!done && this.pendingRows > w.below) return true;
+      if (!done && (this.pendingRows > w.below.rows || this.pendingBytes > w.below.bytes)) return true;
       w.resolve();
       return false;
     });

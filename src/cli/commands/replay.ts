@@ -2,7 +2,7 @@
 
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { REPLAY_MAX_PENDING_ROWS } from '../../adapters/clickhouse/ledger.js';
+import { REPLAY_MAX_PENDING } from '../../adapters/clickhouse/ledger.js';
 import { DecisionLogWriter } from '../../adapters/files/decision-log.js';
 import { fileSize } from '../../adapters/files/scan-lines.js';
 import { openLedger } from '../../app/ledger.js';
@@ -70,7 +70,7 @@ export async function replayCommand(opts: ReplayCliOptions): Promise<number> {
           }
         : {}),
       sinks: [...(decisions ? [decisions.sink] : []), ...(ledger ? [ledger.sink.sink] : [])],
-      ...(ledger ? { room: () => ledger.ledger.room(REPLAY_MAX_PENDING_ROWS) } : {}),
+      ...(ledger ? { room: () => ledger.ledger.room(REPLAY_MAX_PENDING) } : {}),
       onProgress: (p) => progress.update(p.bytes, `${p.lines} lines`),
     });
     progress.stop();
