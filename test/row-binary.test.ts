@@ -18,6 +18,7 @@ import {
   binaryColumn,
   decodeRowBinary,
   encodeRowBinary,
+  RowBinaryAppender,
   RowEncodeError,
 } from '../src/adapters/clickhouse/row-binary.js';
 import type { ChClient } from '../src/adapters/clickhouse/schema.js';
@@ -268,6 +269,38 @@ describe('staged RowBinary vs JSONEachRow', () => {
         ),
       ),
     ).toEqual(values);
+  });
+
+  it("an appender refills a recycled batch's buffer, and each payload holds its own rows", () => {
+    const columns = [binaryColumn('n', 'UInt32'), binaryColumn('s', 'String')].filter((c) => c !== null);
+    const rows = (from: number) =>
+      Array.from({ length: 2000 }, (_, i) => ({ n: from + i, s: `row ${from + i}` }));
+    const a = new RowBinaryAppender('t', columns, 2000);
+    a.append(rows(0));
+    const first = a.take();
+    expect(decodeRowBinary(columns, first)).toEqual(rows(0));
+    // Not handed back yet (still being inserted): the next batch gets a buffer of its own.
+    a.append(rows(5000));
+    const second = a.take();
+    expect(second.buffer).not.toBe(first.buffer);
+    expect(decodeRowBinary(columns, first)).toEqual(rows(0));
+    // Handed back: the batch after the one filling now is written into it.
+    a.recycle(first);
+    a.append(rows(9000));
+    const third = a.take();
+    a.append(rows(12000));
+    const fourth = a.take();
+    expect(third.buffer).not.toBe(first.buffer);
+    expect(fourth.buffer).toBe(first.buffer);
+    expect(decodeRowBinary(columns, fourth)).toEqual(rows(12000));
+    expect(decodeRowBinary(columns, third)).toEqual(rows(9000));
+    expect(decodeRowBinary(columns, second)).toEqual(rows(5000));
+    // A slice of Node's shared small-buffer pool is never taken over (other code owns the rest).
+    const pooled = Buffer.from('shared pool slice');
+    const b = new RowBinaryAppender('t', columns, 1);
+    b.recycle(pooled.byteOffset === 0 ? pooled.subarray(1) : pooled);
+    b.append(rows(0));
+    expect(b.take().buffer).not.toBe(pooled.buffer);
   });
 
   it('a refused value is a RowEncodeError (the ledger quarantines it instead of retrying)', () => {

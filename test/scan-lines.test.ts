@@ -8,7 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { readScanLineBatches, readScanLines, type ScanLine } from '../src/adapters/files/scan-lines.js';
+import {
+  LINES_PER_BATCH,
+  readScanLineBatches,
+  readScanLines,
+  type ScanLine,
+  textLineBatches,
+} from '../src/adapters/files/scan-lines.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pink-scan-lines-'));
 const plain = (l: ScanLine) => ({ lineNo: l.lineNo, text: l.text, value: l.value, parseError: l.parseError });
@@ -55,11 +61,39 @@ describe('scan file reader', () => {
     for (const p of [path, `${path}.gz`]) {
       const { batches, lines } = await all(p);
       expect(batches.length).toBeGreaterThan(1);
+      // Decoded a slice at a time, so that no line waits long enough to be promoted.
+      for (const b of batches) expect(b.length).toBeLessThanOrEqual(LINES_PER_BATCH);
       const flat = batches.flat();
       expect(flat.map((l) => (l.value as { scan: number }).scan)).toEqual(rows.map((_, i) => i));
       expect(flat.map((l) => l.lineNo)).toEqual(rows.map((_, i) => i + 1));
       expect(lines.map((l) => l.text)).toEqual(rows);
     }
+  });
+
+  it('reuses one read buffer: lines split anywhere (mid-character, between \\r and \\n), longer than it, or unterminated', async () => {
+    // Multi-byte characters, CRLF and LF, a blank line, a line of 300 bytes: with reads of
+    // 7 bytes every kind of split happens, and the buffer must grow for the long line.
+    const lines = ['{"a":"é€𝄞"}', '', '{"b":1}', `{"long":"${'ü'.repeat(150)}"}`, '€', 'end'];
+    const text = `${lines[0]}\r\n${lines[1]}\n${lines[2]}\r\n${lines[3]}\n${lines[4]}\n${lines[5]}`;
+    const path = join(dir, 'splits.jsonl');
+    writeFileSync(path, text);
+    for (const readBytes of [7, 8, 64, 1 << 20]) {
+      let bytes = 0;
+      const got: string[] = [];
+      for await (const batch of textLineBatches(path, (n) => (bytes += n), readBytes)) got.push(...batch);
+      expect(got, `reads of ${readBytes} bytes`).toEqual(lines);
+      expect(bytes).toBe(Buffer.byteLength(text));
+    }
+  });
+
+  it('names the file and how far it got when it cannot be read', async () => {
+    const read = async (p: string) => {
+      for await (const _ of textLineBatches(p)) {
+        // drained
+      }
+    };
+    await expect(read(join(dir, 'missing.jsonl'))).rejects.toThrow(/missing\.jsonl: no such file/);
+    await expect(read(dir)).rejects.toThrow(/is a directory, not a file/);
   });
 
   it('parses a line once, however often it is looked at', async () => {

@@ -38,6 +38,10 @@ export function batchRowCount(batch: InsertBatch): number {
 }
 
 export interface BatchWriter {
+  /**
+   * Inserts the batch. An encoded batch's payload must not be read once the promise settles:
+   * the ledger hands its buffer back to the table's appender for the next batch.
+   */
   write(batch: InsertBatch): Promise<void>;
   /**
    * Optional: start the work for a batch that needs no ClickHouse (encoding, staging)

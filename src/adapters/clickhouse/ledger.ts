@@ -388,7 +388,11 @@ export class ClickHouseLedger implements LedgerStore {
       await this.insertOrSpool(batch);
     } finally {
       this.pendingRows -= batchRowCount(batch);
-      this.pendingBytes -= batch.encoded?.payload.length ?? 0;
+      if (batch.encoded) {
+        this.pendingBytes -= batch.encoded.payload.length;
+        // Inserted or spooled (as decoded rows): the bytes are read by nobody now.
+        this.queues.get(batch.table)?.appender?.recycle(batch.encoded.payload);
+      }
       this.wakeRoomWaiters();
     }
   }
