@@ -303,6 +303,46 @@ describe('staged RowBinary vs JSONEachRow', () => {
     expect(b.take().buffer).not.toBe(pooled.buffer);
   });
 
+  it("encodes a DEFAULT column when a row gives it; a row that does not goes the JSON way and gets the table's default", async () => {
+    const columns = `id UInt64, note String DEFAULT 'none', n Int64 DEFAULT 7, q Nullable(Float64) DEFAULT 1.5`;
+    for (const t of ['def_json', 'def_queue'])
+      await ch.client.command({
+        query: `CREATE TABLE ${DB}.${t} (${columns}) ENGINE = MergeTree ORDER BY id`,
+      });
+    const rows = [
+      { id: 1, note: 'given', n: 1, q: 2 },
+      { id: 2 },
+      // null: the default in a column that is not Nullable, NULL in one that is.
+      { id: 3, note: null, n: 3, q: null },
+      { id: 4, note: '', n: 0, q: 0 },
+      { id: 5, note: 'x', n: Number.NaN },
+      { id: 6, note: 'y', n: 6, q: null },
+    ];
+    await json.write({ database: DB, table: 'def_json', token: 'defaults-json', rows });
+    // The ledger's way (ClickHouseLedger.encode): each row the appender refuses goes as JSON.
+    const writer = new StagedBatchWriter(ch.client, ch.tmp('staging-defaults'));
+    await writer.prepare(DB, ['def_queue']);
+    const appender = writer.appender(DB, 'def_queue', 10);
+    if (!appender) throw new Error('a table with DEFAULT columns has an appender');
+    const refused: (typeof rows)[number][] = [];
+    for (const r of rows) {
+      try {
+        appender.append([r]);
+      } catch (err) {
+        expect(err).toBeInstanceOf(RowEncodeError);
+        expect((err as Error).message).toMatch(/no value, and the table computes (note|n)'s DEFAULT/);
+        refused.push(r);
+      }
+    }
+    expect(refused.map((r) => r.id)).toEqual([2, 3, 5]);
+    const encoded = { columns: appender.columns, count: appender.count, payload: appender.take() };
+    await writer.write({ database: DB, table: 'def_queue', token: 'defaults-queue', rows: [], encoded });
+    await json.write({ database: DB, table: 'def_queue', token: 'defaults-refused', rows: refused });
+    const stored = (t: string) => ch.rows(`SELECT * FROM ${DB}.${t} ORDER BY id`);
+    expect(await stored('def_queue')).toEqual(await stored('def_json'));
+    expect((await stored('def_json'))[1]).toMatchObject({ id: 2, note: 'none', n: 7, q: 1.5 });
+  });
+
   it('a refused value is a RowEncodeError (the ledger quarantines it instead of retrying)', () => {
     const columns = [binaryColumn('n', 'UInt32')].filter((c) => c !== null);
     expect(() => encodeRowBinary('t', columns, [{ n: 'x' }])).toThrow(RowEncodeError);

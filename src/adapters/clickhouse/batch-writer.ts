@@ -115,6 +115,13 @@ export class StagedBatchWriter implements BatchWriter {
   private readonly json: JsonBatchWriter;
   /** Per `db.table`: its columns, or null when the table needs the JSON path. */
   private readonly layouts = new Map<string, readonly BinaryColumn[] | null>();
+  /**
+   * The layouts for rows encoded as queued, where a table's DEFAULT columns are encoded too:
+   * a row without a value for one is refused by the appender and goes the JSON way alone
+   * (the ledger's fallback), so ClickHouse still computes its default. A whole batch of
+   * rows (`layouts`) has no such per-row way out, so there such tables keep JSON.
+   */
+  private readonly queueLayouts = new Map<string, readonly BinaryColumn[] | null>();
   private readonly staged = new WeakMap<InsertBatch, Promise<Staged | null>>();
   /** Settles once the batch being written is with the engine (or has failed). */
   private inFlight: Promise<void> = Promise.resolve();
@@ -175,7 +182,7 @@ export class StagedBatchWriter implements BatchWriter {
   }
 
   appender(database: string, table: string, expectedRows: number): RowBinaryAppender | null {
-    const columns = this.layouts.get(`${database}.${table}`);
+    const columns = this.queueLayouts.get(`${database}.${table}`);
     return columns ? new RowBinaryAppender(table, columns, expectedRows) : null;
   }
 
@@ -244,12 +251,22 @@ export class StagedBatchWriter implements BatchWriter {
       format: 'JSONEachRow',
     });
     const described = await rs.json<{ name: string; type: string; default_kind: string }>();
-    // Columns with a DEFAULT expression keep the JSON path, which lets ClickHouse compute it.
-    const columns = described.map((c) => (c.default_kind === '' ? binaryColumn(c.name, c.type) : null));
     // An unknown table is not remembered: the insert fails now and the schema may come later.
     if (described.length === 0) return null;
-    const layout = columns.every((c): c is BinaryColumn => c !== null) ? columns : null;
+    const layoutOf = (withDefaults: boolean) => {
+      const columns = described.map((c) =>
+        c.default_kind === ''
+          ? binaryColumn(c.name, c.type)
+          : withDefaults && c.default_kind === 'DEFAULT'
+            ? binaryColumn(c.name, c.type, true)
+            : null,
+      );
+      return columns.every((c): c is BinaryColumn => c !== null) ? columns : null;
+    };
+    // Columns with a DEFAULT expression keep the JSON path, which lets ClickHouse compute it.
+    const layout = layoutOf(false);
     this.layouts.set(key, layout);
+    this.queueLayouts.set(key, layoutOf(true));
     return layout;
   }
 }

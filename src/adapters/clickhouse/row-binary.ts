@@ -29,6 +29,12 @@ export interface BinaryColumn {
   readonly fileType: string;
   /** What an omitted value is written as: the type's default, as text for dates. */
   readonly emptyText: string;
+  /**
+   * The table computes a DEFAULT for an omitted value (JSONEachRow: a missing key, or null
+   * in a column that is not Nullable): such a value is refused here rather than written as
+   * the type's default, so that the row can go the JSON way and get the table's.
+   */
+  readonly hasDefault: boolean;
 }
 
 const SCALARS: Readonly<Record<string, Scalar>> = {
@@ -41,7 +47,7 @@ const SCALARS: Readonly<Record<string, Scalar>> = {
 };
 
 /** How a column is encoded, or null when its type is not one this encoder handles. */
-export function binaryColumn(name: string, type: string): BinaryColumn | null {
+export function binaryColumn(name: string, type: string, hasDefault = false): BinaryColumn | null {
   const nullable = /^Nullable\((.*)\)$/.exec(type);
   const inner = nullable ? (nullable[1] as string) : type;
   const base = /^LowCardinality\((.*)\)$/.exec(inner)?.[1] ?? inner;
@@ -63,6 +69,7 @@ export function binaryColumn(name: string, type: string): BinaryColumn | null {
     scalar,
     nullable: !!nullable,
     emptyText,
+    hasDefault,
     fileType: nullable ? `Nullable(${fileBase})` : fileBase,
   };
 }
@@ -218,6 +225,8 @@ function isNullish(v: unknown): boolean {
 }
 
 function writeValue(out: Out, c: BinaryColumn, v: unknown, where: Where): void {
+  if (c.hasDefault && (c.nullable ? v === undefined : isNullish(v)))
+    throw new RowEncodeError(`${where}: no value, and the table computes ${c.name}'s DEFAULT`);
   switch (c.scalar) {
     case 'string':
       out.string(isNullish(v) ? c.emptyText : text(v));
@@ -464,9 +473,12 @@ function compiled(columns: readonly BinaryColumn[]): CompiledLayout {
 function compileEncoder(columns: readonly BinaryColumn[]): RowsEncoder {
   const body = columns.map((c, j) => {
     const fast = `if (${FAST_TEST[c.scalar]}) ${FAST_WRITE[c.scalar]}; else slow(${j}, v, i);`;
-    const value = c.nullable
+    const plain = c.nullable
       ? `if (v === null || v === undefined || (typeof v === 'number' && v - v !== 0)) out.byte(1); else { out.byte(0); ${fast} }`
       : `if (v === undefined || v === null) ${emptyWrite(c)}; else ${fast}`;
+    // A value the table would default is writeValue's to refuse (see BinaryColumn.hasDefault).
+    const defaulted = c.nullable ? 'v === undefined' : 'v === undefined || v === null';
+    const value = c.hasDefault ? `if (${defaulted}) slow(${j}, v, i); else { ${plain} }` : plain;
     return `v = row[${JSON.stringify(c.name)}]; if (v !== undefined) present++; ${value}`;
   });
   const source = `

@@ -202,6 +202,8 @@ function body(event: CanonicalEvent): MappedRow | null {
           open_trade_id: event.openTradeId,
           heartbeat_age_ms: Math.max(0, Math.round(event.heartbeatAgeMs)),
           last_scan: event.lastScan,
+          // The column's DEFAULT, given: a row that names every column is encoded as queued.
+          detail: '',
         },
       };
     case 'strategy_health':
@@ -239,6 +241,7 @@ function body(event: CanonicalEvent): MappedRow | null {
           open_trade_id: '',
           heartbeat_age_ms: 0,
           last_scan: -1,
+          detail: '',
         },
       };
     default:
