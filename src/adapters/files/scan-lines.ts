@@ -21,7 +21,7 @@ export function fileSize(path: string): number {
 }
 
 /** Bytes a read asks for: about a thousand 20-asset lines. */
-export const READ_BYTES = 1 << 20;
+const READ_BYTES = 1 << 20;
 
 /**
  * Raw text lines of a file (gzip by extension), '\r\n' tolerated, LINES_PER_BATCH at a
