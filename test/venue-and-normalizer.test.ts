@@ -3,10 +3,10 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { SIM_FINISHED_ORDERS_KEPT, SimVenue } from '../src/adapters/sim/sim-venue.js';
+import { SIM_FINISHED_ORDERS_KEPT, SIM_HISTORY_MS, SimVenue } from '../src/adapters/sim/sim-venue.js';
 import { seededRandom } from '../src/domain/random.js';
 import type { OrderRequest, VenueFact } from '../src/domain/venue.js';
-import { FactNormalizer } from '../src/execution/normalizer.js';
+import { FACT_DEDUP_MAX_KEYS, FACT_DEDUP_WINDOW_MS, FactNormalizer } from '../src/execution/normalizer.js';
 import { loadStrategy } from '../src/strategy/loader.js';
 import { pink, REPO } from './support/cli.js';
 
@@ -111,22 +111,32 @@ describe('fact normalizer', () => {
   });
   it('drops duplicate callbacks by exchange id and keeps one terminal state per order', () => {
     const n = new FactNormalizer();
-    const out = n.normalize([
-      fill('f1'),
-      fill('f1'),
-      { kind: 'ack', clientOrderId: 'a', exchangeOrderId: '1', ts: 1 },
-      { kind: 'ack', clientOrderId: 'a', exchangeOrderId: '1', ts: 2 },
-      { kind: 'order_done', clientOrderId: 'a', exchangeOrderId: '1', status: 'FILLED', filledQty: 1, ts: 3 },
-      {
-        kind: 'order_done',
-        clientOrderId: 'a',
-        exchangeOrderId: '1',
-        status: 'CANCELLED',
-        filledQty: 1,
-        ts: 4,
-      },
-      fill('f2'),
-    ]);
+    const out = n.normalize(
+      [
+        fill('f1'),
+        fill('f1'),
+        { kind: 'ack', clientOrderId: 'a', exchangeOrderId: '1', ts: 1 },
+        { kind: 'ack', clientOrderId: 'a', exchangeOrderId: '1', ts: 2 },
+        {
+          kind: 'order_done',
+          clientOrderId: 'a',
+          exchangeOrderId: '1',
+          status: 'FILLED',
+          filledQty: 1,
+          ts: 3,
+        },
+        {
+          kind: 'order_done',
+          clientOrderId: 'a',
+          exchangeOrderId: '1',
+          status: 'CANCELLED',
+          filledQty: 1,
+          ts: 4,
+        },
+        fill('f2'),
+      ],
+      0,
+    );
     expect(out.map((f) => (f.kind === 'fill' ? f.fillId : f.kind))).toEqual([
       'f1',
       'ack',
@@ -134,6 +144,47 @@ describe('fact normalizer', () => {
       'f2',
     ]);
     expect(n.stats()).toEqual({ passed: 4, duplicates: 3 });
+  });
+
+  it('remembers a fact for a day of the runtime clock, so a long run holds a day of keys, not a lifetime', () => {
+    const n = new FactNormalizer();
+    const t0 = 1_747_742_400_000;
+    expect(n.normalize([fill('f1')], t0)).toHaveLength(1);
+    // Repeated within the window (a callback twice, a poll's overlap, a recovery's history): dropped.
+    expect(n.normalize([fill('f1')], t0 + FACT_DEDUP_WINDOW_MS - 1)).toHaveLength(0);
+    // A year of facts, one a minute: what is remembered stays a day's worth.
+    const minute = 60_000;
+    for (let i = 0; i < 365 * 24 * 60; i++) n.normalize([fill(`y${i}`)], t0 + i * minute);
+    expect(n.rememberedKeys()).toBe(FACT_DEDUP_WINDOW_MS / minute);
+    const last = t0 + (365 * 24 * 60 - 1) * minute;
+    expect(n.normalize([fill(`y${365 * 24 * 60 - 1}`)], last)).toHaveLength(0);
+    expect(n.normalize([fill(`y${365 * 24 * 60 - FACT_DEDUP_WINDOW_MS / minute}`)], last)).toHaveLength(0);
+    // A burst within the window is capped by count.
+    const burst = new FactNormalizer(FACT_DEDUP_WINDOW_MS, 100);
+    for (let i = 0; i < 1_000; i++) burst.normalize([fill(`b${i}`)], t0);
+    expect(burst.rememberedKeys()).toBe(100);
+    expect(FACT_DEDUP_MAX_KEYS).toBeGreaterThan(FACT_DEDUP_WINDOW_MS / minute);
+  });
+
+  it('the sim venue keeps a day of history: a long run holds a day of facts, and recovery still reads its minutes', async () => {
+    const v = new SimVenue({ seed: 3 }, { price: () => 100 }, seededRandom(3));
+    const hour = 3_600_000;
+    // An order filled every hour for six weeks: ~2,000 history records.
+    const hours = 1_000;
+    for (let i = 0; i < hours; i++) {
+      await v.submit(order(`h${i}`, i % 2 ? 'BUY' : 'SELL', 1, i * hour));
+      await v.drain(i * hour + 60_000);
+    }
+    const end = (hours - 1) * hour + 60_000;
+    const held = await v.history(0, ['BTCUSDT']);
+    const lastDay = held.filter((f) => f.ts >= end - SIM_HISTORY_MS);
+    // A day's records, plus at most one trim step (256) of older ones: not six weeks.
+    expect(lastDay.length).toBeGreaterThanOrEqual(48);
+    expect(held.length).toBeLessThanOrEqual(lastDay.length + 257);
+    // What recovery reads (the last hours) is all there.
+    const recent = await v.history(end - 3 * hour, ['BTCUSDT']);
+    const filled = recent.flatMap((f) => (f.kind === 'fill' ? [f.clientOrderId] : []));
+    expect(new Set(filled)).toEqual(new Set([`h${hours - 3}`, `h${hours - 2}`, `h${hours - 1}`]));
   });
 
   it('passes a position only when it changed and never lets a stale report override a newer one', () => {
@@ -145,7 +196,7 @@ describe('fact normalizer', () => {
       entryPrice: 1,
       ts,
     });
-    const out = n.normalize([pos(-1, 10), pos(-1, 11), pos(0, 20), pos(-1, 15), pos(0, 21)]);
+    const out = n.normalize([pos(-1, 10), pos(-1, 11), pos(0, 20), pos(-1, 15), pos(0, 21)], 0);
     expect(out.map((f) => (f.kind === 'position' ? f.qty : null))).toEqual([-1, 0]);
   });
 
@@ -172,7 +223,7 @@ describe('fact normalizer', () => {
       ts: 1,
     });
     const positions = (facts: VenueFact[]) =>
-      n.normalize(facts).map((f) => (f.kind === 'position' ? f.qty : f.kind));
+      n.normalize(facts, 0).map((f) => (f.kind === 'position' ? f.qty : f.kind));
     expect(positions([pos(0, 10)])).toEqual([0]); // flat after the previous trade
     // Entry and exit both filled before the next position poll: it reads 0 again, and that
     // 0 is news (the position after those fills), as is the next one after the exit fill.

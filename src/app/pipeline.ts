@@ -276,7 +276,7 @@ export class Pipeline {
 
   private async applyVenue(pending: VenueFact[] | Promise<VenueFact[]>, now: number): Promise<void> {
     const raw = await pending;
-    if (raw.length) await this.kernel.applyFacts(this.normalizer.normalize(raw), now);
+    if (raw.length) await this.kernel.applyFacts(this.normalizer.normalize(raw, now), now);
     if (this.kernel.hasTrade) await this.kernel.tick(now);
   }
 
@@ -285,7 +285,7 @@ export class Pipeline {
    * through the same normalization as live ones. Returns how many were new.
    */
   async applyVenueFacts(facts: readonly VenueFact[], now: number): Promise<number> {
-    const fresh = this.normalizer.normalize(facts);
+    const fresh = this.normalizer.normalize(facts, now);
     if (fresh.length === 0) return 0; // (nor move the kernel's clock)
     await this.kernel.applyFacts(fresh, now);
     return fresh.filter((f) => f.kind !== 'position').length;
@@ -296,9 +296,9 @@ export class Pipeline {
     return this.normalizer.recentKeys();
   }
 
-  /** A restarted process: these facts were applied before the journal was written. */
-  rememberFacts(keys: readonly string[]): void {
-    this.normalizer.remember(keys);
+  /** A restarted process at `now`: these facts were applied before the journal was written. */
+  rememberFacts(keys: readonly string[], now: number): void {
+    this.normalizer.remember(keys, now);
   }
 
   /**

@@ -88,7 +88,7 @@ export async function recover(o: RecoveryOptions): Promise<RecoveryReport> {
 
   // 1. Where the journal left things.
   kernel.restore(saved?.trade ?? null, saved?.venuePositions ?? []);
-  pipeline.rememberFacts(saved?.seenFacts ?? []);
+  pipeline.rememberFacts(saved?.seenFacts ?? [], now);
   const journalTrade = saved?.trade?.id ?? null;
   // Orders that may have left after the checkpoint: an exit of the journal's trade is its
   // order again; any other (an entry the journal never saw) at least names its asset.

@@ -4,11 +4,22 @@
  * passes a position only when the venue's view changed or a fill of that asset came since
  * the last report. No policy lives here.
  */
-import { BoundedSet } from '../domain/bounded-set.js';
+import { WindowedSet } from '../domain/bounded-set.js';
 import type { PositionFact, VenueFact } from '../domain/venue.js';
 
 /** Fact keys the journal keeps (far more than a single-slot runtime applies between checkpoints). */
 const RECENT_KEPT = 2_000;
+
+/**
+ * How long a fact's key is remembered, in the runtime's clock (virtual in a replay, wall
+ * time live): far longer than any venue repeats a fact within one process (a callback sent
+ * twice, a poll's overlap, a recovery's history read from the last checkpoint). A restarted
+ * process knows only the journal's RECENT_KEPT keys either way.
+ */
+export const FACT_DEDUP_WINDOW_MS = 24 * 3_600_000;
+
+/** Keys remembered at most, whatever the window: memory stays bounded under a burst of facts. */
+export const FACT_DEDUP_MAX_KEYS = 200_000;
 
 export interface NormalizerStats {
   readonly passed: number;
@@ -16,7 +27,7 @@ export interface NormalizerStats {
 }
 
 export class FactNormalizer {
-  private readonly seen: BoundedSet;
+  private readonly seen: WindowedSet;
   private readonly positions = new Map<string, { qty: number; ts: number }>();
   /** Assets with a fill let through since their last position report. */
   private readonly filledSinceReport = new Set<string>();
@@ -25,8 +36,8 @@ export class FactNormalizer {
   private passed = 0;
   private duplicates = 0;
 
-  constructor(limit = 200_000) {
-    this.seen = new BoundedSet(limit);
+  constructor(windowMs = FACT_DEDUP_WINDOW_MS, maxKeys = FACT_DEDUP_MAX_KEYS) {
+    this.seen = new WindowedSet(windowMs, maxKeys);
   }
 
   /**
@@ -40,9 +51,9 @@ export class FactNormalizer {
       : [...this.recent.slice(this.next), ...this.recent.slice(0, this.next)];
   }
 
-  /** A restarted process: these were applied before the journal was written. */
-  remember(keys: readonly string[]): void {
-    for (const key of keys) if (this.seen.add(key)) this.keep(key);
+  /** A restarted process at `now`: these were applied before the journal was written. */
+  remember(keys: readonly string[], now: number): void {
+    for (const key of keys) if (this.seen.add(key, now)) this.keep(key);
   }
 
   private keep(key: string): void {
@@ -53,10 +64,11 @@ export class FactNormalizer {
     }
   }
 
-  normalize(facts: readonly VenueFact[]): VenueFact[] {
+  /** The facts of `facts` not seen before, in order; `now` is the runtime's clock. */
+  normalize(facts: readonly VenueFact[], now: number): VenueFact[] {
     const out: VenueFact[] = [];
     for (const fact of facts) {
-      if (this.accept(fact)) {
+      if (this.accept(fact, now)) {
         out.push(fact);
         this.passed += 1;
       } else {
@@ -66,14 +78,19 @@ export class FactNormalizer {
     return out;
   }
 
+  /** Fact keys remembered for deduplication now (bounded by the window and FACT_DEDUP_MAX_KEYS). */
+  rememberedKeys(): number {
+    return this.seen.size;
+  }
+
   stats(): NormalizerStats {
     return { passed: this.passed, duplicates: this.duplicates };
   }
 
-  private accept(fact: VenueFact): boolean {
+  private accept(fact: VenueFact, now: number): boolean {
     const key = keyOf(fact);
     if (key === null) return this.acceptPosition(fact as PositionFact);
-    if (!this.seen.add(key)) return false;
+    if (!this.seen.add(key, now)) return false;
     this.keep(key);
     if (fact.kind === 'fill') this.filledSinceReport.add(fact.asset);
     return true;

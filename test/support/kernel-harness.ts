@@ -43,7 +43,7 @@ export class KernelHarness {
 
   async settle(advanceMs = 0): Promise<void> {
     this.now += advanceMs;
-    const facts = this.normalizer.normalize(await this.venue.drain(this.now));
+    const facts = this.normalizer.normalize(await this.venue.drain(this.now), this.now);
     await this.kernel.applyFacts(facts, this.now);
     await this.kernel.tick(this.now);
   }

@@ -114,8 +114,14 @@ export interface SimBook {
  */
 export const SIM_FINISHED_ORDERS_KEPT = 2_000;
 
-/** History records kept (a week of a busy single-slot runtime; recovery reads minutes). */
+/**
+ * The venue's history is kept for a day of its clock (recovery reads from its last
+ * checkpoint: minutes), and never more than SIM_HISTORY_KEPT records (a week of a busy
+ * single-slot runtime). A long replay holds a day's facts, not the cap's.
+ */
+export const SIM_HISTORY_MS = 24 * 3_600_000;
 export const SIM_HISTORY_KEPT = 20_000;
+const HISTORY_TRIM_STEP = 256;
 
 export class SimVenue implements VenuePort {
   readonly name = 'sim';
@@ -123,7 +129,7 @@ export class SimVenue implements VenuePort {
   private readonly queue: Scheduled[] = [];
   /** Facts made and not yet read by the connected process. */
   private readonly outbox: VenueFact[] = [];
-  /** The venue's history (fills, terminal order states, funding), newest SIM_HISTORY_KEPT. */
+  /** The venue's history (fills, terminal order states, funding), oldest first: SIM_HISTORY_MS of it. */
   private readonly log: Array<{ asset: string; fact: VenueFact }> = [];
   private readonly orders = new Map<string, SimOrder>();
   private readonly positions = new Map<string, Position>();
@@ -460,7 +466,13 @@ export class SimVenue implements VenuePort {
           ? (this.orders.get(fact.clientOrderId)?.req.asset ?? '')
           : '';
     this.log.push({ asset, fact });
-    if (this.log.length > SIM_HISTORY_KEPT * 1.25) this.log.splice(0, this.log.length - SIM_HISTORY_KEPT);
+    // Trimmed in steps (a splice moves the whole array), once a step's worth has aged out.
+    const cutoff = fact.ts - SIM_HISTORY_MS;
+    const aged = (this.log[HISTORY_TRIM_STEP]?.fact.ts ?? Number.POSITIVE_INFINITY) < cutoff;
+    if (!aged && this.log.length <= SIM_HISTORY_KEPT * 1.25) return;
+    let drop = Math.max(0, this.log.length - SIM_HISTORY_KEPT);
+    while (drop < this.log.length && this.log[drop]!.fact.ts < cutoff) drop += 1;
+    this.log.splice(0, drop);
   }
 
   async snapshot(): Promise<VenueSnapshot> {
