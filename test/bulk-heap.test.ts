@@ -1,14 +1,16 @@
 /**
  * pink parity re-runs itself with 64 MB semi-spaces (src/cli/bulk-heap.ts): which
  * commands do, what turns it off, and, through the real CLI, that the child gets the flag,
- * the parent passes a termination signal on and ends as the child did.
+ * the parent passes a termination signal on and ends as the child did. pink replay sets its
+ * old space to grow by half its live size: which commands, what turns it off, a bad setting
+ * refused by the real CLI before anything runs.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BulkHeapSettingError, bulkRerunArgs } from '../src/cli/bulk-heap.js';
+import { BulkHeapSettingError, bulkRerunArgs, leanHeapFlag } from '../src/cli/bulk-heap.js';
 import { CLI, cliEnv, REPO } from './support/cli.js';
 
 const NODE = ['/usr/bin/node', '/opt/pink/dist/cli/main.js'];
@@ -48,6 +50,58 @@ describe('bulkRerunArgs', () => {
           `PINK_BULK_SEMI_SPACE_MB must be an integer from 0 (off) to 1024 (MB per semi-space), got "${bad}"`,
         ),
       );
+  });
+});
+
+describe('leanHeapFlag', () => {
+  it('gives replay (and the bench child that measures it) a heap that grows by half its live size', () => {
+    for (const command of ['replay', '__bench-replay-ledger'])
+      expect(leanHeapFlag([...NODE, command, '--data', 'x.jsonl'], [], {})).toBe('--heap-growing-percent=50');
+  });
+
+  it("leaves every other command, and no command, with V8's default", () => {
+    for (const command of ['parity', 'run', 'demo', 'soak', 'ctl', 'simtest', 'report', 'tui', '--help'])
+      expect(leanHeapFlag([...NODE, command], [], {})).toBeNull();
+    expect(leanHeapFlag(NODE, [], {})).toBeNull();
+  });
+
+  it('never overrides the flag given as a node option or in NODE_OPTIONS', () => {
+    expect(leanHeapFlag([...NODE, 'replay'], ['--heap-growing-percent=200'], {})).toBeNull();
+    expect(leanHeapFlag([...NODE, 'replay'], [], { NODE_OPTIONS: '--heap-growing-percent=10' })).toBeNull();
+  });
+
+  it("PINK_HEAP_GROWING_PERCENT sets it, 0 keeps V8's default, anything else is refused by name", () => {
+    expect(leanHeapFlag([...NODE, 'replay'], [], { PINK_HEAP_GROWING_PERCENT: '25' })).toBe(
+      '--heap-growing-percent=25',
+    );
+    expect(leanHeapFlag([...NODE, 'replay'], [], { PINK_HEAP_GROWING_PERCENT: '0' })).toBeNull();
+    for (const bad of ['-1', '1.5', 'lots', '5000'])
+      expect(() => leanHeapFlag([...NODE, 'replay'], [], { PINK_HEAP_GROWING_PERCENT: bad })).toThrow(
+        new BulkHeapSettingError(
+          `PINK_HEAP_GROWING_PERCENT must be an integer from 0 (V8's default) to 1000 (percent of the live heap the old space may grow by), got "${bad}"`,
+        ),
+      );
+  });
+
+  it('the real CLI refuses a bad setting before the replay opens anything (exit 2, named)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pink-lean-heap-'));
+    try {
+      let failure: { status: number | null; stderr: string } | null = null;
+      try {
+        execFileSync(process.execPath, [CLI, 'replay', '--data', join(dir, 'none.jsonl')], {
+          cwd: REPO,
+          env: { ...cliEnv(join(dir, 'var')), PINK_HEAP_GROWING_PERCENT: 'lots' },
+          stdio: 'pipe',
+        });
+      } catch (err) {
+        failure = err as { status: number | null; stderr: string };
+      }
+      expect(failure?.status).toBe(2);
+      expect(String(failure?.stderr)).toContain('PINK_HEAP_GROWING_PERCENT must be an integer');
+      expect(existsSync(join(dir, 'var'))).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

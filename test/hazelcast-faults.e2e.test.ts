@@ -156,7 +156,8 @@ describe.skipIf(!available)(
           const t = await state.get(commandOutcomeKey(c.id));
           return t ? (JSON.parse(t) as { status: string }).status === 'APPLIED' : null;
         });
-      expect(await queue.size()).toBe(0);
+      // An item leaves the queue only after its outcome is published (processor.ts): wait for it.
+      await until('the queue empty', 10_000, async () => (await queue.size()) === 0);
       await until('engine_snapshot PAUSED', 10_000, async () =>
         /"posture":"PAUSED"/.test((await state.get('engine_snapshot')) ?? ''),
       );

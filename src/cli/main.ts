@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 /**
  * `pink`: the command line (program.ts). A bulk command first runs itself again with a
- * larger young generation (bulk-heap.ts); that check comes before the commands are loaded,
- * so the extra process costs little.
+ * larger young generation, a replay sets its heap to grow slowly (bulk-heap.ts); both come
+ * before the commands are loaded, so the extra process costs little and the flag holds
+ * from the first allocation.
  */
-import { bulkRerunArgs, dieWithParent, runChild } from './bulk-heap.js';
+import { setFlagsFromString } from 'node:v8';
+import { bulkRerunArgs, dieWithParent, leanHeapFlag, runChild } from './bulk-heap.js';
 
 // `pink config docs | head -1`: the reader left; end quietly, no stack trace.
 for (const stream of [process.stdout, process.stderr])
@@ -17,6 +19,8 @@ dieWithParent();
 let rerun: string[] | null = null;
 try {
   rerun = bulkRerunArgs(process.argv, process.execArgv, process.env);
+  const heapFlag = leanHeapFlag(process.argv, process.execArgv, process.env);
+  if (heapFlag) setFlagsFromString(heapFlag);
 } catch (err) {
   process.stderr.write(`pink: ${(err as Error).message}\n`);
   process.exit(2);
