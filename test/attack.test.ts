@@ -772,7 +772,8 @@ describe('honest failure reporting', () => {
       [CLI, 'parity', '--data', fifo, '--out', join(root, 'parity-out')],
       {
         cwd: REPO,
-        env: cliEnv(mkdtempSync(join(root, 'var-'))),
+        // The re-run with a larger young generation is asked for (off by default).
+        env: { ...cliEnv(mkdtempSync(join(root, 'var-'))), PINK_BULK_SEMI_SPACE_MB: '64' },
         stdio: ['ignore', 'ignore', 'pipe'],
       },
     );

@@ -1,9 +1,10 @@
 /**
- * pink parity re-runs itself with 64 MB semi-spaces (src/cli/bulk-heap.ts): which
- * commands do, what turns it off, and, through the real CLI, that the child gets the flag,
- * the parent passes a termination signal on and ends as the child did. pink replay sets its
- * old space to grow by half its live size: which commands, what turns it off, a bad setting
- * refused by the real CLI before anything runs.
+ * pink parity re-runs itself with larger semi-spaces when PINK_BULK_SEMI_SPACE_MB asks
+ * (src/cli/bulk-heap.ts): which commands do, what turns it on and off, and, through the
+ * real CLI, that the child gets the flag, the parent passes a termination signal on and
+ * ends as the child did. pink replay and pink parity set their old space to grow by half its
+ * live size: which commands, what turns it off, a bad setting refused by the real CLI
+ * before anything runs.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -16,8 +17,14 @@ import { CLI, cliEnv, REPO } from './support/cli.js';
 const NODE = ['/usr/bin/node', '/opt/pink/dist/cli/main.js'];
 
 describe('bulkRerunArgs', () => {
-  it('re-runs parity with the flag before the script, keeping node flags and arguments', () => {
-    expect(bulkRerunArgs([...NODE, 'parity', '--data', 'x.jsonl'], ['--enable-source-maps'], {})).toEqual([
+  it('runs parity in this process unless asked (the larger young generation no longer pays)', () => {
+    expect(bulkRerunArgs([...NODE, 'parity', '--data', 'x.jsonl'], [], {})).toBeNull();
+    expect(bulkRerunArgs([...NODE, 'parity'], [], { PINK_BULK_SEMI_SPACE_MB: '' })).toBeNull();
+  });
+
+  it('asked, re-runs parity with the flag before the script, keeping node flags and arguments', () => {
+    const asked = { PINK_BULK_SEMI_SPACE_MB: '64' };
+    expect(bulkRerunArgs([...NODE, 'parity', '--data', 'x.jsonl'], ['--enable-source-maps'], asked)).toEqual([
       '--enable-source-maps',
       '--max-semi-space-size=64',
       '/opt/pink/dist/cli/main.js',
@@ -29,14 +36,17 @@ describe('bulkRerunArgs', () => {
 
   it('leaves every other command (replay too: its rows die young), and no command, in this process', () => {
     for (const command of ['replay', 'run', 'demo', 'soak', 'ctl', 'simtest', 'report', 'tui', '--help'])
-      expect(bulkRerunArgs([...NODE, command], [], {})).toBeNull();
-    expect(bulkRerunArgs(NODE, [], {})).toBeNull();
+      expect(bulkRerunArgs([...NODE, command], [], { PINK_BULK_SEMI_SPACE_MB: '64' })).toBeNull();
+    expect(bulkRerunArgs(NODE, [], { PINK_BULK_SEMI_SPACE_MB: '64' })).toBeNull();
   });
 
   it('never re-runs when the flag is already given (node flags, NODE_OPTIONS, an earlier re-run)', () => {
-    expect(bulkRerunArgs([...NODE, 'parity'], ['--max-semi-space-size=16'], {})).toBeNull();
-    expect(bulkRerunArgs([...NODE, 'parity'], ['--max-semi-space-size', '16'], {})).toBeNull();
-    expect(bulkRerunArgs([...NODE, 'parity'], [], { NODE_OPTIONS: '--max-semi-space-size=8' })).toBeNull();
+    const asked = { PINK_BULK_SEMI_SPACE_MB: '64' };
+    expect(bulkRerunArgs([...NODE, 'parity'], ['--max-semi-space-size=16'], asked)).toBeNull();
+    expect(bulkRerunArgs([...NODE, 'parity'], ['--max-semi-space-size', '16'], asked)).toBeNull();
+    expect(
+      bulkRerunArgs([...NODE, 'parity'], [], { ...asked, NODE_OPTIONS: '--max-semi-space-size=8' }),
+    ).toBeNull();
   });
 
   it('PINK_BULK_SEMI_SPACE_MB sets the size, 0 turns it off, anything else is refused by name', () => {
@@ -54,13 +64,13 @@ describe('bulkRerunArgs', () => {
 });
 
 describe('leanHeapFlag', () => {
-  it('gives replay (and the bench child that measures it) a heap that grows by half its live size', () => {
-    for (const command of ['replay', '__bench-replay-ledger'])
+  it('gives replay, parity (and the bench child that measures replay) a heap that grows by half its live size', () => {
+    for (const command of ['replay', 'parity', '__bench-replay-ledger'])
       expect(leanHeapFlag([...NODE, command, '--data', 'x.jsonl'], [], {})).toBe('--heap-growing-percent=50');
   });
 
   it("leaves every other command, and no command, with V8's default", () => {
-    for (const command of ['parity', 'run', 'demo', 'soak', 'ctl', 'simtest', 'report', 'tui', '--help'])
+    for (const command of ['run', 'demo', 'soak', 'ctl', 'simtest', 'report', 'tui', '--help'])
       expect(leanHeapFlag([...NODE, command], [], {})).toBeNull();
     expect(leanHeapFlag(NODE, [], {})).toBeNull();
   });
@@ -118,14 +128,14 @@ describe('pink parity through the re-run (Linux /proc)', () => {
     return existsSync(file) ? readFileSync(file, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number) : [];
   };
 
-  it('runs the command in a child with the flag; SIGTERM to the parent ends both, as 128 + 15', async () => {
+  it('asked, runs the command in a child with the flag; SIGTERM to the parent ends both, as 128 + 15', async () => {
     // A FIFO nobody writes: parity waits on it for as long as the test needs.
     const fifo = join(dir, 'scans.jsonl');
     execFileSync('mkfifo', [fifo]);
     const out = join(dir, 'parity-out');
     const p = spawn(process.execPath, [CLI, 'parity', '--data', fifo, '--out', out], {
       cwd: REPO,
-      env: cliEnv(join(dir, 'var')),
+      env: { ...cliEnv(join(dir, 'var')), PINK_BULK_SEMI_SPACE_MB: '64' },
       stdio: 'ignore',
     });
     parent = p;

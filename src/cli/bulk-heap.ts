@@ -1,66 +1,83 @@
 /**
- * `pink parity` allocates short-lived objects by the million (parsed scans, decisions, the
- * reference and PINK paths' records), enough that with V8's default young generation (16 MB
- * semi-spaces) many outlive a scavenge and are copied and promoted: 64 MB semi-spaces make
- * it ~15 % faster for ~20 MB more (README, performance). V8 takes the size only when it
- * starts, so the command runs itself once more with the flag, in a child that inherits
- * stdio, environment and exit status. `pink replay` no longer does: its ledger rows are
- * encoded as they are queued and die young, and the larger young generation bought no
- * speed there for ~60 MB more (paired runs, 300k scans). `pink run` keeps the default: it
- * allocates slowly and its memory is what the soak measures.
+ * V8 heap settings some commands get by default, set before the command loads (main.ts).
+ *
+ * `pink replay` and `pink parity` set their old space to grow by half its live size
+ * (`--heap-growing-percent=50`, LEAN_HEAP_COMMANDS, in this process).
+ *
+ * A larger young generation (`--max-semi-space-size`, which V8 takes only at start) runs
+ * the command once more in a child that inherits stdio, environment and exit status. It is
+ * off by default: it had made `pink parity` ~15 % faster when parity's short-lived objects
+ * outlived 16 MB semi-spaces, and no longer does (alternating runs over 1M scans: 13.5-16.8 s
+ * with V8's default, 14.2-15.3 s with 64 MB semi-spaces), while its peak went from ~122 to
+ * ~235 MB and grew with the file (README, performance). `PINK_BULK_SEMI_SPACE_MB` turns it
+ * on for parity.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { constants } from 'node:os';
-
-/**
- * Commands whose old space grows by half its live size after a full collection
- * (`--heap-growing-percent=50`) instead of V8's default factor of up to 4: a replay's live
- * heap is small (8-40 MB) and nearly everything else it allocates is garbage, which the
- * default lets pile up to a limit set by the live size times that factor, so each MB the
- * process keeps (the command line's own modules included) cost 2-4 MB at the peak.
- * Measured on 300k scans with the ledger, alternating runs: peak 508-529 -> 448-461 MB,
- * speed unchanged within the VM's noise (README, performance). A growth factor, not a
- * limit: a replay that needs more heap still gets it.
- */
-export const LEAN_HEAP_COMMANDS: ReadonlySet<string> = new Set(['replay', '__bench-replay-ledger']);
-export const DEFAULT_HEAP_GROWING_PERCENT = 50;
-const GROWING_FLAG = '--heap-growing-percent';
-
-export const BULK_COMMANDS: ReadonlySet<string> = new Set(['parity']);
-export const DEFAULT_BULK_SEMI_SPACE_MB = 64;
-const FLAG = '--max-semi-space-size';
 
 export class BulkHeapSettingError extends Error {
   override name = 'BulkHeapSettingError';
 }
 
+/** A V8 heap flag some commands get by default: which, its value, and the variable that sets it. */
+interface HeapSetting {
+  readonly flag: string;
+  readonly commands: ReadonlySet<string>;
+  readonly fallback: number;
+  readonly variable: string;
+  readonly max: number;
+  /** What 0 means, and the unit, for the error message. */
+  readonly zero: string;
+  readonly unit: string;
+}
+
+export const BULK_COMMANDS: ReadonlySet<string> = new Set(['parity']);
+/** 0: no re-run unless PINK_BULK_SEMI_SPACE_MB asks for one (see the module's comment). */
+export const DEFAULT_BULK_SEMI_SPACE_MB = 0;
+const SEMI_SPACE: HeapSetting = {
+  flag: '--max-semi-space-size',
+  commands: BULK_COMMANDS,
+  fallback: DEFAULT_BULK_SEMI_SPACE_MB,
+  variable: 'PINK_BULK_SEMI_SPACE_MB',
+  max: 1024,
+  zero: 'off',
+  unit: 'MB per semi-space',
+};
+
+/**
+ * Commands whose old space grows by half its live size after a full collection
+ * (`--heap-growing-percent=50`) instead of V8's default factor of up to 4: their live heap
+ * is small (8-40 MB) and nearly everything else they allocate is garbage, which the default
+ * lets pile up to a limit set by the live size times that factor, so each MB the process
+ * keeps (the command line's own modules included) costs 2-4 MB at the peak. A replay of
+ * 300k scans with the ledger, alternating runs: peak 508-537 -> 448-472 MB; `pink parity`
+ * over 1M scans 122-125 MB against 116-121 over 100k; speed unchanged within the VM's noise
+ * (README, performance). A growth factor, not a limit: a run that needs more heap gets it.
+ */
+export const LEAN_HEAP_COMMANDS: ReadonlySet<string> = new Set(['replay', 'parity', '__bench-replay-ledger']);
+export const DEFAULT_HEAP_GROWING_PERCENT = 50;
+const GROWING: HeapSetting = {
+  flag: '--heap-growing-percent',
+  commands: LEAN_HEAP_COMMANDS,
+  fallback: DEFAULT_HEAP_GROWING_PERCENT,
+  variable: 'PINK_HEAP_GROWING_PERCENT',
+  max: 1000,
+  zero: "V8's default",
+  unit: 'percent of the live heap the old space may grow by',
+};
+
 /**
  * The node arguments to run this command again with, or null to run it here: not a bulk
  * command, the flag already given (by the operator, NODE_OPTIONS or an earlier re-run), or
- * PINK_BULK_SEMI_SPACE_MB=0.
+ * PINK_BULK_SEMI_SPACE_MB unset or 0.
  */
 export function bulkRerunArgs(
   argv: readonly string[],
   execArgv: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
 ): string[] | null {
-  const command = argv[2];
-  if (command === undefined || !BULK_COMMANDS.has(command)) return null;
-  const given = [...execArgv, ...(env.NODE_OPTIONS ?? '').split(/\s+/)];
-  if (given.some((a) => a === FLAG || a.startsWith(`${FLAG}=`))) return null;
-  const mb = semiSpaceMb(env.PINK_BULK_SEMI_SPACE_MB);
-  if (mb === 0) return null;
-  return [...execArgv, `${FLAG}=${mb}`, ...argv.slice(1)];
-}
-
-function semiSpaceMb(text: string | undefined): number {
-  if (text === undefined || text.trim() === '') return DEFAULT_BULK_SEMI_SPACE_MB;
-  const mb = /^\s*\d+\s*$/.test(text) ? Number(text) : Number.NaN;
-  if (!Number.isInteger(mb) || mb < 0 || mb > 1024)
-    throw new BulkHeapSettingError(
-      `PINK_BULK_SEMI_SPACE_MB must be an integer from 0 (off) to 1024 (MB per semi-space), got "${text}"`,
-    );
-  return mb;
+  const mb = chosen(SEMI_SPACE, argv, execArgv, env);
+  return mb === null ? null : [...execArgv, `${SEMI_SPACE.flag}=${mb}`, ...argv.slice(1)];
 }
 
 /**
@@ -73,22 +90,33 @@ export function leanHeapFlag(
   execArgv: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
 ): string | null {
-  const command = argv[2];
-  if (command === undefined || !LEAN_HEAP_COMMANDS.has(command)) return null;
-  const given = [...execArgv, ...(env.NODE_OPTIONS ?? '').split(/\s+/)];
-  if (given.some((a) => a === GROWING_FLAG || a.startsWith(`${GROWING_FLAG}=`))) return null;
-  const percent = growingPercent(env.PINK_HEAP_GROWING_PERCENT);
-  return percent === 0 ? null : `${GROWING_FLAG}=${percent}`;
+  const percent = chosen(GROWING, argv, execArgv, env);
+  return percent === null ? null : `${GROWING.flag}=${percent}`;
 }
 
-function growingPercent(text: string | undefined): number {
-  if (text === undefined || text.trim() === '') return DEFAULT_HEAP_GROWING_PERCENT;
-  const percent = /^\s*\d+\s*$/.test(text) ? Number(text) : Number.NaN;
-  if (!Number.isInteger(percent) || percent < 0 || percent > 1000)
+/** The setting's value for this command line, or null: not its command, the flag given, or 0. */
+function chosen(
+  setting: HeapSetting,
+  argv: readonly string[],
+  execArgv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): number | null {
+  const command = argv[2];
+  if (command === undefined || !setting.commands.has(command)) return null;
+  const given = [...execArgv, ...(env.NODE_OPTIONS ?? '').split(/\s+/)];
+  if (given.some((a) => a === setting.flag || a.startsWith(`${setting.flag}=`))) return null;
+  const text = env[setting.variable];
+  const value =
+    text === undefined || text.trim() === ''
+      ? setting.fallback
+      : /^\s*\d+\s*$/.test(text)
+        ? Number(text)
+        : Number.NaN;
+  if (!Number.isInteger(value) || value < 0 || value > setting.max)
     throw new BulkHeapSettingError(
-      `PINK_HEAP_GROWING_PERCENT must be an integer from 0 (V8's default) to 1000 (percent of the live heap the old space may grow by), got "${text}"`,
+      `${setting.variable} must be an integer from 0 (${setting.zero}) to ${setting.max} (${setting.unit}), got "${text}"`,
     );
-  return percent;
+  return value === 0 ? null : value;
 }
 
 const FORWARDED = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;

@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 /**
- * `pink`: the command line (program.ts). A bulk command first runs itself again with a
- * larger young generation, a replay sets its heap to grow slowly (bulk-heap.ts); both come
- * before the commands are loaded, so the extra process costs little and the flag holds
- * from the first allocation.
+ * `pink`: the command line (program.ts). A replay or a parity run sets its heap to grow
+ * slowly, and parity runs itself again with a larger young generation when asked
+ * (bulk-heap.ts); both come before the commands are loaded, so the flag holds from the
+ * first allocation and the extra process costs little.
  */
 import { setFlagsFromString } from 'node:v8';
 import { bulkRerunArgs, dieWithParent, leanHeapFlag, runChild } from './bulk-heap.js';
