@@ -31,9 +31,9 @@ interface HeapSetting {
   readonly unit: string;
 }
 
-export const BULK_COMMANDS: ReadonlySet<string> = new Set(['parity']);
+const BULK_COMMANDS: ReadonlySet<string> = new Set(['parity']);
 /** 0: no re-run unless PINK_BULK_SEMI_SPACE_MB asks for one (see the module's comment). */
-export const DEFAULT_BULK_SEMI_SPACE_MB = 0;
+const DEFAULT_BULK_SEMI_SPACE_MB = 0;
 const SEMI_SPACE: HeapSetting = {
   flag: '--max-semi-space-size',
   commands: BULK_COMMANDS,
@@ -54,8 +54,8 @@ const SEMI_SPACE: HeapSetting = {
  * over 1M scans 122-125 MB against 116-121 over 100k; speed unchanged within the VM's noise
  * (README, performance). A growth factor, not a limit: a run that needs more heap gets it.
  */
-export const LEAN_HEAP_COMMANDS: ReadonlySet<string> = new Set(['replay', 'parity', '__bench-replay-ledger']);
-export const DEFAULT_HEAP_GROWING_PERCENT = 50;
+const LEAN_HEAP_COMMANDS: ReadonlySet<string> = new Set(['replay', 'parity', '__bench-replay-ledger']);
+const DEFAULT_HEAP_GROWING_PERCENT = 50;
 const GROWING: HeapSetting = {
   flag: '--heap-growing-percent',
   commands: LEAN_HEAP_COMMANDS,
@@ -82,8 +82,9 @@ export function bulkRerunArgs(
 
 /**
  * The V8 flag to set in this process before the command loads (v8.setFlagsFromString), or
- * null: not such a command, the flag already given (node option or NODE_OPTIONS), or
- * PINK_HEAP_GROWING_PERCENT=0.
+ * null: not such a command, the flag already given as a node option, or
+ * PINK_HEAP_GROWING_PERCENT=0. (Node refuses this flag in NODE_OPTIONS, so only the node
+ * option can give it.)
  */
 export function leanHeapFlag(
   argv: readonly string[],
