@@ -230,11 +230,43 @@ async function bingxExchange(
   // Loaded on first use: ccxt takes about 2 s to import, which every other command would pay.
   const { default: ccxt } = await import('ccxt');
   const exchange = new ccxt.pro.bingx(options);
+  markSendFailuresHandled(exchange);
   if (envName === 'VST') exchange.setSandboxMode(true);
   if (baseUrl !== undefined) pointAt(exchange, baseUrl);
   const problems = endpointProblems(exchangeEndpoints(exchange), { env: envName, baseUrl });
   if (problems.length) throw new BingxFatalError(`bingx endpoints refused: ${problems.join('; ')}`);
   return exchange;
+}
+
+/** The part of ccxt's websocket client the guard below touches. */
+interface SendingClient {
+  send(message: unknown): Promise<unknown>;
+}
+
+/**
+ * ccxt's watch path sends a throttled subscription without holding the send's promise
+ * (`client.throttle(cost).then(() => { client.send(message); })` in ccxt's Exchange.js):
+ * a socket that starts closing at that moment rejects a promise nobody holds, and an
+ * unhandled rejection ends a Node process (the runtime with it). Each client's sends are
+ * marked handled here; a caller that holds the promise still sees the failure, and the
+ * closing socket rejects the watchers' futures, which reconnect, as on any drop.
+ */
+export function markSendFailuresHandled(exchange: { client(url: string): unknown }): void {
+  const client = exchange.client.bind(exchange);
+  const guarded = new WeakSet<object>();
+  exchange.client = (url: string) => {
+    const c = client(url) as SendingClient;
+    if (!guarded.has(c)) {
+      guarded.add(c);
+      const send = c.send.bind(c);
+      c.send = (message: unknown) => {
+        const sent = send(message);
+        sent.catch(() => {});
+        return sent;
+      };
+    }
+    return c;
+  };
 }
 
 function exchangeEndpoints(exchange: BingxExchange): Endpoint[] {
