@@ -183,6 +183,20 @@ describe('applySchema on chDB', () => {
     }
   });
 
+  it('every ledger table keeps its merges to small blocks (256 KB compression, 2 MB merge blocks), as its DDL says', async () => {
+    const tables = await ch.rows<{ table: string; q: string }>(
+      `SELECT name AS table, create_table_query AS q FROM system.tables
+       WHERE database='${DB}' AND engine LIKE '%MergeTree' AND name != 'runtime_lease'`,
+    );
+    expect(tables.map((t) => t.table)).toEqual(
+      expect.arrayContaining(['trade_reconstruction', 'trade_events', 'v7_decision_events']),
+    );
+    for (const { table, q } of tables) {
+      expect(q, table).toContain('max_compress_block_size = 262144');
+      expect(q, table).toContain('merge_max_block_size_bytes = 2097152');
+    }
+  });
+
   it('refuses any database but the namespace one, alerting, before touching anything', async () => {
     const blueDb = lookupNamespace('blue').clickhouseDb;
     await expect(applySchema(ch.client, blueDb, ch.guard)).rejects.toBeInstanceOf(WriteRefused);

@@ -20,5 +20,6 @@ ENGINE = MergeTree
 PARTITION BY toYYYYMM(ts)
 ORDER BY (strategy, ts, scan)
 -- Merged column by column from the first part, as every ledger table of more than ten
--- columns (why: 04_trade_exit_legs.sql).
-SETTINGS non_replicated_deduplication_window = 10000, vertical_merge_algorithm_min_rows_to_activate = 1, vertical_merge_algorithm_min_columns_to_activate = 1;
+-- columns; small compression and merge blocks, as every ledger table (why:
+-- 04_trade_exit_legs.sql).
+SETTINGS non_replicated_deduplication_window = 10000, vertical_merge_algorithm_min_rows_to_activate = 1, vertical_merge_algorithm_min_columns_to_activate = 1, max_compress_block_size = 262144, merge_max_block_size_bytes = 2097152;

@@ -4,6 +4,7 @@
 -- one column's read buffers at a time, not every column's of every part. Measured after 3M
 -- replayed scans: trade_reconstruction's merges took 262-280 MB of engine memory, 118 MB
 -- vertically; trade_exit_legs' ~100 MB (README, Replay memory).
+-- Small compression and merge blocks, as every ledger table (why: 04_trade_exit_legs.sql).
 CREATE TABLE IF NOT EXISTS {db}.adaptive_exit_shadow
 (
     ts DateTime64(3, 'UTC'),
@@ -23,4 +24,4 @@ CREATE TABLE IF NOT EXISTS {db}.adaptive_exit_shadow
 ENGINE = MergeTree
 PARTITION BY toYYYYMM(ts)
 ORDER BY (trade_id, ts, event_seq)
-SETTINGS non_replicated_deduplication_window = 10000, vertical_merge_algorithm_min_rows_to_activate = 1, vertical_merge_algorithm_min_columns_to_activate = 1;
+SETTINGS non_replicated_deduplication_window = 10000, vertical_merge_algorithm_min_rows_to_activate = 1, vertical_merge_algorithm_min_columns_to_activate = 1, max_compress_block_size = 262144, merge_max_block_size_bytes = 2097152;
