@@ -3,15 +3,15 @@
  * (src/cli/bulk-heap.ts): which commands do, what turns it on and off, and, through the
  * real CLI, that the child gets the flag, the parent passes a termination signal on and
  * ends as the child did. pink replay and pink parity set their old space to grow by half its
- * live size: which commands, what turns it off, a bad setting refused by the real CLI
- * before anything runs.
+ * live size and keep their young generation small: which commands, what turns each off, a
+ * bad setting refused by the real CLI before anything runs.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BulkHeapSettingError, bulkRerunArgs, leanHeapFlag } from '../src/cli/bulk-heap.js';
+import { BulkHeapSettingError, bulkRerunArgs, leanHeapFlags } from '../src/cli/bulk-heap.js';
 import { CLI, cliEnv, REPO } from './support/cli.js';
 
 const NODE = ['/usr/bin/node', '/opt/pink/dist/cli/main.js'];
@@ -63,32 +63,59 @@ describe('bulkRerunArgs', () => {
   });
 });
 
-describe('leanHeapFlag', () => {
-  it('gives replay, parity (and the bench child that measures replay) a heap that grows by half its live size', () => {
+describe('leanHeapFlags', () => {
+  const LEAN = ['--heap-growing-percent=50', '--semi-space-growth-factor=1'];
+
+  it('gives replay, parity (and the bench child that measures replay) a heap that grows by half its live size and a young generation that stays small', () => {
     for (const command of ['replay', 'parity', '__bench-replay-ledger'])
-      expect(leanHeapFlag([...NODE, command, '--data', 'x.jsonl'], [], {})).toBe('--heap-growing-percent=50');
+      expect(leanHeapFlags([...NODE, command, '--data', 'x.jsonl'], [], {})).toEqual(LEAN);
   });
 
-  it("leaves every other command, and no command, with V8's default", () => {
+  it("leaves every other command, and no command, with V8's defaults", () => {
     for (const command of ['run', 'demo', 'soak', 'ctl', 'simtest', 'report', 'tui', '--help'])
-      expect(leanHeapFlag([...NODE, command], [], {})).toBeNull();
-    expect(leanHeapFlag(NODE, [], {})).toBeNull();
+      expect(leanHeapFlags([...NODE, command], [], {})).toEqual([]);
+    expect(leanHeapFlags(NODE, [], {})).toEqual([]);
   });
 
-  it('never overrides the flag given as a node option or in NODE_OPTIONS', () => {
-    expect(leanHeapFlag([...NODE, 'replay'], ['--heap-growing-percent=200'], {})).toBeNull();
-    expect(leanHeapFlag([...NODE, 'replay'], [], { NODE_OPTIONS: '--heap-growing-percent=10' })).toBeNull();
+  it('never overrides a flag given as a node option or in NODE_OPTIONS, and leaves the other one', () => {
+    expect(leanHeapFlags([...NODE, 'replay'], ['--heap-growing-percent=200'], {})).toEqual([LEAN[1]]);
+    expect(leanHeapFlags([...NODE, 'replay'], [], { NODE_OPTIONS: '--heap-growing-percent=10' })).toEqual([
+      LEAN[1],
+    ]);
+    expect(leanHeapFlags([...NODE, 'replay'], ['--semi-space-growth-factor=4'], {})).toEqual([LEAN[0]]);
+  });
+
+  it('leaves the young generation to V8 when the command line sizes the semi-spaces (the parity re-run)', () => {
+    for (const given of ['--max-semi-space-size=64', '--min-semi-space-size=8', '--max-semi-space-size'])
+      expect(leanHeapFlags([...NODE, 'parity'], [given], {})).toEqual([LEAN[0]]);
+    const rerun = bulkRerunArgs([...NODE, 'parity'], [], { PINK_BULK_SEMI_SPACE_MB: '64' })!;
+    expect(leanHeapFlags([...NODE, 'parity'], rerun.slice(0, 1), {})).toEqual([LEAN[0]]);
   });
 
   it("PINK_HEAP_GROWING_PERCENT sets it, 0 keeps V8's default, anything else is refused by name", () => {
-    expect(leanHeapFlag([...NODE, 'replay'], [], { PINK_HEAP_GROWING_PERCENT: '25' })).toBe(
+    expect(leanHeapFlags([...NODE, 'replay'], [], { PINK_HEAP_GROWING_PERCENT: '25' })).toEqual([
       '--heap-growing-percent=25',
-    );
-    expect(leanHeapFlag([...NODE, 'replay'], [], { PINK_HEAP_GROWING_PERCENT: '0' })).toBeNull();
+      LEAN[1],
+    ]);
+    expect(leanHeapFlags([...NODE, 'replay'], [], { PINK_HEAP_GROWING_PERCENT: '0' })).toEqual([LEAN[1]]);
     for (const bad of ['-1', '1.5', 'lots', '5000'])
-      expect(() => leanHeapFlag([...NODE, 'replay'], [], { PINK_HEAP_GROWING_PERCENT: bad })).toThrow(
+      expect(() => leanHeapFlags([...NODE, 'replay'], [], { PINK_HEAP_GROWING_PERCENT: bad })).toThrow(
         new BulkHeapSettingError(
           `PINK_HEAP_GROWING_PERCENT must be an integer from 0 (V8's default) to 1000 (percent of the live heap the old space may grow by), got "${bad}"`,
+        ),
+      );
+  });
+
+  it("PINK_SEMI_SPACE_GROWTH_FACTOR sets the young generation's growth, 0 keeps V8's default, anything else is refused by name", () => {
+    expect(leanHeapFlags([...NODE, 'replay'], [], { PINK_SEMI_SPACE_GROWTH_FACTOR: '2' })).toEqual([
+      LEAN[0],
+      '--semi-space-growth-factor=2',
+    ]);
+    expect(leanHeapFlags([...NODE, 'replay'], [], { PINK_SEMI_SPACE_GROWTH_FACTOR: '0' })).toEqual([LEAN[0]]);
+    for (const bad of ['-1', '1.5', 'two', '17'])
+      expect(() => leanHeapFlags([...NODE, 'replay'], [], { PINK_SEMI_SPACE_GROWTH_FACTOR: bad })).toThrow(
+        new BulkHeapSettingError(
+          `PINK_SEMI_SPACE_GROWTH_FACTOR must be an integer from 0 (V8's default) to 16 (times the young generation grows by when it fills), got "${bad}"`,
         ),
       );
   });
@@ -96,19 +123,24 @@ describe('leanHeapFlag', () => {
   it('the real CLI refuses a bad setting before the replay opens anything (exit 2, named)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'pink-lean-heap-'));
     try {
-      let failure: { status: number | null; stderr: string } | null = null;
-      try {
-        execFileSync(process.execPath, [CLI, 'replay', '--data', join(dir, 'none.jsonl')], {
-          cwd: REPO,
-          env: { ...cliEnv(join(dir, 'var')), PINK_HEAP_GROWING_PERCENT: 'lots' },
-          stdio: 'pipe',
-        });
-      } catch (err) {
-        failure = err as { status: number | null; stderr: string };
+      for (const [variable, bad] of [
+        ['PINK_HEAP_GROWING_PERCENT', 'lots'],
+        ['PINK_SEMI_SPACE_GROWTH_FACTOR', 'two'],
+      ] as const) {
+        let failure: { status: number | null; stderr: string } | null = null;
+        try {
+          execFileSync(process.execPath, [CLI, 'replay', '--data', join(dir, 'none.jsonl')], {
+            cwd: REPO,
+            env: { ...cliEnv(join(dir, 'var')), [variable]: bad },
+            stdio: 'pipe',
+          });
+        } catch (err) {
+          failure = err as { status: number | null; stderr: string };
+        }
+        expect(failure?.status, variable).toBe(2);
+        expect(String(failure?.stderr)).toContain(`${variable} must be an integer`);
+        expect(existsSync(join(dir, 'var')), variable).toBe(false);
       }
-      expect(failure?.status).toBe(2);
-      expect(String(failure?.stderr)).toContain('PINK_HEAP_GROWING_PERCENT must be an integer');
-      expect(existsSync(join(dir, 'var'))).toBe(false);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

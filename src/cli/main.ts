@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 /**
  * `pink`: the command line (program.ts). A replay or a parity run sets its heap to grow
- * slowly, and parity runs itself again with a larger young generation when asked
- * (bulk-heap.ts); both come before the commands are loaded, so the flag holds from the
- * first allocation and the extra process costs little.
+ * slowly and its young generation to stay small, and parity runs itself again with a
+ * larger young generation when asked (bulk-heap.ts); both come before the commands are
+ * loaded, so the flags hold from the first allocation and the extra process costs little.
  */
 import { setFlagsFromString } from 'node:v8';
-import { bulkRerunArgs, dieWithParent, leanHeapFlag, runChild } from './bulk-heap.js';
+import { bulkRerunArgs, dieWithParent, leanHeapFlags, runChild } from './bulk-heap.js';
 
 // `pink config docs | head -1`: the reader left; end quietly, no stack trace.
 for (const stream of [process.stdout, process.stderr])
@@ -19,8 +19,7 @@ dieWithParent();
 let rerun: string[] | null = null;
 try {
   rerun = bulkRerunArgs(process.argv, process.execArgv, process.env);
-  const heapFlag = leanHeapFlag(process.argv, process.execArgv, process.env);
-  if (heapFlag) setFlagsFromString(heapFlag);
+  for (const flag of leanHeapFlags(process.argv, process.execArgv, process.env)) setFlagsFromString(flag);
 } catch (err) {
   process.stderr.write(`pink: ${(err as Error).message}\n`);
   process.exit(2);
