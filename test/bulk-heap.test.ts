@@ -11,10 +11,16 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BulkHeapSettingError, bulkRerunArgs, leanHeapFlags } from '../src/cli/bulk-heap.js';
+import { BulkHeapSettingError, bulkRerun, leanHeapFlags } from '../src/cli/bulk-heap.js';
 import { CLI, cliEnv, REPO } from './support/cli.js';
 
 const NODE = ['/usr/bin/node', '/opt/pink/dist/cli/main.js'];
+type Env = Record<string, string | undefined>;
+/** The young-generation re-run alone: as on a system without glibc. */
+const bulkRerunArgs = (argv: string[], execArgv: string[], env: Env) =>
+  bulkRerun(argv, execArgv, env, () => false)?.args ?? null;
+const onGlibc = (argv: string[], env: Env, execArgv: string[] = []) =>
+  bulkRerun(argv, execArgv, env, () => true);
 
 describe('bulkRerunArgs', () => {
   it('runs parity in this process unless asked (the larger young generation no longer pays)', () => {
@@ -58,6 +64,48 @@ describe('bulkRerunArgs', () => {
       expect(() => bulkRerunArgs([...NODE, 'parity'], [], { PINK_BULK_SEMI_SPACE_MB: bad })).toThrow(
         new BulkHeapSettingError(
           `PINK_BULK_SEMI_SPACE_MB must be an integer from 0 (off) to 1024 (MB per semi-space), got "${bad}"`,
+        ),
+      );
+  });
+});
+
+describe('bulkRerun: the embedded engine allocator setting (glibc)', () => {
+  const TUNABLE = 'glibc.malloc.mmap_threshold=131072';
+
+  it('re-runs replay (and the bench child that measures it) with a fixed mmap threshold, keeping node flags, arguments and environment', () => {
+    for (const command of ['replay', '__bench-replay-ledger'])
+      expect(
+        onGlibc([...NODE, command, '--data', 'x.jsonl'], { PINK_VAR_DIR: '/v' }, ['--enable-source-maps']),
+      ).toEqual({
+        args: ['--enable-source-maps', '/opt/pink/dist/cli/main.js', command, '--data', 'x.jsonl'],
+        env: { PINK_VAR_DIR: '/v', GLIBC_TUNABLES: TUNABLE },
+      });
+  });
+
+  it("adds to the operator's other tunables and never overrides a threshold already given (by the operator or an earlier re-run)", () => {
+    expect(
+      onGlibc([...NODE, 'replay'], { GLIBC_TUNABLES: 'glibc.malloc.arena_max=2' })?.env.GLIBC_TUNABLES,
+    ).toBe(`glibc.malloc.arena_max=2:${TUNABLE}`);
+    for (const given of ['glibc.malloc.mmap_threshold=65536', `glibc.malloc.arena_max=2:${TUNABLE}`])
+      expect(onGlibc([...NODE, 'replay'], { GLIBC_TUNABLES: given })).toBeNull();
+  });
+
+  it('runs every other command here, and replay too where the C library is not glibc', () => {
+    for (const command of ['parity', 'run', 'demo', 'soak', 'ctl', 'simtest', 'report', 'tui', '--help'])
+      expect(onGlibc([...NODE, command], {})).toBeNull();
+    expect(onGlibc(NODE, {})).toBeNull();
+    expect(bulkRerun([...NODE, 'replay'], [], {}, () => false)).toBeNull();
+  });
+
+  it("PINK_ENGINE_MMAP_THRESHOLD sets the bytes, 0 keeps glibc's default (no re-run), anything else is refused by name", () => {
+    expect(onGlibc([...NODE, 'replay'], { PINK_ENGINE_MMAP_THRESHOLD: '262144' })?.env.GLIBC_TUNABLES).toBe(
+      'glibc.malloc.mmap_threshold=262144',
+    );
+    expect(onGlibc([...NODE, 'replay'], { PINK_ENGINE_MMAP_THRESHOLD: '0' })).toBeNull();
+    for (const bad of ['-1', '100', '1.5', 'big', '40000000'])
+      expect(() => onGlibc([...NODE, 'replay'], { PINK_ENGINE_MMAP_THRESHOLD: bad })).toThrow(
+        new BulkHeapSettingError(
+          `PINK_ENGINE_MMAP_THRESHOLD must be 0 (glibc's default, no re-run) or an integer from 4096 to 33554432 (bytes), got "${bad}"`,
         ),
       );
   });
@@ -126,6 +174,7 @@ describe('leanHeapFlags', () => {
       for (const [variable, bad] of [
         ['PINK_HEAP_GROWING_PERCENT', 'lots'],
         ['PINK_SEMI_SPACE_GROWTH_FACTOR', 'two'],
+        ['PINK_ENGINE_MMAP_THRESHOLD', '100'],
       ] as const) {
         let failure: { status: number | null; stderr: string } | null = null;
         try {
@@ -138,7 +187,7 @@ describe('leanHeapFlags', () => {
           failure = err as { status: number | null; stderr: string };
         }
         expect(failure?.status, variable).toBe(2);
-        expect(String(failure?.stderr)).toContain(`${variable} must be an integer`);
+        expect(String(failure?.stderr)).toMatch(new RegExp(`${variable} must be (an integer|0 )`));
         expect(existsSync(join(dir, 'var')), variable).toBe(false);
       }
     } finally {
@@ -193,4 +242,39 @@ describe('pink parity through the re-run (Linux /proc)', () => {
     expect(await exited).toBe(143);
     expect(existsSync(`/proc/${child}`)).toBe(false);
   });
+
+  it.runIf(
+    process.report.getReport() &&
+      (process.report.getReport() as { header?: { glibcVersionRuntime?: string } }).header
+        ?.glibcVersionRuntime,
+  )(
+    "replays in a child whose glibc has the engine's mmap threshold; SIGTERM to the parent ends both",
+    async () => {
+      const fifo = join(dir, 'replay-scans.jsonl');
+      execFileSync('mkfifo', [fifo]);
+      const env = { ...cliEnv(join(dir, 'var-replay')), GLIBC_TUNABLES: undefined };
+      const p = spawn(process.execPath, [CLI, 'replay', '--data', fifo], { cwd: REPO, env, stdio: 'ignore' });
+      parent = p;
+      const exited = new Promise<number | null>((resolve) => p.on('exit', (code) => resolve(code)));
+      const environOf = (pid: number) => {
+        try {
+          return readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+        } catch {
+          return [];
+        }
+      };
+      // (glibc's loader cuts the variable at its first ':' in place: one tunable shows whole.)
+      const wanted = 'GLIBC_TUNABLES=glibc.malloc.mmap_threshold=131072';
+      let child: number | undefined;
+      for (let i = 0; i < 400 && child === undefined; i++) {
+        await new Promise((r) => setTimeout(r, 25));
+        child = childrenOf(p.pid!).find((pid) => environOf(pid).includes(wanted));
+      }
+      expect(child).toBeDefined();
+      expect(environOf(p.pid!).filter((v) => v.startsWith('GLIBC_TUNABLES='))).toEqual([]);
+      p.kill('SIGTERM');
+      expect(await exited).not.toBe(0);
+      expect(existsSync(`/proc/${child}`)).toBe(false);
+    },
+  );
 });

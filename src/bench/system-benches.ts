@@ -105,7 +105,7 @@ function rssFigure(scans: number, r: ChildReplay, baseline?: number): Figure {
         ? `<= ${RSS_TARGET_MB}`
         : `<= ${RSS_TARGET_MB}, within 10 % of the shorter file's ${Math.round(baseline)}`,
     met: r.maxRssMb <= RSS_TARGET_MB && flat,
-    detail: `generated, 20 assets, embedded chDB, ${r.rows.toLocaleString('en-US')} ledger rows in ${r.seconds.toFixed(0)} s; the rows wait in memory up to ${REPLAY_MAX_PENDING.rows.toLocaleString('en-US')} rows or ${REPLAY_MAX_PENDING.bytes / 2 ** 20} MB encoded (ClickHouseLedger.room)`,
+    detail: `generated, 20 assets, embedded chDB, ${r.rows.toLocaleString('en-US')} ledger rows in ${r.seconds.toFixed(0)} s; the rows wait in memory up to ${REPLAY_MAX_PENDING.rows.toLocaleString('en-US')} rows or ${REPLAY_MAX_PENDING.bytes / 2 ** 20} MB encoded (ClickHouseLedger.room); the replaying process's peak, glibc's mmap threshold fixed as pink replay sets it`,
   };
 }
 

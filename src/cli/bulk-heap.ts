@@ -12,6 +12,10 @@
  * with V8's default, 14.2-15.3 s with 64 MB semi-spaces), while its peak went from ~122 to
  * ~235 MB and grew with the file (README, performance). `PINK_BULK_SEMI_SPACE_MB` turns it
  * on for parity.
+ *
+ * `pink replay` (with the embedded engine in its process) runs itself once more the same way
+ * when glibc's allocator lacks the engine's setting, which glibc reads only at start
+ * (ENGINE_MMAP_THRESHOLD).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { constants } from 'node:os';
@@ -26,6 +30,8 @@ interface HeapSetting {
   readonly commands: ReadonlySet<string>;
   readonly fallback: number;
   readonly variable: string;
+  /** The smallest value other than 0 (default 1). */
+  readonly min?: number;
   readonly max: number;
   /** What 0 means, and the unit, for the error message. */
   readonly zero: string;
@@ -91,17 +97,71 @@ const YOUNG: HeapSetting = {
 };
 
 /**
- * The node arguments to run this command again with, or null to run it here: not a bulk
- * command, the flag already given (by the operator, NODE_OPTIONS or an earlier re-run), or
- * PINK_BULK_SEMI_SPACE_MB unset or 0.
+ * The embedded engine (chDB) allocates through this process's malloc. glibc raises its mmap
+ * threshold each time a large block is freed, up to 32 MB, so once the engine has merged a
+ * few parts its megabyte buffers come from the heap's arenas and stay resident after they
+ * are freed; a fixed threshold keeps them mmapped and returned on free. glibc reads it only
+ * at start (GLIBC_TUNABLES), so a replay without it runs itself again with it. A replay of
+ * 3M scans with the ledger, alternating runs: peak 460 -> 429-437 MB, 300k 389-404 ->
+ * 381-390 MB, same speed (README, performance). The waiting parent holds ~7 MB of its own.
  */
-export function bulkRerunArgs(
+const ENGINE_COMMANDS: ReadonlySet<string> = new Set(['replay', '__bench-replay-ledger']);
+const DEFAULT_ENGINE_MMAP_THRESHOLD = 131_072;
+const ENGINE_MMAP_THRESHOLD: HeapSetting = {
+  flag: 'glibc.malloc.mmap_threshold',
+  commands: ENGINE_COMMANDS,
+  fallback: DEFAULT_ENGINE_MMAP_THRESHOLD,
+  variable: 'PINK_ENGINE_MMAP_THRESHOLD',
+  min: 4096,
+  max: 33_554_432,
+  zero: "glibc's default, no re-run",
+  unit: 'bytes',
+};
+
+/** How to run this command again: node's arguments and the environment. */
+export interface BulkRerun {
+  readonly args: string[];
+  readonly env: Record<string, string | undefined>;
+}
+
+/**
+ * How to run this command again, or null to run it here: neither a larger young generation
+ * asked for (PINK_BULK_SEMI_SPACE_MB, parity) nor the engine's allocator setting missing
+ * (replay on glibc). A setting already given (by the operator, NODE_OPTIONS,
+ * GLIBC_TUNABLES or an earlier re-run) is never overridden and asks for no re-run.
+ */
+export function bulkRerun(
   argv: readonly string[],
   execArgv: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
-): string[] | null {
+  glibc: () => boolean = runsOnGlibc,
+): BulkRerun | null {
   const mb = chosen(SEMI_SPACE, argv, execArgv, env);
-  return mb === null ? null : [...execArgv, `${SEMI_SPACE.flag}=${mb}`, ...argv.slice(1)];
+  const tunables = engineTunables(argv, env, glibc);
+  if (mb === null && tunables === null) return null;
+  return {
+    args: [...execArgv, ...(mb === null ? [] : [`${SEMI_SPACE.flag}=${mb}`]), ...argv.slice(1)],
+    env: tunables === null ? { ...env } : { ...env, GLIBC_TUNABLES: tunables },
+  };
+}
+
+/** GLIBC_TUNABLES with the engine's mmap threshold added, or null when not wanted or given. */
+function engineTunables(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+  glibc: () => boolean,
+): string | null {
+  const given = env.GLIBC_TUNABLES ?? '';
+  const bytes = chosenValue(ENGINE_MMAP_THRESHOLD, argv, given.split(':'), env);
+  if (bytes === null || !glibc()) return null;
+  const tunable = `${ENGINE_MMAP_THRESHOLD.flag}=${bytes}`;
+  return given === '' ? tunable : `${given}:${tunable}`;
+}
+
+function runsOnGlibc(): boolean {
+  if (process.platform !== 'linux') return false;
+  const report = process.report.getReport() as { header?: { glibcVersionRuntime?: string } };
+  return report.header?.glibcVersionRuntime !== undefined;
 }
 
 /**
@@ -127,9 +187,18 @@ function chosen(
   execArgv: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
 ): number | null {
+  return chosenValue(setting, argv, [...execArgv, ...(env.NODE_OPTIONS ?? '').split(/\s+/)], env);
+}
+
+/** As chosen(), with `given` the settings already in force (flags, or glibc's tunables). */
+function chosenValue(
+  setting: HeapSetting,
+  argv: readonly string[],
+  given: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): number | null {
   const command = argv[2];
   if (command === undefined || !setting.commands.has(command)) return null;
-  const given = [...execArgv, ...(env.NODE_OPTIONS ?? '').split(/\s+/)];
   const deciding = [setting.flag, ...(setting.yieldsTo ?? [])];
   if (given.some((a) => deciding.some((flag) => a === flag || a.startsWith(`${flag}=`)))) return null;
   const text = env[setting.variable];
@@ -139,9 +208,12 @@ function chosen(
       : /^\s*\d+\s*$/.test(text)
         ? Number(text)
         : Number.NaN;
-  if (!Number.isInteger(value) || value < 0 || value > setting.max)
+  const min = setting.min ?? 0;
+  if (!Number.isInteger(value) || value < 0 || value > setting.max || (value > 0 && value < min))
     throw new BulkHeapSettingError(
-      `${setting.variable} must be an integer from 0 (${setting.zero}) to ${setting.max} (${setting.unit}), got "${text}"`,
+      min > 0
+        ? `${setting.variable} must be 0 (${setting.zero}) or an integer from ${min} to ${setting.max} (${setting.unit}), got "${text}"`
+        : `${setting.variable} must be an integer from 0 (${setting.zero}) to ${setting.max} (${setting.unit}), got "${text}"`,
     );
   return value === 0 ? null : value;
 }
@@ -149,11 +221,11 @@ function chosen(
 const FORWARDED = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 /**
- * Runs node with `args`, stdio inherited; resolves to the exit code this process should
- * end with. Termination signals sent to this process are passed on, and a child killed by
- * a signal is reported as 128 + its number, as a shell does.
+ * Runs node with the re-run's arguments and environment, stdio inherited; resolves to the
+ * exit code this process should end with. Termination signals sent to this process are
+ * passed on, and a child killed by a signal is reported as 128 + its number, as a shell does.
  */
-export function runChild(args: readonly string[]): Promise<number> {
+export function runChild(rerun: BulkRerun): Promise<number> {
   return new Promise((resolve, reject) => {
     // Handlers first: a signal arriving while the child starts must not end this process
     // (Node runs them on the event loop, after spawn has returned the child).
@@ -161,9 +233,9 @@ export function runChild(args: readonly string[]): Promise<number> {
     const forward = (signal: NodeJS.Signals) => child?.kill(signal);
     for (const s of FORWARDED) process.on(s, forward);
     // The IPC channel is only a lifeline: the child ends when it closes (dieWithParent).
-    child = spawn(process.execPath, args, {
+    child = spawn(process.execPath, rerun.args, {
       stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
-      env: { ...process.env, [LIFELINE]: String(process.pid) },
+      env: { ...rerun.env, [LIFELINE]: String(process.pid) },
     });
     child.on('error', reject);
     child.on('exit', (code, signal) => {
