@@ -13,9 +13,10 @@
  * ~235 MB and grew with the file (README, performance). `PINK_BULK_SEMI_SPACE_MB` turns it
  * on for parity.
  *
- * `pink replay` (with the embedded engine in its process) runs itself once more the same way
- * when glibc's allocator lacks the engine's setting, which glibc reads only at start
- * (ENGINE_MMAP_THRESHOLD).
+ * `pink replay` runs itself once more the same way when glibc's allocator lacks the
+ * embedded engine's setting, which glibc reads only at start (ENGINE_MMAP_THRESHOLD). It is
+ * decided before the configuration is read, so a replay into a ClickHouse server re-runs
+ * too (the setting does no harm there; PINK_ENGINE_MMAP_THRESHOLD=0 keeps one process).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { constants } from 'node:os';
