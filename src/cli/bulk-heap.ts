@@ -25,8 +25,11 @@ export class BulkHeapSettingError extends Error {
   override name = 'BulkHeapSettingError';
 }
 
-/** A V8 heap flag some commands get by default: which, its value, and the variable that sets it. */
-interface HeapSetting {
+/**
+ * A process setting some commands get by default (a V8 flag, or a glibc tunable for the
+ * engine): which, its value, and the variable that sets it.
+ */
+interface ProcessSetting {
   readonly flag: string;
   readonly commands: ReadonlySet<string>;
   readonly fallback: number;
@@ -44,7 +47,7 @@ interface HeapSetting {
 const BULK_COMMANDS: ReadonlySet<string> = new Set(['parity']);
 /** 0: no re-run unless PINK_BULK_SEMI_SPACE_MB asks for one (see the module's comment). */
 const DEFAULT_BULK_SEMI_SPACE_MB = 0;
-const SEMI_SPACE: HeapSetting = {
+const SEMI_SPACE: ProcessSetting = {
   flag: '--max-semi-space-size',
   commands: BULK_COMMANDS,
   fallback: DEFAULT_BULK_SEMI_SPACE_MB,
@@ -66,7 +69,7 @@ const SEMI_SPACE: HeapSetting = {
  */
 const LEAN_HEAP_COMMANDS: ReadonlySet<string> = new Set(['replay', 'parity', '__bench-replay-ledger']);
 const DEFAULT_HEAP_GROWING_PERCENT = 50;
-const GROWING: HeapSetting = {
+const GROWING: ProcessSetting = {
   flag: '--heap-growing-percent',
   commands: LEAN_HEAP_COMMANDS,
   fallback: DEFAULT_HEAP_GROWING_PERCENT,
@@ -86,7 +89,7 @@ const GROWING: HeapSetting = {
  * command line sizes the semi-spaces itself (PINK_BULK_SEMI_SPACE_MB's re-run).
  */
 const DEFAULT_SEMI_SPACE_GROWTH_FACTOR = 1;
-const YOUNG: HeapSetting = {
+const YOUNG: ProcessSetting = {
   flag: '--semi-space-growth-factor',
   commands: LEAN_HEAP_COMMANDS,
   fallback: DEFAULT_SEMI_SPACE_GROWTH_FACTOR,
@@ -108,7 +111,7 @@ const YOUNG: HeapSetting = {
  */
 const ENGINE_COMMANDS: ReadonlySet<string> = new Set(['replay', '__bench-replay-ledger']);
 const DEFAULT_ENGINE_MMAP_THRESHOLD = 131_072;
-const ENGINE_MMAP_THRESHOLD: HeapSetting = {
+const ENGINE_MMAP_THRESHOLD: ProcessSetting = {
   flag: 'glibc.malloc.mmap_threshold',
   commands: ENGINE_COMMANDS,
   fallback: DEFAULT_ENGINE_MMAP_THRESHOLD,
@@ -183,7 +186,7 @@ export function leanHeapFlags(
 
 /** The setting's value for this command line, or null: not its command, the flag given, or 0. */
 function chosen(
-  setting: HeapSetting,
+  setting: ProcessSetting,
   argv: readonly string[],
   execArgv: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
@@ -193,7 +196,7 @@ function chosen(
 
 /** As chosen(), with `given` the settings already in force (flags, or glibc's tunables). */
 function chosenValue(
-  setting: HeapSetting,
+  setting: ProcessSetting,
   argv: readonly string[],
   given: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
