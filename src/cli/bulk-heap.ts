@@ -249,7 +249,8 @@ export function runChild(rerun: BulkRerun): Promise<number> {
   });
 }
 
-const LIFELINE = 'PINK_BULK_CHILD';
+/** The parent's pid, in a child whose IPC channel is its lifeline (dieWithParent). */
+export const LIFELINE = 'PINK_BULK_CHILD';
 
 /**
  * In a bulk child: when the parent goes away (kill -9 included) the IPC channel closes and

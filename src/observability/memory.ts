@@ -12,11 +12,11 @@ export interface ResidentSplit {
 
 const KB_PER_MB = 1024;
 
-/** The split now, or null where /proc/self/status is not available. */
-export function residentSplit(): ResidentSplit | null {
+/** The split now, of this process or another one's (`pid`), or null where its /proc status is not available. */
+export function residentSplit(pid: number | 'self' = 'self'): ResidentSplit | null {
   let status: string;
   try {
-    status = readFileSync('/proc/self/status', 'utf8');
+    status = readFileSync(`/proc/${pid}/status`, 'utf8');
   } catch {
     return null;
   }
