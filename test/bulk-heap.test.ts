@@ -119,8 +119,14 @@ describe('leanHeapFlags', () => {
       expect(leanHeapFlags([...NODE, command, '--data', 'x.jsonl'], [], {})).toEqual(LEAN);
   });
 
+  it("keeps the soak's young generation at the runtime's size, its old space at V8's default", () => {
+    expect(leanHeapFlags([...NODE, 'soak', '--hours', '24'], ['--expose-gc'], {})).toEqual([LEAN[1]]);
+    expect(leanHeapFlags([...NODE, 'soak'], [], { PINK_SEMI_SPACE_GROWTH_FACTOR: '0' })).toEqual([]);
+    expect(leanHeapFlags([...NODE, 'soak'], ['--max-semi-space-size=16'], {})).toEqual([]);
+  });
+
   it("leaves every other command, and no command, with V8's defaults", () => {
-    for (const command of ['run', 'demo', 'soak', 'ctl', 'simtest', 'report', 'tui', '--help'])
+    for (const command of ['run', 'demo', 'ctl', 'simtest', 'report', 'tui', '--help'])
       expect(leanHeapFlags([...NODE, command], [], {})).toEqual([]);
     expect(leanHeapFlags(NODE, [], {})).toEqual([]);
   });
