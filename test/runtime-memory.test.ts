@@ -54,15 +54,28 @@ describe('anonymous growth', () => {
 });
 
 describe.runIf(process.platform === 'linux')('a short real run', () => {
-  it('samples the live runtime, stops it with SIGTERM and removes its directory', async () => {
+  it('samples the live runtime on embedded defaults whatever the shell sets, stops it with SIGTERM and removes its directory', async () => {
     const before = scratchDirs();
     const seen: number[] = [];
-    const r = await probeRuntimeMemory({
-      cli: CLI,
-      minutes: 0.2,
-      sampleS: 3,
-      onSample: (s) => seen.push(s.atS),
-    });
+    // A shell set up for something else: inherited, each of these would stop `pink run`
+    // (no BingX keys, no such server, cluster or namespace, no such directory).
+    const shell = {
+      PINK_VENUE: 'bingx',
+      CLICKHOUSE_URL: 'http://clickhouse.invalid:8123',
+      HAZELCAST_MEMBERS: 'hazelcast.invalid:5701',
+      DOLPHIN_STRATEGY_NAME: 'no-such-namespace',
+      PINK_VAR_DIR: '/nonexistent/pink',
+    };
+    const saved = Object.fromEntries(Object.keys(shell).map((k) => [k, process.env[k]]));
+    Object.assign(process.env, shell);
+    let r: Awaited<ReturnType<typeof probeRuntimeMemory>>;
+    try {
+      r = await probeRuntimeMemory({ cli: CLI, minutes: 0.2, sampleS: 3, onSample: (s) => seen.push(s.atS) });
+    } finally {
+      for (const [k, v] of Object.entries(saved))
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+    }
     expect(r.exitCode, r.stderrTail).toBe(0);
     expect(r.samples.length).toBe(4);
     expect(seen).toEqual(r.samples.map((s) => s.atS));

@@ -25,7 +25,10 @@ const ANON_TARGET_MB = 150;
 export interface RuntimeMemoryOptions {
   readonly minutes: number;
   readonly sampleS: number;
-  /** Extra environment for the runtime (e.g. GLIBC_TUNABLES); PINK_VAR_DIR and the ports are the probe's. */
+  /**
+   * Extra environment for the runtime (e.g. GLIBC_TUNABLES); of this process's own it gets
+   * only PASSED_ON; PINK_VAR_DIR, the ports and the log file are the probe's.
+   */
   readonly env?: Readonly<Record<string, string>>;
   readonly onSample?: (s: MemorySample) => void;
   /** The built CLI to run (default: the one beside this module in dist/). */
@@ -55,7 +58,7 @@ export async function probeRuntimeMemory(o: RuntimeMemoryOptions): Promise<Runti
   const child = spawn(process.execPath, [o.cli ?? CLI, 'run'], {
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     env: {
-      ...process.env,
+      ...passedOn(process.env),
       ...o.env,
       PINK_VAR_DIR: varDir,
       PINK_METRICS_PORT: '0',
@@ -79,6 +82,19 @@ export async function probeRuntimeMemory(o: RuntimeMemoryOptions): Promise<Runti
     child.kill('SIGKILL');
     rmSync(varDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The few variables the runtime gets from this process's environment: none of PINK's or
+ * ClickHouse's, Hazelcast's or BingX's settings, so the probe runs on the embedded defaults
+ * whatever the shell it is started from has set (a venue, a server, a cluster, keys).
+ */
+const PASSED_ON = ['PATH', 'HOME', 'LANG', 'TMPDIR'] as const;
+
+function passedOn(env: NodeJS.ProcessEnv): Record<string, string> {
+  return Object.fromEntries(
+    PASSED_ON.flatMap((name) => (env[name] === undefined ? [] : [[name, env[name]]])),
+  );
 }
 
 async function sampleUntil(
