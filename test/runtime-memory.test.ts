@@ -1,6 +1,7 @@
 /** The real-time memory probe of `pink run` (npm run bench:runtime): options, growth, a short real run. */
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   anonGrowthPct,
@@ -87,4 +88,20 @@ describe.runIf(process.platform === 'linux')('a short real run', () => {
     expect(() => process.kill(r.pid!, 0)).toThrow();
     expect(scratchDirs()).toEqual(before);
   }, 60_000);
+
+  it('kills a runtime that does not stop after SIGTERM and reports it (no exit code)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pink-stubborn-'));
+    const stubborn = join(dir, 'stubborn.mjs');
+    writeFileSync(stubborn, "process.on('SIGTERM', () => {}); setInterval(() => {}, 1000);\n");
+    try {
+      const r = await probeRuntimeMemory({ cli: stubborn, minutes: 0.05, sampleS: 1, stopGraceMs: 1000 });
+      expect(r.exitCode).toBeNull();
+      expect(r.stderrTail).toContain('no exit 1 s after SIGTERM; killed');
+      expect(r.samples.length).toBe(3);
+      await new Promise((res) => setTimeout(res, 200));
+      expect(() => process.kill(r.pid!, 0)).toThrow();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -33,6 +33,8 @@ export interface RuntimeMemoryOptions {
   readonly onSample?: (s: MemorySample) => void;
   /** The built CLI to run (default: the one beside this module in dist/). */
   readonly cli?: string;
+  /** How long the runtime may take to stop after SIGTERM before it is killed (default STOP_GRACE_MS). */
+  readonly stopGraceMs?: number;
 }
 
 export interface MemorySample {
@@ -76,12 +78,31 @@ export async function probeRuntimeMemory(o: RuntimeMemoryOptions): Promise<Runti
   try {
     const samples = await sampleUntil(child, exited, o, () => stderr);
     child.kill('SIGTERM');
-    const exitCode = await exited;
-    return { minutes: o.minutes, pid: child.pid, samples, exitCode, stderrTail: stderr };
+    const grace = o.stopGraceMs ?? STOP_GRACE_MS;
+    const exitCode = await Promise.race([
+      exited,
+      sleep(grace).then((): typeof STOP_TIMED_OUT => STOP_TIMED_OUT),
+    ]);
+    if (exitCode === STOP_TIMED_OUT) stderr += `\n(probe: no exit ${grace / 1000} s after SIGTERM; killed)`;
+    return {
+      minutes: o.minutes,
+      pid: child.pid,
+      samples,
+      exitCode: exitCode === STOP_TIMED_OUT ? null : exitCode,
+      stderrTail: stderr,
+    };
   } finally {
     child.kill('SIGKILL');
     rmSync(varDir, { recursive: true, force: true });
   }
+}
+
+/** How long the runtime may take to stop after SIGTERM before the probe kills it (a failed stop). */
+const STOP_GRACE_MS = 60_000;
+const STOP_TIMED_OUT = 'timed out';
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms).unref());
 }
 
 /**
@@ -209,13 +230,19 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   process.stderr.write(`pink run for ${opts.minutes} min in real time, a sample every ${opts.sampleS} s\n`);
-  const r = await probeRuntimeMemory({
-    ...opts,
-    onSample: (s) =>
-      process.stderr.write(
-        `  ${s.atS} s: RSS ${s.rssMb.toFixed(1)} MB, anonymous ${s.anonMb.toFixed(1)} MB\n`,
-      ),
-  });
+  let r: RuntimeMemoryResult;
+  try {
+    r = await probeRuntimeMemory({
+      ...opts,
+      onSample: (s) =>
+        process.stderr.write(
+          `  ${s.atS} s: RSS ${s.rssMb.toFixed(1)} MB, anonymous ${s.anonMb.toFixed(1)} MB\n`,
+        ),
+    });
+  } catch (err) {
+    process.stderr.write(`bench:runtime: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
   if (r.exitCode !== 0)
     process.stderr.write(`pink run exited ${r.exitCode} after SIGTERM:\n${r.stderrTail}\n`);
   const figures = runtimeMemoryFigures(r);
