@@ -2,6 +2,13 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The built command line the system benchmarks run (dist/cli/main.js). */
+export const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+
+/** Issue #19's ceiling on the runtime's anonymous memory (the soak's and the live runtime's figure), MB. */
+export const ANON_TARGET_MB = 150;
 
 export interface Figure {
   readonly name: string;

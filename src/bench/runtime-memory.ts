@@ -17,10 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { LIFELINE } from '../cli/bulk-heap.js';
 import { residentSplit } from '../observability/memory.js';
-import { type Figure, printFigure, writeResults } from './harness.js';
-
-const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
-const ANON_TARGET_MB = 150;
+import { ANON_TARGET_MB, CLI, type Figure, printFigure, writeResults } from './harness.js';
 
 export interface RuntimeMemoryOptions {
   readonly minutes: number;
@@ -31,7 +28,7 @@ export interface RuntimeMemoryOptions {
    */
   readonly env?: Readonly<Record<string, string>>;
   readonly onSample?: (s: MemorySample) => void;
-  /** The built CLI to run (default: the one beside this module in dist/). */
+  /** The built CLI to run (default: harness.ts's CLI, dist/cli/main.js). */
   readonly cli?: string;
   /** How long the runtime may take to stop after SIGTERM before it is killed (default STOP_GRACE_MS). */
   readonly stopGraceMs?: number;

@@ -16,10 +16,8 @@ import { MarketSimulator } from '../market/simulator.js';
 import { BlueV7Ref } from '../strategy/blue-v7-ref.js';
 import { jsonParseCeiling } from './core-benches.js';
 import { type HandOverCosts, handOverFigure, measureHandOver } from './hand-over.js';
-import { type Figure, median, repeat } from './harness.js';
+import { ANON_TARGET_MB, CLI, type Figure, median, repeat } from './harness.js';
 import { peakRssFrom } from './peak-rss-mark.js';
-
-const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 
 export async function benchSensing(assets: number, scans: number, target: number): Promise<Figure> {
   const market = new MarketSimulator({ assets, seed: 3 });
@@ -275,8 +273,6 @@ export function benchSoak(): Figure[] {
     },
   ];
 }
-
-const ANON_TARGET_MB = 150;
 
 /**
  * Issue #19's soak targets on the process's own memory: RSS without the mapped library files
