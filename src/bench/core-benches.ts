@@ -78,11 +78,13 @@ export async function replayRate(
   path: string,
   sinks: () => { sinks: EventSink[]; done: () => Promise<void> },
   strategy: Strategy = new BlueV7Ref(),
+  readLines: 'inline' | 'worker' = 'inline',
 ): Promise<number> {
   const s = sinks();
   const t0 = process.hrtime.bigint();
   const r = await runReplay({
     dataPath: path,
+    readLines,
     strategy,
     namespace: 'pink',
     initialCapital: 25_000,

@@ -222,10 +222,18 @@ export function parseScanJson(text: string): { value: unknown } | { parseError: 
   } catch (err) {
     return { parseError: `not valid JSON (${(err as Error).message})` };
   }
-  const suspicious =
-    INTEGER_AS_FRACTION.test(text) || text.includes('\\') || countQuotes(text) !== quotesOf(value);
-  const problem = suspicious ? jsonTextProblem(text, SCAN_INTEGER_KEYS) : null;
+  const problem = mayHideProblem(text, quotesOf(value)) ? jsonTextProblem(text, SCAN_INTEGER_KEYS) : null;
   return problem === null ? { value } : { parseError: describeJsonTextProblem(problem) };
+}
+
+/**
+ * Whether a line JSON.parse accepted may hide what it does not say: a `ts`/`scan` written
+ * with a fraction or exponent, an escape, or more quote characters than its parsed value
+ * accounts for (`quotes`: two per key and per string), which is how a key written twice
+ * shows. False means the parsed value is the whole truth of the line.
+ */
+export function mayHideProblem(text: string, quotes: number): boolean {
+  return INTEGER_AS_FRACTION.test(text) || text.includes('\\') || countQuotes(text) !== quotes;
 }
 
 const SCAN_INTEGER_KEYS = ['ts', 'scan'] as const;

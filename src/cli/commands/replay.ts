@@ -71,6 +71,8 @@ export async function replayCommand(opts: ReplayCliOptions): Promise<number> {
         : {}),
       sinks: [...(decisions ? [decisions.sink] : []), ...(ledger ? [ledger.sink.sink] : [])],
       ...(ledger ? { room: () => ledger.ledger.room(REPLAY_MAX_PENDING) } : {}),
+      // The second core is the engine's when the ledger runs in this process (README, Performance).
+      readLines: ledger?.handle.engine === 'embedded' ? 'inline' : 'worker',
       onProgress: (p) => progress.update(p.bytes, `${p.lines} lines`),
     });
     progress.stop();

@@ -1,0 +1,51 @@
+/**
+ * Worker entry: reads a scan file, parses its lines and packs them (scan-pack.ts) for the
+ * thread that replays them. It sends a batch only while it holds a credit (the receiver
+ * returns one per batch it takes), so at most `credits` batches wait in memory.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { textLineBatches } from './scan-lines.js';
+import { ScanPacker } from './scan-pack.js';
+import type { ReaderMessage, ReaderStart } from './scan-read-thread.js';
+
+const port = parentPort;
+if (port === null) throw new Error('scan-read-worker runs as a worker thread only');
+const { path, credits } = workerData as ReaderStart;
+const send = (m: ReaderMessage, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
+
+let credit = credits;
+let wake: (() => void) | null = null;
+port.on('message', (n: number) => {
+  credit += n;
+  wake?.();
+  wake = null;
+});
+
+async function read(): Promise<void> {
+  const packer = new ScanPacker();
+  let bytes = 0;
+  let lineNo = 0;
+  for await (const texts of textLineBatches(path, (n) => {
+    bytes += n;
+  })) {
+    const lines: Array<{ lineNo: number; text: string }> = [];
+    for (const text of texts) {
+      lineNo += 1;
+      if (text.trim() !== '') lines.push({ lineNo, text });
+    }
+    if (lines.length === 0) continue;
+    while (credit === 0) await new Promise<void>((r) => (wake = r));
+    credit -= 1;
+    const packed = packer.pack(lines, bytes);
+    send({ kind: 'lines', packed }, [packed.numbers.buffer as ArrayBuffer]);
+  }
+  send({ kind: 'end', bytes });
+}
+
+read().then(
+  () => port.close(),
+  (err: Error) => {
+    send({ kind: 'error', name: err.name, message: err.message });
+    port.close();
+  },
+);
