@@ -175,6 +175,15 @@ describe('scan file read on a worker thread', () => {
     }
   });
 
+  it('names the file when the thread itself fails (a line larger than its heap)', async () => {
+    const path = join(dir, 'huge-line.jsonl');
+    writeFileSync(path, `{"ts":1,"scan":1}\n[${'{"a":1},'.repeat(2_000_000)}1]\n`);
+    await expect(readAll(readScanLinesInWorker(path, 16))).rejects.toThrow(
+      `${path}: the scan reader thread failed: `,
+    );
+    expect(process.getActiveResourcesInfo()).not.toContain('MessagePort');
+  });
+
   it('reads at most READ_AHEAD_BATCHES ahead, and a stop part-way ends the thread', async () => {
     const path = join(dir, 'long.jsonl');
     await writeSimulatedScans(path, { scans: 8_000, assets: 5, seed: 4 });

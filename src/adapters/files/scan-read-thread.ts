@@ -35,7 +35,11 @@ function workerScript(): { script: string | URL; eval: boolean } {
   };
 }
 
-export function readScanLinesInWorker(path: string): {
+export function readScanLinesInWorker(
+  path: string,
+  /** The worker's old-generation limit, MB (V8's default when not given). */
+  maxOldGenerationSizeMb?: number,
+): {
   batches: AsyncGenerator<ParsedLine[]>;
   bytesRead: () => number;
   /** Batches read ahead and not yet taken (at most READ_AHEAD_BATCHES). */
@@ -51,7 +55,10 @@ export function readScanLinesInWorker(path: string): {
     const worker = new Worker(script, {
       eval: isEval,
       workerData: start,
-      resourceLimits: { maxYoungGenerationSizeMb: 1 },
+      resourceLimits: {
+        maxYoungGenerationSizeMb: 1,
+        ...(maxOldGenerationSizeMb ? { maxOldGenerationSizeMb } : {}),
+      },
     });
     let failure: Error | null = null;
     let wake: (() => void) | null = null;
@@ -64,7 +71,7 @@ export function readScanLinesInWorker(path: string): {
       arrive();
     });
     worker.on('error', (err) => {
-      failure = err;
+      failure = new Error(`${path}: the scan reader thread failed: ${err.message}`);
       arrive();
     });
     worker.on('exit', (code) => {
