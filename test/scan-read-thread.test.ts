@@ -5,6 +5,7 @@
  * READ_AHEAD_BATCHES ahead, its read errors are the reader's, and a replay that stops
  * early ends it. The replay decides the same either way.
  */
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +14,11 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseScanJson, readScanLineBatches } from '../src/adapters/files/scan-lines.js';
 import { type ParsedLine, ScanPacker, ScanUnpacker } from '../src/adapters/files/scan-pack.js';
-import { READ_AHEAD_BATCHES, readScanLinesInWorker } from '../src/adapters/files/scan-read-thread.js';
+import {
+  READ_AHEAD_BATCHES,
+  readHashedScanLines,
+  readScanLinesInWorker,
+} from '../src/adapters/files/scan-read-thread.js';
 import { runReplay, StrictReplayStop } from '../src/app/replay.js';
 import type { CanonicalEvent } from '../src/domain/events.js';
 import { writeSimulatedScans } from '../src/market/scan-file.js';
@@ -161,6 +166,28 @@ describe('scan file read on a worker thread', () => {
     expectSameLines(await readAll(readScanLinesInWorker(gz)), want);
   });
 
+  it('hashes the dataset as parity identifies it, the same on either thread', async () => {
+    const path = await fileWithBadLines('hashed', 1_500);
+    const read = async (where: 'worker' | 'inline') => {
+      const source = readHashedScanLines(path, where);
+      expect(source.datasetHash).toThrow('the dataset hash is known only once every line is read');
+      const lines: ParsedLine[] = [];
+      for await (const line of source.lines) lines.push(line);
+      return { lines, hash: source.datasetHash() };
+    };
+    const inline = await read('inline');
+    const worker = await read('worker');
+    expectSameLines(worker.lines, inline.lines);
+    const text = readFileSync(path, 'utf8').split('\n');
+    const expected = createHash('sha256');
+    text.forEach((t, i) => {
+      const line = t.replace(/\r$/, '');
+      if (line.trim() !== '') expected.update(`${i + 1}:${line}\n`);
+    });
+    expect(inline.hash).toBe(expected.digest('hex'));
+    expect(worker.hash).toBe(inline.hash);
+  });
+
   it('refuses a missing file, a directory and a corrupt gzip with the reader own message', async () => {
     const corrupt = join(dir, 'corrupt.jsonl.gz');
     const zipped = gzipSync(readFileSync(await fileWithBadLines('to-corrupt', 500)));
@@ -178,7 +205,7 @@ describe('scan file read on a worker thread', () => {
   it('names the file when the thread itself fails (a line larger than its heap)', async () => {
     const path = join(dir, 'huge-line.jsonl');
     writeFileSync(path, `{"ts":1,"scan":1}\n[${'{"a":1},'.repeat(2_000_000)}1]\n`);
-    await expect(readAll(readScanLinesInWorker(path, 16))).rejects.toThrow(
+    await expect(readAll(readScanLinesInWorker(path, { maxOldGenerationSizeMb: 16 }))).rejects.toThrow(
       `${path}: the scan reader thread failed: `,
     );
     expect(process.getActiveResourcesInfo()).not.toContain('MessagePort');

@@ -7,11 +7,10 @@
  * annotated with the venue fact. After an excused divergence the reference memory
  * is realigned to PINK's, so any later difference is a real one.
  */
-import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { parse as parseCsv } from 'csv-parse';
-import { readScanLines } from '../adapters/files/scan-lines.js';
+import { readHashedScanLines } from '../adapters/files/scan-read-thread.js';
 import type { SimVenueConfig } from '../adapters/sim/sim-venue.js';
 import { AccountProjection } from '../domain/account.js';
 import type { DecisionRecord } from '../domain/decision.js';
@@ -89,6 +88,10 @@ export interface ParityOptions {
   /** Told when a wait for a real-time venue ended with something still in flight (15 s). */
   readonly onUnsettled?: (scan: number, inFlight: string) => void;
   readonly venueName?: string;
+  /** Where the file is read and parsed: this thread (default) or a worker (see ReplayOptions). */
+  readonly readLines?: 'worker' | 'inline';
+  /** With `worker`: this process's own V8 flags, set again once it runs (WorkerReadOptions). */
+  readonly v8Flags?: readonly string[];
 }
 
 const CONTEXT = 3;
@@ -124,7 +127,6 @@ export async function runParity(o: ParityOptions): Promise<ParityReport> {
   const blue = o.blueLog?.[Symbol.asyncIterator]();
   const refChain = new ChainHasher();
   const pinkChain = new ChainHasher();
-  const dataHash = createHash('sha256');
   const recent: Array<{ scan: number; reference: string; pink: string }> = [];
   const samples: Divergence[] = [];
   let first: ParityReport['firstDivergence'] = null;
@@ -139,9 +141,8 @@ export async function runParity(o: ParityOptions): Promise<ParityReport> {
   let lastAccepted: number | null = null;
   const pending: Array<{ e: StrategyOverrideEvent; validThrough: number }> = [];
 
-  const { lines } = readScanLines(o.dataPath);
-  for await (const line of lines) {
-    dataHash.update(`${line.lineNo}:${line.text}\n`);
+  const source = readHashedScanLines(o.dataPath, o.readLines ?? 'inline', o.v8Flags);
+  for await (const line of source.lines) {
     const check: ScanCheck = line.parseError
       ? { ok: false, reason: line.parseError }
       : validateScan(line.value, lastAccepted);
@@ -214,7 +215,7 @@ export async function runParity(o: ParityOptions): Promise<ParityReport> {
   return {
     mode: o.referenceStrategy ? 'reference' : 'blue-log',
     dataset: o.dataPath,
-    datasetHash: dataHash.digest('hex'),
+    datasetHash: source.datasetHash(),
     parameterHash: parameterHash(params),
     strategy: o.pinkStrategy.name,
     venue: o.venueName ?? 'sim',

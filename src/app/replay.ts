@@ -45,6 +45,8 @@ export interface ReplayOptions {
    * their values and their errors are the same either way.
    */
   readonly readLines?: 'worker' | 'inline';
+  /** With `worker`: this process's own V8 flags, set again once it runs (WorkerReadOptions). */
+  readonly v8Flags?: readonly string[];
 }
 
 export class StrictReplayStop extends Error {
@@ -101,7 +103,9 @@ export async function runReplay(o: ReplayOptions): Promise<ReplayResult> {
     sink: fanOut([summary.sink, ...(o.sinks ?? [])]),
   });
   const { batches, bytesRead } =
-    o.readLines === 'worker' ? readScanLinesInWorker(o.dataPath) : readScanLineBatches(o.dataPath);
+    o.readLines === 'worker'
+      ? readScanLinesInWorker(o.dataPath, { v8Flags: o.v8Flags })
+      : readScanLineBatches(o.dataPath);
   let count = 0;
   let unsettled = 0;
   const settle = async (ts: number) => {

@@ -18,6 +18,7 @@ import { assetsOf, createVenue } from '../../app/venues.js';
 import type { DecisionRecord } from '../../domain/decision.js';
 import { printable } from '../../observability/printable.js';
 import type { Strategy } from '../../strategy/strategy.js';
+import { leanHeapFlags } from '../bulk-heap.js';
 import { action, CliError, EXIT } from '../errors.js';
 import { refuseOutputOverInput } from '../paths.js';
 import { formatRunCost } from '../progress.js';
@@ -113,6 +114,9 @@ export async function parityCommand(o: ParityCliOptions): Promise<number> {
       : await strategyFor(reference, reference === cfg.algorithm ? cfg.algorithmParams : {});
     report = await runParity({
       dataPath: o.data,
+      // No ledger here: the second core is free for the reader (README, Performance).
+      readLines: 'worker',
+      v8Flags: leanHeapFlags(process.argv, process.execArgv, process.env),
       pinkStrategy,
       referenceStrategy,
       blueLog: blue?.log,

@@ -11,6 +11,7 @@ import { strategyFor } from '../../app/strategies.js';
 import { formatSummary } from '../../app/summary.js';
 import { assetsOf, createVenue } from '../../app/venues.js';
 import { printable } from '../../observability/printable.js';
+import { leanHeapFlags } from '../bulk-heap.js';
 import { action, CliError, EXIT } from '../errors.js';
 import { refuseOutputOverInput } from '../paths.js';
 import { createProgress, formatRunCost } from '../progress.js';
@@ -73,6 +74,7 @@ export async function replayCommand(opts: ReplayCliOptions): Promise<number> {
       ...(ledger ? { room: () => ledger.ledger.room(REPLAY_MAX_PENDING) } : {}),
       // The second core is the engine's when the ledger runs in this process (README, Performance).
       readLines: ledger?.handle.engine === 'embedded' ? 'inline' : 'worker',
+      v8Flags: leanHeapFlags(process.argv, process.execArgv, process.env),
       onProgress: (p) => progress.update(p.bytes, `${p.lines} lines`),
     });
     progress.stop();
