@@ -47,7 +47,12 @@ type Written = Array<{ table: string; count: number; bytes: number }>;
  * what it wrote. `limit` null: no backpressure. `encoded`: rows encoded as queued, batches
  * cut by bytes too (the bulk ledger of `pink replay`).
  */
-async function replay(runId: string, limit: PendingLimit | null, encoded = false) {
+async function replay(
+  runId: string,
+  limit: PendingLimit | null,
+  encoded = false,
+  readLines: 'inline' | 'worker' = 'inline',
+) {
   const batches: Written = [];
   const staged = new StagedBatchWriter(ch.client, ch.tmp(`staging-${runId}`));
   const writer = Object.assign(Object.create(staged) as StagedBatchWriter, {
@@ -76,6 +81,7 @@ async function replay(runId: string, limit: PendingLimit | null, encoded = false
   let waits = 0;
   await runReplay({
     dataPath: data,
+    readLines,
     strategy: await loadStrategy('blue-v7-ref'),
     namespace: 'pink',
     initialCapital: 25_000,
@@ -139,6 +145,16 @@ describe("a replay held back by the ledger's room", () => {
     expect(held.written).toBe(SCANS);
     expect(free.written).toBe(SCANS);
     expect(held.health).toMatchObject({ pendingRows: 0, pendingBytes: 0, spoolDepth: 0, lastError: '' });
+  }, 120_000);
+
+  it('with the file read on a worker thread (as over a ClickHouse server): held the same, every row written', async () => {
+    const inline = await replay('bp-thread-inline', { rows: MAX_PENDING, bytes: NO_LIMIT });
+    const thread = await replay('bp-thread-worker', { rows: MAX_PENDING, bytes: NO_LIMIT }, false, 'worker');
+    expect(thread.waits).toBeGreaterThan(0);
+    expect(thread.peak).toBeLessThanOrEqual(MAX_PENDING + 50);
+    expect(thread.decisions).toEqual(inline.decisions);
+    expect(thread.written).toBe(SCANS);
+    expect(thread.health).toMatchObject({ pendingRows: 0, spoolDepth: 0, lastError: '' });
   }, 120_000);
 
   it('room() is null under the limit and on a closed ledger, so a replay never waits for nothing', async () => {
