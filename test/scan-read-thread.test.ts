@@ -115,6 +115,20 @@ describe('scan lines packed for another thread', () => {
     );
   });
 
+  it('keep their symbol dictionary bounded: a line with a symbol beyond it goes as text', () => {
+    const packer = new ScanPacker(2);
+    const line = (sym: string) =>
+      `{"ts":1,"scan":1,"vel_div":0,"vol_ok":true,"assets":{"${sym}":{"price":1,"irp":0}}}`;
+    const lines = ['A', 'B', 'C', 'A'].map((sym, i) => ({ lineNo: i + 1, text: line(sym) }));
+    const packed = packer.pack(lines, 0);
+    expect(packed.symbols).toEqual(['A', 'B']);
+    expect(packed.texts).toEqual([line('C')]);
+    expectSameLines(
+      new ScanUnpacker().unpack(packed),
+      lines.map((l) => ({ lineNo: l.lineNo, value: JSON.parse(l.text) })),
+    );
+  });
+
   it('send canonical scans as numbers and only the other lines as text', () => {
     const packer = new ScanPacker();
     const line = '{"ts":1,"scan":2,"vel_div":-0.5,"vol_ok":false,"assets":{"X":{"price":1.5,"irp":0.25}}}';

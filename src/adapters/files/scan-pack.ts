@@ -45,6 +45,12 @@ export class ScanPacker {
   private at = 0;
   private symbols: string[] = [];
 
+  /**
+   * `maxSymbols`: the dictionary's size, both sides; a line with a symbol beyond it goes as
+   * text, so a file of ever-new symbols costs no more memory here than parsed inline.
+   */
+  constructor(private readonly maxSymbols = 65_536) {}
+
   pack(lines: ReadonlyArray<{ readonly lineNo: number; readonly text: string }>, bytes: number): PackedLines {
     this.at = 0;
     this.symbols = [];
@@ -106,7 +112,8 @@ export class ScanPacker {
       const { price, irp } = q;
       if (j !== 2 || typeof price !== 'number' || typeof irp !== 'number') return -1;
       const id = this.idOf(symbol, n);
-      // An own "__proto__" key cannot be rebuilt by assignment: such a line goes as text.
+      // An own "__proto__" key cannot be rebuilt by assignment, nor a symbol beyond the
+      // dictionary looked up: such a line goes as text.
       if (id < 0) return -1;
       this.room(3);
       this.numbers[this.at++] = id;
@@ -123,6 +130,7 @@ export class ScanPacker {
     if (symbol === '__proto__') return -1;
     let id = this.ids.get(symbol);
     if (id === undefined) {
+      if (this.ids.size >= this.maxSymbols) return -1;
       id = this.ids.size;
       this.ids.set(symbol, id);
       this.symbols.push(symbol);
