@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseScanJson, readScanLineBatches } from '../src/adapters/files/scan-lines.js';
-import { type ParsedLine, ScanPacker, ScanUnpacker } from '../src/adapters/files/scan-pack.js';
+import { type ParsedLine, parseScanJson, readScanLineBatches } from '../src/adapters/files/scan-lines.js';
+import { ScanPacker, ScanUnpacker } from '../src/adapters/files/scan-pack.js';
 import {
   READ_AHEAD_BATCHES,
   readHashedScanLines,

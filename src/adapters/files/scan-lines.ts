@@ -7,11 +7,15 @@ import { createReadStream, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
 
-export interface ScanLine {
+/** A scan line as a replay reads it: parsed, or the reason it is not JSON. */
+export interface ParsedLine {
   readonly lineNo: number;
   /** Parsed JSON, or undefined when the line is not JSON. */
   readonly value: unknown;
   readonly parseError?: string;
+}
+
+export interface ScanLine extends ParsedLine {
   /** The line as read (what dataset hashes cover). */
   readonly text: string;
 }
@@ -184,7 +188,7 @@ export function readScanLineBatches(path: string): {
 }
 
 /** A line parsed on first look (once): a batch of lines then holds text until its turn. */
-class LazyScanLine implements ScanLine {
+export class LazyScanLine implements ScanLine {
   private parsed: { value: unknown } | { parseError: string } | null = null;
 
   constructor(

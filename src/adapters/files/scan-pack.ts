@@ -12,7 +12,7 @@
  * ones first seen in a batch).
  */
 import type { AssetQuote } from '../../domain/scan.js';
-import { mayHideProblem, parseScanJson } from './scan-lines.js';
+import { LazyScanLine, mayHideProblem, type ParsedLine } from './scan-lines.js';
 
 export interface PackedLines {
   readonly numbers: Float64Array;
@@ -20,13 +20,6 @@ export interface PackedLines {
   readonly texts: readonly string[];
   /** File bytes read when the batch was cut (progress). */
   readonly bytes: number;
-}
-
-/** A scan line as the replay reads it: parsed, or the reason it is not JSON. */
-export interface ParsedLine {
-  readonly lineNo: number;
-  readonly value: unknown;
-  readonly parseError?: string;
 }
 
 const TEXT = -1;
@@ -161,10 +154,8 @@ export class ScanUnpacker {
       const lineNo = x[i++] as number;
       const n = x[i++] as number;
       if (n === TEXT) {
-        const parsed = parseScanJson(p.texts[text++] as string);
-        out.push(
-          'value' in parsed ? { lineNo, value: parsed.value } : { lineNo, value: undefined, ...parsed },
-        );
+        // Parsed where it is used, with the decision thread reader's own checks.
+        out.push(new LazyScanLine(lineNo, p.texts[text++] as string));
         continue;
       }
       const ts = x[i++] as number;

@@ -7,8 +7,8 @@
 import { createHash } from 'node:crypto';
 import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
-import { readScanLines } from './scan-lines.js';
-import { type PackedLines, type ParsedLine, ScanUnpacker } from './scan-pack.js';
+import { type ParsedLine, readScanLines } from './scan-lines.js';
+import { type PackedLines, ScanUnpacker } from './scan-pack.js';
 
 export interface ReaderStart {
   readonly path: string;

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
-import { textLineBatches } from './scan-lines.js';
+import { readScanLineBatches } from './scan-lines.js';
 import { ScanPacker } from './scan-pack.js';
 import type { ReaderMessage, ReaderStart } from './scan-read-thread.js';
 
@@ -26,25 +26,16 @@ port.on('message', (n: number) => {
 async function read(): Promise<void> {
   const packer = new ScanPacker();
   const hash = hashLines ? createHash('sha256') : null;
-  let bytes = 0;
-  let lineNo = 0;
-  for await (const texts of textLineBatches(path, (n) => {
-    bytes += n;
-  })) {
-    const lines: Array<{ lineNo: number; text: string }> = [];
-    for (const text of texts) {
-      lineNo += 1;
-      if (text.trim() === '') continue;
-      lines.push({ lineNo, text });
-      hash?.update(`${lineNo}:${text}\n`);
-    }
-    if (lines.length === 0) continue;
+  // The same numbered, non-blank lines the decision thread's reader gives (parsed by the packer).
+  const { batches, bytesRead } = readScanLineBatches(path);
+  for await (const lines of batches) {
+    if (hash) for (const line of lines) hash.update(`${line.lineNo}:${line.text}\n`);
     while (credit === 0) await new Promise<void>((r) => (wake = r));
     credit -= 1;
-    const packed = packer.pack(lines, bytes);
+    const packed = packer.pack(lines, bytesRead());
     send({ kind: 'lines', packed }, [packed.numbers.buffer as ArrayBuffer]);
   }
-  send({ kind: 'end', bytes, linesHash: hash?.digest('hex') ?? null });
+  send({ kind: 'end', bytes: bytesRead(), linesHash: hash?.digest('hex') ?? null });
 }
 
 read().then(
