@@ -5,6 +5,7 @@
  * drain() polls at once; with the stream refused, polling at the cadence carries on.
  */
 
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type BingxCcxtVenue,
@@ -204,6 +205,33 @@ describe('bingx user streams (ccxt watch*) with polling as the fallback', () => 
     await drainUntil(v, (f) => fillsOf(f, close.clientOrderId).length === 1, 4000);
     await v.close();
   }
+
+  it('a client that resets the connection after a refused upgrade does not take the simulator down', async () => {
+    sim.control.setStreams(false);
+    try {
+      const port = Number(new URL(sim.url).port);
+      for (let i = 0; i < 5; i += 1) {
+        const answer = await new Promise<string>((resolve, reject) => {
+          const s = connect(port, '127.0.0.1', () =>
+            s.write(
+              'GET /swap-market?listenKey=x HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\n' +
+                'Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+            ),
+          );
+          s.once('data', (d) => {
+            s.resetAndDestroy(); // an RST, as a client that drops a refused socket at once sends
+            resolve(String(d));
+          });
+          s.once('error', reject);
+        });
+        expect(answer).toMatch(/^HTTP\/1.1 503/);
+      }
+      await new Promise((r) => setTimeout(r, 200)); // the reset reaches the simulator's socket
+      expect(sim.control.streamStats().refused).toBeGreaterThanOrEqual(5);
+    } finally {
+      sim.control.setStreams(true);
+    }
+  });
 
   it('no fill is reported twice when both the stream and the polls see it', async () => {
     // Polls every 50 ms and a wake on every push: each fill is read by several polls.

@@ -405,6 +405,9 @@ class UserStreams {
   }
 
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    // Node's HTTP server drops its own error listener from an upgraded socket: without this,
+    // a client that resets the connection after a refusal is an uncaught ECONNRESET here.
+    socket.on('error', () => socket.destroy());
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const key = url.searchParams.get('listenKey') ?? '';
     const refuse = (status: number, text: string) => {

@@ -33,7 +33,8 @@ export interface HostLocks {
   release(): Promise<void>;
 }
 
-function socketName(strategy: string, resource: string): string {
+/** The abstract socket that holds `resource` for `strategy`'s runtime. */
+export function socketName(strategy: string, resource: string): string {
   const digest = createHash('sha256').update(resource).digest('hex').slice(0, 24);
   return `\0pink-runtime/${strategy}/${digest}`;
 }
@@ -64,7 +65,11 @@ function askHolder(name: string, timeoutMs = 1000): Promise<LockHolder | null> {
 
 function bind(name: string, holder: LockHolder): Promise<Server | 'held'> {
   return new Promise((resolve, reject) => {
-    const server = createServer((c) => c.end(JSON.stringify(holder)));
+    // A client that resets before reading is its own business: never an uncaught error here.
+    const server = createServer((c) => {
+      c.on('error', () => c.destroy());
+      c.end(JSON.stringify(holder));
+    });
     server.once('error', (err: NodeJS.ErrnoException) =>
       err.code === 'EADDRINUSE' ? resolve('held') : reject(err),
     );
