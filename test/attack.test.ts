@@ -663,6 +663,17 @@ describe('inputs that can hurt: journal, spool, paths, terminals', () => {
     expect(same.left).toEqual([]);
   });
 
+  it('a --decisions path that cannot be written is refused before the replay, naming the flag (no crash)', () => {
+    const dir = mkdtempSync(join(root, 'decisions-'));
+    const data = join(dir, 'scans.jsonl');
+    writeFileSync(data, `${goodScan(1)}\n`);
+    const r = attack(['replay', '--data', data, '--decisions', dir], {});
+    expect(r.stderr).toContain(`--decisions: decision log ${dir}: cannot write it (EISDIR`);
+    expect(r.stderr).not.toContain('    at ');
+    expect(r.code).toBe(2);
+    expect(readFileSync(data, 'utf8')).toBe(`${goodScan(1)}\n`);
+  });
+
   it('a file of only bad scans is not success (exit 1)', () => {
     const data = join(mkdtempSync(join(root, 'bad-')), 'scans.jsonl');
     writeFileSync(data, `${goodScan(1, 'soon')}\n{"ts":\n`);

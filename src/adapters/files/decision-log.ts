@@ -1,5 +1,5 @@
 /** Writes the decision log (ALGORITHM.md §4) as JSON Lines, buffered off the hot path. */
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { createWriteStream, mkdirSync, openSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
 import type { CanonicalEvent } from '../../domain/events.js';
 import { decisionLine } from '../../strategy/decision-log.js';
@@ -7,10 +7,20 @@ import { decisionLine } from '../../strategy/decision-log.js';
 export class DecisionLogWriter {
   private readonly out: WriteStream;
   private buffer: string[] = [];
+  /** A write that failed after the file opened (a full disk): reported by close(), not thrown later. */
+  private failed: Error | null = null;
 
-  constructor(path: string) {
-    mkdirSync(dirname(path), { recursive: true });
-    this.out = createWriteStream(path);
+  /** Opens (truncates) `path` at once, so a path that cannot be written fails here, not mid-replay. */
+  constructor(private readonly path: string) {
+    try {
+      mkdirSync(dirname(path), { recursive: true });
+      this.out = createWriteStream(path, { fd: openSync(path, 'w') });
+    } catch (err) {
+      throw new Error(`decision log ${path}: cannot write it (${(err as Error).message})`);
+    }
+    this.out.on('error', (err) => {
+      this.failed ??= err;
+    });
   }
 
   readonly sink = (e: CanonicalEvent): void => {
@@ -20,15 +30,17 @@ export class DecisionLogWriter {
   };
 
   private drainBuffer(): void {
-    if (this.buffer.length === 0) return;
+    if (this.buffer.length === 0 || this.failed) return;
     this.out.write(`${this.buffer.join('\n')}\n`);
     this.buffer = [];
   }
 
   async close(): Promise<void> {
     this.drainBuffer();
-    await new Promise<void>((resolve, reject) =>
-      this.out.end((err?: Error | null) => (err ? reject(err) : resolve())),
-    );
+    if (!this.out.destroyed) await new Promise<void>((resolve) => this.out.end(() => resolve()));
+    if (this.failed)
+      throw new Error(
+        `decision log ${this.path}: writing it failed (${this.failed.message}); it is incomplete`,
+      );
   }
 }

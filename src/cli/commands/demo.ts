@@ -40,8 +40,8 @@ export async function demoCommand(o: DemoOptions): Promise<number> {
   out(`    ${data}`);
 
   out('2/3 replaying it through strategy -> kernel -> sim venue -> ledger');
-  const ledger = await openLedger({ cfg, ns, log });
   const decisions = new DecisionLogWriter(decisionsPath);
+  const ledger = await openLedger({ cfg, ns, log });
   const strategy = await strategyFor(cfg.algorithm, cfg.algorithmParams);
   const bar = createProgress(DEFAULT_DATASET.scans, 'replay', 'lines');
   try {

@@ -46,11 +46,12 @@ export async function replayCommand(opts: ReplayCliOptions): Promise<number> {
     throw new CliError(
       "replay runs on --venue sim or bingx-sim (recorded prices are not the exchange's); use `pink run --venue bingx` to trade VST",
     );
+  // Opened first: a path it cannot write is refused before anything else starts.
+  const decisions = opts.decisions ? openDecisionLog(opts.decisions) : null;
   const strategy = await strategyFor(cfg.algorithm, cfg.algorithmParams);
   const log = (m: string) => process.stderr.write(`pink: ${m}\n`);
   const ledger = opts.ledger === false ? null : await openLedger({ cfg, ns, log, bulk: true });
   if (ledger) log(`ledger: ${ledger.handle.describe}, database ${ledger.ledger.database}`);
-  const decisions = opts.decisions ? new DecisionLogWriter(opts.decisions) : null;
   const total = fileSize(opts.data);
   const progress = createProgress(total, 'replay', 'bytes');
   const started = performance.now();
@@ -109,6 +110,14 @@ export async function replayCommand(opts: ReplayCliOptions): Promise<number> {
     await decisions?.close();
     await ledger?.close();
     await strategy.close?.();
+  }
+}
+
+function openDecisionLog(path: string): DecisionLogWriter {
+  try {
+    return new DecisionLogWriter(path);
+  } catch (err) {
+    throw new CliError(`--decisions: ${(err as Error).message}`);
   }
 }
 
