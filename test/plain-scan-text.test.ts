@@ -7,6 +7,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { PlainScanText } from '../src/adapters/files/plain-scan-text.js';
+import { LazyScanLine } from '../src/adapters/files/scan-lines.js';
 import { ScanPacker } from '../src/adapters/files/scan-pack.js';
 
 const digits = (min: number, max: number) =>
@@ -174,6 +175,36 @@ describe('the packer with the plain reader', () => {
               throw new Error(`number ${i}: ${v} != ${b.numbers[i]} in ${texts.join('\n')}`);
           });
         }
+      }),
+      { numRuns: 1000 },
+    );
+  });
+});
+
+/** Equal as JSON.parse results are: same key order, same prototypes, numbers by Object.is (-0). */
+function sameValue(a: unknown, b: unknown): boolean {
+  if (typeof a !== 'object' || a === null || typeof b !== 'object' || b === null) return Object.is(a, b);
+  if (Object.getPrototypeOf(a) !== Object.getPrototypeOf(b)) return false;
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  if (ka.length !== kb.length || ka.some((k, i) => k !== kb[i])) return false;
+  return ka.every((k) => sameValue((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+}
+
+describe('the decision thread reader with the plain reader', () => {
+  it('gives every line the value and the parse error JSON.parse and the line checks give (property)', () => {
+    const plain = new PlainScanText();
+    fc.assert(
+      fc.property(fc.array(edited, { maxLength: 10 }), (texts) => {
+        texts.forEach((text, i) => {
+          const fast = new LazyScanLine(i + 1, text, plain);
+          const reference = new LazyScanLine(i + 1, text);
+          expect(fast.parseError).toBe(reference.parseError);
+          const value = fast.value;
+          if (!sameValue(value, reference.value)) throw new Error(`${text}: ${JSON.stringify(value)}`);
+          // Read again, the same (the line is parsed again: its value is not kept).
+          if (!sameValue(fast.value, value)) throw new Error(`${text}: read twice, not the same`);
+        });
       }),
       { numRuns: 1000 },
     );

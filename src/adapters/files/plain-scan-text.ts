@@ -12,6 +12,8 @@
  * through Number(), which rounds as JSON.parse does.
  */
 
+import type { AssetQuote, Scan } from '../../domain/scan.js';
+
 /** 1e0 .. 1e22: the powers of ten a double holds exactly. */
 const POW10 = Array.from({ length: 23 }, (_, i) => Number(`1e${i}`));
 const MAX_FAST_DIGITS = 15;
@@ -42,6 +44,8 @@ export class PlainScanText {
   price = new Float64Array(64);
   irp = new Float64Array(64);
 
+  /** The symbols of the line before, by position: files list the same symbols in the same order. */
+  private readonly lastSymbols: string[] = [];
   private text = '';
   private at = 0;
   /** The number read last was written with a fraction or an exponent. */
@@ -71,6 +75,31 @@ export class PlainScanText {
     if (!this.assets() || !this.punct(CLOSE)) return false;
     this.skipSpace();
     return this.at === text.length && !Number.isNaN(this.ts + this.scan + this.velDiv);
+  }
+
+  /**
+   * The n-th asset's symbol: the same string as the line before's at that position when it
+   * is the same text (a property key V8 has already internalized), else cut from the line.
+   */
+  symbolOf(n: number): string {
+    const start = this.symbolStart[n] as number;
+    const end = this.symbolEnd[n] as number;
+    const last = this.lastSymbols[n];
+    if (last !== undefined && last.length === end - start && this.text.startsWith(last, start)) return last;
+    const symbol = this.text.slice(start, end);
+    this.lastSymbols[n] = symbol;
+    return symbol;
+  }
+
+  /** The scan read last, built as JSON.parse builds it; null for a line JSON.parse would read otherwise (a symbol twice, `__proto__`). */
+  value(): Scan | null {
+    const assets: Record<string, AssetQuote> = {};
+    for (let n = 0; n < this.count; n++) {
+      const symbol = this.symbolOf(n);
+      if (symbol === '__proto__' || Object.hasOwn(assets, symbol)) return null;
+      assets[symbol] = { price: this.price[n] as number, irp: this.irp[n] as number };
+    }
+    return { ts: this.ts, scan: this.scan, vel_div: this.velDiv, vol_ok: this.volOk, assets };
   }
 
   /** The asset entries up to and including the closing brace of `assets`. */

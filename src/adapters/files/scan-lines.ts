@@ -6,6 +6,7 @@
 import { createReadStream, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
+import { PlainScanText } from './plain-scan-text.js';
 
 /** A scan line as a replay reads it: parsed, or the reason it is not JSON. */
 export interface ParsedLine {
@@ -173,13 +174,14 @@ export function readScanLineBatches(path: string): {
   let bytes = 0;
   async function* batches(): AsyncGenerator<ScanLine[]> {
     let lineNo = 0;
+    const plain = new PlainScanText();
     for await (const texts of textLineBatches(path, (n) => {
       bytes += n;
     })) {
       const out: ScanLine[] = [];
       for (const text of texts) {
         lineNo += 1;
-        if (text.trim() !== '') out.push(new LazyScanLine(lineNo, text));
+        if (text.trim() !== '') out.push(new LazyScanLine(lineNo, text, plain));
       }
       if (out.length) yield out;
     }
@@ -187,22 +189,32 @@ export function readScanLineBatches(path: string): {
   return { batches: batches(), bytesRead: () => bytes };
 }
 
-/** A line parsed on first look (once): a batch of lines then holds text until its turn. */
+/**
+ * A line parsed on first look: a batch of lines then holds text until its turn. Its value
+ * is not kept once read (read again, the line is parsed again): kept, a batch's 128 scans
+ * would outlive the young generation's collections. `plain` (the reader's, shared by its
+ * lines) reads a line written plainly without JSON.parse (plain-scan-text.ts).
+ */
 export class LazyScanLine implements ScanLine {
   private parsed: { value: unknown } | { parseError: string } | null = null;
 
   constructor(
     readonly lineNo: number,
     readonly text: string,
+    private readonly plain: PlainScanText | null = null,
   ) {}
 
   private result(): { value: unknown } | { parseError: string } {
-    this.parsed ??= parseScanJson(this.text);
+    if (this.parsed === null) {
+      const value = this.plain?.read(this.text) ? this.plain.value() : null;
+      this.parsed = value === null ? parseScanJson(this.text) : { value };
+    }
     return this.parsed;
   }
 
   get value(): unknown {
     const r = this.result();
+    this.parsed = null;
     return 'value' in r ? r.value : undefined;
   }
 

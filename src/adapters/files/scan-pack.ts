@@ -81,7 +81,7 @@ export class ScanPacker {
   private packLine(lineNo: number, text: string): boolean {
     if (this.plain?.read(text)) {
       const from = this.at;
-      if (this.packPlain(lineNo, text, this.plain)) return true;
+      if (this.packPlain(lineNo, this.plain)) return true;
       this.at = from;
     }
     let value: unknown;
@@ -96,7 +96,7 @@ export class ScanPacker {
   }
 
   /** A line read by PlainScanText; false (part-written) for a symbol the dictionary refuses or one seen twice. */
-  private packPlain(lineNo: number, text: string, p: PlainScanText): boolean {
+  private packPlain(lineNo: number, p: PlainScanText): boolean {
     this.room(6 + 3 * p.count);
     const x = this.numbers;
     let at = this.at;
@@ -108,7 +108,7 @@ export class ScanPacker {
     x[at++] = p.volOk ? 1 : 0;
     this.line += 1;
     for (let n = 0; n < p.count; n++) {
-      const id = this.plainIdOf(text, p.symbolStart[n] as number, p.symbolEnd[n] as number, n);
+      const id = this.idOf(p.symbolOf(n), n);
       // A symbol twice: JSON.parse keeps its last value, and the parse path says so.
       if (id < 0) return false;
       if (id >= this.seenOnLine.length) this.seenOnLine = grown(this.seenOnLine, id + 1);
@@ -120,14 +120,6 @@ export class ScanPacker {
     }
     this.at = at;
     return true;
-  }
-
-  /** idOf for a symbol still in its line's text: no string is cut when it is the one last seen there. */
-  private plainIdOf(text: string, start: number, end: number, position: number): number {
-    const last = this.lastSymbols[position];
-    if (last !== undefined && last.length === end - start && text.startsWith(last, start))
-      return this.lastIds[position] as number;
-    return this.idOf(text.slice(start, end), position);
   }
 
   /**
