@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { PlainScanText } from '../src/adapters/files/plain-scan-text.js';
 import { LazyScanLine } from '../src/adapters/files/scan-lines.js';
 import { ScanPacker } from '../src/adapters/files/scan-pack.js';
+import { sameValue } from './support/same-value.js';
 
 const digits = (min: number, max: number) =>
   fc.array(fc.integer({ min: 0, max: 9 }), { minLength: min, maxLength: max }).map((d) => d.join(''));
@@ -180,16 +181,6 @@ describe('the packer with the plain reader', () => {
     );
   });
 });
-
-/** Equal as JSON.parse results are: same key order, same prototypes, numbers by Object.is (-0). */
-function sameValue(a: unknown, b: unknown): boolean {
-  if (typeof a !== 'object' || a === null || typeof b !== 'object' || b === null) return Object.is(a, b);
-  if (Object.getPrototypeOf(a) !== Object.getPrototypeOf(b)) return false;
-  const ka = Object.keys(a);
-  const kb = Object.keys(b);
-  if (ka.length !== kb.length || ka.some((k, i) => k !== kb[i])) return false;
-  return ka.every((k) => sameValue((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
-}
 
 describe('the decision thread reader with the plain reader', () => {
   it('gives every line the value and the parse error JSON.parse and the line checks give (property)', () => {

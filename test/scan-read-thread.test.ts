@@ -23,18 +23,9 @@ import { runReplay, StrictReplayStop } from '../src/app/replay.js';
 import type { CanonicalEvent } from '../src/domain/events.js';
 import { writeSimulatedScans } from '../src/market/scan-file.js';
 import { BlueV7Ref } from '../src/strategy/blue-v7-ref.js';
+import { sameValue } from './support/same-value.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pink-scan-read-thread-'));
-
-/** Equal as JSON.parse results are: same key order, same prototypes, numbers by Object.is (-0). */
-function sameValue(a: unknown, b: unknown): boolean {
-  if (typeof a !== 'object' || a === null || typeof b !== 'object' || b === null) return Object.is(a, b);
-  if (Object.getPrototypeOf(a) !== Object.getPrototypeOf(b)) return false;
-  const ka = Object.keys(a);
-  const kb = Object.keys(b);
-  if (ka.length !== kb.length || ka.some((k, i) => k !== kb[i])) return false;
-  return ka.every((k) => sameValue((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
-}
 
 function expectSameLines(got: readonly ParsedLine[], want: readonly ParsedLine[]): void {
   expect(got.map((l) => [l.lineNo, l.parseError])).toEqual(want.map((l) => [l.lineNo, l.parseError]));
