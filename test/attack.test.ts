@@ -674,6 +674,17 @@ describe('inputs that can hurt: journal, spool, paths, terminals', () => {
     expect(readFileSync(data, 'utf8')).toBe(`${goodScan(1)}\n`);
   });
 
+  it('a decision log that cannot be written in full (a full disk) fails the replay, and the ledger still has every row', () => {
+    const dir = mkdtempSync(join(root, 'decisions-full-'));
+    const data = join(dir, 'scans.jsonl');
+    writeFileSync(data, `${goodScan(1)}\n${goodScan(2)}\n`);
+    const r = attack(['replay', '--data', data, '--decisions', '/dev/full'], {});
+    expect(r.stderr).toContain('--decisions: decision log /dev/full: writing it failed (ENOSPC');
+    expect(r.stderr).toContain('it is incomplete');
+    expect(r.stdout).toMatch(/ledger .* \d+ rows written, spool depth 0/);
+    expect(r.code).toBe(1);
+  });
+
   it('a file of only bad scans is not success (exit 1)', () => {
     const data = join(mkdtempSync(join(root, 'bad-')), 'scans.jsonl');
     writeFileSync(data, `${goodScan(1, 'soon')}\n{"ts":\n`);

@@ -20,11 +20,14 @@ export class DecisionLogWriter {
     }
     this.out.on('error', (err) => {
       this.failed ??= err;
+      this.buffer = [];
     });
   }
 
   readonly sink = (e: CanonicalEvent): void => {
-    if (e.type !== 'decision') return;
+    // After a failed write the log is incomplete whatever follows: close() says so, and
+    // nothing more is held for it.
+    if (e.type !== 'decision' || this.failed) return;
     this.buffer.push(decisionLine(e.record));
     if (this.buffer.length >= 4096) this.drainBuffer();
   };
@@ -37,7 +40,13 @@ export class DecisionLogWriter {
 
   async close(): Promise<void> {
     this.drainBuffer();
-    if (!this.out.destroyed) await new Promise<void>((resolve) => this.out.end(() => resolve()));
+    if (!this.out.destroyed)
+      await new Promise<void>((resolve) =>
+        this.out.end((err?: Error | null) => {
+          if (err) this.failed ??= err;
+          resolve();
+        }),
+      );
     if (this.failed)
       throw new Error(
         `decision log ${this.path}: writing it failed (${this.failed.message}); it is incomplete`,

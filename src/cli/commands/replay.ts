@@ -55,6 +55,7 @@ export async function replayCommand(opts: ReplayCliOptions): Promise<number> {
   const total = fileSize(opts.data);
   const progress = createProgress(total, 'replay', 'bytes');
   const started = performance.now();
+  let completed = false;
   try {
     const result = await runReplay({
       dataPath: opts.data,
@@ -79,6 +80,7 @@ export async function replayCommand(opts: ReplayCliOptions): Promise<number> {
       onProgress: (p) => progress.update(p.bytes, `${p.lines} lines`),
     });
     progress.stop();
+    completed = true;
     process.stdout.write(`${printable(formatSummary(result.summary))}\n`);
     if (opts.decisions) process.stdout.write(`decision log        ${opts.decisions}\n`);
     // The next scan went on with an order still in flight: its decisions may differ from BLUE's.
@@ -107,10 +109,21 @@ export async function replayCommand(opts: ReplayCliOptions): Promise<number> {
       throw new CliError(`--strict: stopped at the first bad scan: ${err.message}`);
     throw err;
   } finally {
-    await decisions?.close();
+    // The ledger is closed (its rows flushed) whatever became of the decision log.
+    const logFailure = await decisions?.close().then(
+      () => null,
+      (err: Error) => err,
+    );
     await ledger?.close();
     await strategy.close?.();
+    if (logFailure) reportLogFailure(logFailure, completed, log);
   }
+}
+
+/** A decision log that could not be written in full fails a replay that had succeeded; beside another failure it is told. */
+function reportLogFailure(err: Error, completed: boolean, log: (m: string) => void): void {
+  if (completed) throw new CliError(`--decisions: ${err.message}`, EXIT.FAILED);
+  log(`also: --decisions: ${err.message}`);
 }
 
 function openDecisionLog(path: string): DecisionLogWriter {
