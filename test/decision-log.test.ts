@@ -3,11 +3,11 @@
  * fails later (a full disk: /dev/full) fails close(), saying the log is incomplete, and
  * holds nothing more for it meanwhile.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DecisionLogWriter } from '../src/adapters/files/decision-log.js';
+import { checkDecisionLogPath, DecisionLogWriter } from '../src/adapters/files/decision-log.js';
 import type { CanonicalEvent } from '../src/domain/events.js';
 
 const decision = (scan: number): CanonicalEvent => ({
@@ -43,6 +43,18 @@ describe('decision log writer', () => {
   it('refuses a path it cannot open, naming it', () => {
     const dir = mkdtempSync(join(tmpdir(), 'pink-dlog-'));
     expect(() => new DecisionLogWriter(dir)).toThrow(`decision log ${dir}: cannot write it (EISDIR`);
+  });
+
+  it('the check before a replay refuses what the writer would and leaves the path as it was', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pink-dlog-'));
+    const existing = join(dir, 'old.jsonl');
+    writeFileSync(existing, 'an earlier log\n');
+    checkDecisionLogPath(existing);
+    expect(readFileSync(existing, 'utf8')).toBe('an earlier log\n');
+    const missing = join(dir, 'new.jsonl');
+    checkDecisionLogPath(missing);
+    expect(existsSync(missing)).toBe(false);
+    expect(() => checkDecisionLogPath(dir)).toThrow(`decision log ${dir}: cannot write it (EISDIR`);
   });
 
   it('a write that fails later fails close(), saying the log is incomplete', async () => {

@@ -1,8 +1,32 @@
 /** Writes the decision log (ALGORITHM.md §4) as JSON Lines, buffered off the hot path. */
-import { createWriteStream, mkdirSync, openSync, type WriteStream } from 'node:fs';
+import {
+  closeSync,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  openSync,
+  rmSync,
+  type WriteStream,
+} from 'node:fs';
 import { dirname } from 'node:path';
 import type { CanonicalEvent } from '../../domain/events.js';
 import { decisionLine } from '../../strategy/decision-log.js';
+
+/**
+ * Throws, as the writer would, for a path it cannot write, and leaves the path as it was
+ * (an existing log is not truncated, a missing one not created): checked before a replay
+ * starts, while the log itself is opened only once everything else has.
+ */
+export function checkDecisionLogPath(path: string): void {
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+    const existed = existsSync(path);
+    closeSync(openSync(path, 'a'));
+    if (!existed) rmSync(path);
+  } catch (err) {
+    throw new Error(`decision log ${path}: cannot write it (${(err as Error).message})`);
+  }
+}
 
 export class DecisionLogWriter {
   private readonly out: WriteStream;

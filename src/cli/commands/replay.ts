@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { REPLAY_MAX_PENDING } from '../../adapters/clickhouse/ledger.js';
-import { DecisionLogWriter } from '../../adapters/files/decision-log.js';
+import { checkDecisionLogPath, DecisionLogWriter } from '../../adapters/files/decision-log.js';
 import { fileSize } from '../../adapters/files/scan-lines.js';
 import { openLedger } from '../../app/ledger.js';
 import { runReplay, StrictReplayStop } from '../../app/replay.js';
@@ -46,8 +46,9 @@ export async function replayCommand(opts: ReplayCliOptions): Promise<number> {
     throw new CliError(
       "replay runs on --venue sim or bingx-sim (recorded prices are not the exchange's); use `pink run --venue bingx` to trade VST",
     );
-  // Opened first: a path it cannot write is refused before anything else starts.
-  const decisions = opts.decisions ? openDecisionLog(opts.decisions) : null;
+  // A path the log cannot be written to is refused before anything starts (the file untouched).
+  const decisionsPath = opts.decisions;
+  if (decisionsPath) cliDecisionLog(() => checkDecisionLogPath(decisionsPath));
   const strategy = await strategyFor(cfg.algorithm, cfg.algorithmParams);
   const log = (m: string) => process.stderr.write(`pink: ${m}\n`);
   const ledger = opts.ledger === false ? null : await openLedger({ cfg, ns, log, bulk: true });
@@ -56,7 +57,9 @@ export async function replayCommand(opts: ReplayCliOptions): Promise<number> {
   const progress = createProgress(total, 'replay', 'bytes');
   const started = performance.now();
   let completed = false;
+  let decisions: DecisionLogWriter | null = null;
   try {
+    if (decisionsPath) decisions = cliDecisionLog(() => new DecisionLogWriter(decisionsPath));
     const result = await runReplay({
       dataPath: opts.data,
       strategy,
@@ -126,9 +129,10 @@ function reportLogFailure(err: Error, completed: boolean, log: (m: string) => vo
   log(`also: --decisions: ${err.message}`);
 }
 
-function openDecisionLog(path: string): DecisionLogWriter {
+/** The decision log's own errors, as the flag's. */
+function cliDecisionLog<T>(open: () => T): T {
   try {
-    return new DecisionLogWriter(path);
+    return open();
   } catch (err) {
     throw new CliError(`--decisions: ${(err as Error).message}`);
   }
