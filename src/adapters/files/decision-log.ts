@@ -12,6 +12,9 @@ import { dirname } from 'node:path';
 import type { CanonicalEvent } from '../../domain/events.js';
 import { decisionLine } from '../../strategy/decision-log.js';
 
+const cannotWrite = (path: string, err: unknown) =>
+  new Error(`decision log ${path}: cannot write it (${(err as Error).message})`);
+
 /**
  * Throws, as the writer would, for a path it cannot write, and leaves the path as it was
  * (an existing log is not truncated, a missing one not created): checked before a replay
@@ -24,7 +27,7 @@ export function checkDecisionLogPath(path: string): void {
     closeSync(openSync(path, 'a'));
     if (!existed) rmSync(path);
   } catch (err) {
-    throw new Error(`decision log ${path}: cannot write it (${(err as Error).message})`);
+    throw cannotWrite(path, err);
   }
 }
 
@@ -40,7 +43,7 @@ export class DecisionLogWriter {
       mkdirSync(dirname(path), { recursive: true });
       this.out = createWriteStream(path, { fd: openSync(path, 'w') });
     } catch (err) {
-      throw new Error(`decision log ${path}: cannot write it (${(err as Error).message})`);
+      throw cannotWrite(path, err);
     }
     this.out.on('error', (err) => {
       this.failed ??= err;
